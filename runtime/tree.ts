@@ -1,0 +1,18 @@
+/** One node of the supervision tree snapshot, as shown by the inspector. */
+export interface TreeNode {
+  readonly path: string;
+  readonly kind: 'supervisor' | 'worker' | 'actor';
+  readonly status: 'starting' | 'running' | 'restarting' | 'stopped';
+  /** Restarts since the node was first started. */
+  readonly restartCount: number;
+  /** Times (ms) of the restarts inside the current intensity window (supervisors). */
+  readonly restartWindow: readonly number[];
+  readonly mailboxLength: number;
+  readonly processed?: number;
+  readonly lastError?: string;
+  readonly lastErrorAt?: number;
+  readonly childId?: string;
+  readonly restartType?: string;
+  readonly strategy?: string;
+  readonly children: readonly TreeNode[];
+}
