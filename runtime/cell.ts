@@ -419,12 +419,13 @@ export class Cell {
     }
     this.generation++;
     this.inFlight = undefined;
-    this.headAttempts = 0;
-    this.isolating = 0;
+    // Attempts belong to the head message: a bystander restart (keepMailbox) is no failure of it.
     if (keepMailbox) {
       this.status = CellStatus.Restarting;
     } else {
       this.status = CellStatus.Stopped;
+      this.headAttempts = 0;
+      this.isolating = 0;
       this.system.unregister(this);
       const now = this.system.clock.now();
       for (const { item, aux } of this.mailbox.drain()) {

@@ -135,6 +135,7 @@ export class Supervisor implements FaultHandler {
         started.push(rec);
       } catch (e) {
         rec.status = 'stopped';
+        if (rec.cell) await rec.cell.stop('shutdown', 'brutal', false);
         this.noteChildError(rec, e);
         this.emit('start_failed', { path: this.childPath(rec), childId: rec.spec.id, error: describeError(e).error });
         for (const r of started.reverse()) await this.stopChild(r, 'shutdown', false);
