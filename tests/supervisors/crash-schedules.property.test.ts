@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { InMemoryDeadLetterSink, ManualClock, dispatch, noBackoff, start, type TreeNode } from '../../runtime/index.ts';
-import { type ChildSpec, startSupervisor } from '../../supervisors/index.ts';
+import { type ActorDefinition, startSupervisor } from '../../supervisors/index.ts';
 import { settle } from '../kernel-helpers.ts';
 
 const K = 2; // maxMessageRetries: a message that crashes more than K times is poison
@@ -30,7 +30,7 @@ describe('random crash schedules on a supervision tree', () => {
           const system = start({ clock: new ManualClock(), deadLetterSink: sink, random: () => 0.5 });
           const attempts = new Map<number, number>();
           const handled = new Map<number, number>();
-          const worker = (): ChildSpec['start'] => () => ({
+          const worker = (): (() => ActorDefinition) => () => ({
             initialState: 0,
             receive: (s: number, m: Msg) => {
               const a = attempts.get(m.id) ?? 0;
