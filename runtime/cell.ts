@@ -4,7 +4,7 @@ import { describeError } from './dead-letters.ts';
 import type { ActorSystem } from './system.ts';
 
 /** Why an actor stopped. A crash is reported through FaultHandler.actorFailed, not as a stop reason. */
-export type StopReason = 'normal' | 'shutdown';
+export type StopReason = 'normal' | 'shutdown' | 'restart';
 
 export interface ActorContext<M> {
   readonly self: ActorRef<M>;
@@ -16,6 +16,8 @@ export interface ActorContext<M> {
   sender: ActorRef<any> | undefined;
   /** Stops this actor with reason 'normal' once the current message is done. */
   stop(): void;
+  /** Messages waiting in this actor's mailbox (lets an I/O loop feeding the actor pause when it is behind). */
+  mailboxLength(): number;
 }
 
 /** What an actor does. `receive` and `receiveBatch` are alternatives; a batch handler gets every message drained in one turn. */
@@ -25,7 +27,7 @@ export interface Behaviour<S, M> {
   initialState?: S;
   receive?: (state: S, msg: M, ctx: ActorContext<M>) => S | Promise<S>;
   receiveBatch?: (state: S, msgs: readonly M[], ctx: ActorContext<M>) => S | Promise<S>;
-  /** Runs on a graceful stop (not on a crash, not on a hard kill). */
+  /** Runs on a graceful stop, and with reason 'restart' before a restart after a crash (to release sockets and the like); not on a hard kill. */
   onStop?: (state: S, reason: StopReason, ctx: ActorContext<M>) => void | Promise<void>;
 }
 
@@ -110,6 +112,8 @@ export class Cell {
   private generation = 0;
   private stopRequested = false;
   private inFlight: Promise<unknown> | undefined;
+  /** The crashed incarnation's onStop and state, run with reason 'restart' before the next init. */
+  private cleanup: { onStop: NonNullable<Behaviour<any, any>['onStop']>; state: unknown } | undefined;
   restartCount = 0;
   lastError: string | undefined;
   lastErrorAt: number | undefined;
@@ -145,6 +149,9 @@ export class Cell {
       sender: undefined,
       stop() {
         cell.stopRequested = true;
+      },
+      mailboxLength() {
+        return cell.mailbox.length;
       },
     };
   }
@@ -196,6 +203,25 @@ export class Cell {
     const gen = ++this.generation;
     this.status = CellStatus.Starting;
     this.stopRequested = false;
+    const cleanup = this.cleanup;
+    if (cleanup) {
+      this.cleanup = undefined;
+      const done = this.runCleanup(cleanup);
+      if (done) return done.then(() => (gen === this.generation ? this.init(gen) : undefined));
+    }
+    return this.init(gen);
+  }
+
+  private runCleanup(c: NonNullable<Cell['cleanup']>): void | Promise<void> {
+    try {
+      const r = c.onStop(c.state, 'restart', this.ctx);
+      if (isThenable(r)) return Promise.resolve(r).then(() => undefined, (e) => this.noteError(e));
+    } catch (e) {
+      this.noteError(e);
+    }
+  }
+
+  private init(gen: number): void | Promise<void> {
     const b = this.behaviour;
     const initial = b.init ? b.init(this.ctx) : b.initialState;
     if (isThenable(initial)) {
@@ -338,6 +364,7 @@ export class Cell {
   private failed(e: unknown, count: number): void {
     this.status = CellStatus.Failed;
     this.noteError(e);
+    if (this.behaviour.onStop) this.cleanup = { onStop: this.behaviour.onStop, state: this.state };
     if (count > 1) {
       // A batch crashed: retry its messages one by one so that only the poison one is dead-lettered.
       this.isolating = count;
@@ -413,6 +440,12 @@ export class Cell {
       const graceful = (async () => {
         if (this.inFlight) await this.inFlight.catch(() => undefined);
         if (wasRunning) await this.runOnStop(reason);
+        else if (this.cleanup) {
+          // A crashed incarnation still holds its resources: release them now.
+          const c = this.cleanup;
+          this.cleanup = undefined;
+          await this.runCleanup(c);
+        }
       })();
       if (timeoutMs === 'infinity') await graceful;
       else outcome = await raceTimeout(graceful, timeoutMs, this.system.clock);

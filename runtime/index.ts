@@ -5,7 +5,7 @@
  * letters, mailboxes are bounded, and a crash keeps the mailbox and retries the message.
  */
 import { ActorSystem, type SystemOptions } from './system.ts';
-import { type ActorContext, type ActorOptions, ActorRef, CellRef } from './cell.ts';
+import { type ActorContext, type ActorOptions, ActorRef, CellRef, type StopReason } from './cell.ts';
 
 export { ActorSystem, type SystemOptions, type RootNode, cellSnapshot } from './system.ts';
 export { ActorRef, type ActorContext, type ActorOptions, type Behaviour, type StopReason, defaultActorOptions } from './cell.ts';
@@ -31,7 +31,7 @@ function systemOf(parent: Parent): ActorSystem {
 export interface SpawnProperties<S> extends ActorOptions {
   initialState?: S;
   initialStateFunc?: (ctx: ActorContext<any>) => S | Promise<S>;
-  onStop?: (state: S, reason: 'normal' | 'shutdown', ctx: ActorContext<any>) => void | Promise<void>;
+  onStop?: (state: S, reason: StopReason, ctx: ActorContext<any>) => void | Promise<void>;
 }
 
 /** Spawns a stateful actor: `handler(state, msg, ctx)` returns the next state (or a promise of it). */

@@ -355,3 +355,27 @@ describe('scheduling', () => {
     expect(order.join('')).toBe('aabbaabb');
   });
 });
+
+describe('resources across restarts', () => {
+  it('runs the crashed incarnation onStop with reason restart before the next init', async () => {
+    const { sys } = system();
+    const log: string[] = [];
+    let n = 0;
+    const a = spawn<string, string>(sys, (s, m) => {
+      if (m === 'crash') throw new Error('socket error');
+      return s;
+    }, 'owner', {
+      initialStateFunc: () => {
+        const res = `socket${++n}`;
+        log.push(`open ${res}`);
+        return res;
+      },
+      onStop: (s, reason) => void log.push(`close ${s} (${reason})`),
+      maxMessageRetries: 5,
+    });
+    dispatch(a, 'crash');
+    await sys.whenIdle();
+    await stop(a);
+    expect(log.slice(0, 3)).toEqual(['open socket1', 'close socket1 (restart)', 'open socket2']);
+  });
+});

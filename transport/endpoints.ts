@@ -1,0 +1,30 @@
+/**
+ * Where the backtest service lives, as the trading host configures it: requests go to
+ * tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (the service binds), results come back to
+ * tcp://*:$SWIMMY_PORT_BACKTEST_RES (we bind). Pure: the environment is passed in.
+ */
+export interface Endpoints {
+  /** The service's request socket, which our PUSH connects to. */
+  readonly requests: string;
+  /** Our result socket, which the service's PUSH connects to and our PULL binds. */
+  readonly results: string;
+}
+
+export const DEFAULT_REQUEST_PORT = 5580;
+export const DEFAULT_RESULT_PORT = 5581;
+
+function port(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new RangeError(`${name} must be a TCP port (1-65535), got '${raw}'`);
+  return n;
+}
+
+export function endpointsFromEnv(env: Record<string, string | undefined> = process.env, options: { loopbackOnly?: boolean } = {}): Endpoints {
+  const host = env.SWIMMY_ZMQ_HOST && env.SWIMMY_ZMQ_HOST !== '' ? env.SWIMMY_ZMQ_HOST : 'localhost';
+  if (/[\s/]/.test(host)) throw new RangeError(`SWIMMY_ZMQ_HOST must be a host name or address, got '${host}'`);
+  const req = port(env, 'SWIMMY_PORT_BACKTEST_REQ', DEFAULT_REQUEST_PORT);
+  const res = port(env, 'SWIMMY_PORT_BACKTEST_RES', DEFAULT_RESULT_PORT);
+  return { requests: `tcp://${host}:${req}`, results: `tcp://${options.loopbackOnly ? '127.0.0.1' : '*'}:${res}` };
+}
