@@ -18,6 +18,10 @@ export interface ActorContext<M> {
   stop(): void;
   /** Messages waiting in this actor's mailbox (lets an I/O loop feeding the actor pause when it is behind). */
   mailboxLength(): number;
+  /** Failed attempts so far of the message being handled (0 the first time; equals maxMessageRetries on its last chance). */
+  attempt(): number;
+  /** Times the message being handled may be retried after a crash. */
+  readonly maxMessageRetries: number;
 }
 
 /** What an actor does. `receive` and `receiveBatch` are alternatives; a batch handler gets every message drained in one turn. */
@@ -153,6 +157,10 @@ export class Cell {
       mailboxLength() {
         return cell.mailbox.length;
       },
+      attempt() {
+        return cell.headAttempts;
+      },
+      maxMessageRetries: this.maxMessageRetries,
     };
   }
 
