@@ -82,6 +82,16 @@ export class ActorRef<M> {
   }
 }
 
+/**
+ * A sender that wants to know when its message has been handled: used to replay dead letters
+ * (`replayOf` is the dead letter's id; a replayed message that fails again carries it back).
+ */
+export class ReceiptRef extends ActorRef<unknown> {
+  constructor(path: string, readonly replayOf: number, readonly onHandled: () => void) {
+    super(path);
+  }
+}
+
 export class CellRef<M> extends ActorRef<M> {
   constructor(readonly cell: Cell) {
     super(cell.path);
@@ -299,10 +309,12 @@ export class Cell {
         return n + 1;
       }
       this.state = next;
+      const sender = ctx.sender;
       mailbox.drop();
       this.headAttempts = 0;
       this.processed++;
       n++;
+      if (sender !== undefined && sender instanceof ReceiptRef) sender.onHandled();
       if (this.stopRequested) {
         this.exitNormally();
         return n;
@@ -334,7 +346,11 @@ export class Cell {
 
   private handled(next: unknown, count: number): void {
     this.state = next;
-    for (let i = 0; i < count; i++) this.mailbox.drop();
+    for (let i = 0; i < count; i++) {
+      const sender = this.mailbox.peekAux();
+      this.mailbox.drop();
+      if (sender !== undefined && sender instanceof ReceiptRef) sender.onHandled();
+    }
     if (this.isolating > 0) this.isolating = Math.max(0, this.isolating - count);
     this.headAttempts = 0;
     this.processed += count;
@@ -397,6 +413,7 @@ export class Cell {
       stack,
       attempts: this.headAttempts,
       at: this.system.clock.now(),
+      replayOf: sender instanceof ReceiptRef ? sender.replayOf : undefined,
     };
     const gen = this.generation;
     const afterRecorded = () => {

@@ -22,6 +22,8 @@ export interface DeadLetter {
   /** Processing attempts made (poison messages). */
   readonly attempts?: number;
   readonly at: number;
+  /** Set when the message was itself a replay of the persisted dead letter with this id. */
+  readonly replayOf?: number;
 }
 
 export interface DeadLetterSink {

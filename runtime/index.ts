@@ -8,7 +8,7 @@ import { ActorSystem, type SystemOptions } from './system.ts';
 import { type ActorContext, type ActorOptions, ActorRef, CellRef, type StopReason } from './cell.ts';
 
 export { ActorSystem, type SystemOptions, type RootNode, cellSnapshot } from './system.ts';
-export { ActorRef, type ActorContext, type ActorOptions, type Behaviour, type StopReason, defaultActorOptions } from './cell.ts';
+export { ActorRef, ReceiptRef, type ActorContext, type ActorOptions, type Behaviour, type StopReason, defaultActorOptions } from './cell.ts';
 export { type Clock, ManualClock, SystemClock, systemClock, type TimerHandle } from './clock.ts';
 export { type DeadLetter, type DeadLetterReason, type DeadLetterSink, InMemoryDeadLetterSink, describeError } from './dead-letters.ts';
 export { ActorStoppedError, MailboxFullError, QueryTimeoutError, SystemStoppedError, ActorStartError } from './errors.ts';
