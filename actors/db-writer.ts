@@ -55,6 +55,8 @@ export interface DbWriterConfig {
   readonly maxMessageRetries?: number;
   readonly mailboxCapacity?: number;
   readonly spool?: DeadLetterSpool;
+  /** A quota on the database size in pages (SQLite max_page_count), read at every (re)start. */
+  readonly maxPageCount?: number;
 }
 
 /** What survives restarts of the writer: counters and failures still to be recorded in the store. */
@@ -67,6 +69,8 @@ export class DbWriterHealth {
   lastError: string | undefined;
   /** db_error failure events waiting for the database to accept writes again. */
   readonly pendingFailures: WriteCommand[] = [];
+  spoolImported = 0;
+  spoolImportFailures = 0;
 }
 
 const defaultBusyBackoff: BackoffPolicy = { minMs: 5, maxMs: 500, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
@@ -92,6 +96,20 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
 
   const reply = (w: DbWrite, r: DbWriteReply) => w.replyTo?.tell(r);
 
+  /** Letters that could not reach the database earlier; a failure leaves them spooled for the next try. */
+  const importSpool = (store: Store, now: number) => {
+    const spooled = config.spool?.read() ?? [];
+    if (spooled.length === 0) return;
+    try {
+      applyBatch(store, spooled, now);
+      config.spool!.clear();
+      health.spoolImported += spooled.length;
+    } catch (e) {
+      health.spoolImportFailures++;
+      health.lastError = `spool import failed: ${(e as Error).message}`;
+    }
+  };
+
   /** Applies the batch, retrying SQLITE_BUSY; throws StoreError for anything else. */
   const commit = async (state: WriterState, commands: WriteCommand[], ctx: ActorContext<DbWriterMessage>): Promise<CommandOutcome[]> => {
     for (let attempt = 0; ; attempt++) {
@@ -115,6 +133,7 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
     if (wantCheckpoint) {
       // PASSIVE never blocks; TRUNCATE only when nothing else is waiting, to bound the WAL file.
       checkpoint(state.store, ctx.mailboxLength() > msgs.length ? 'PASSIVE' : 'TRUNCATE');
+      importSpool(state.store, ctx.clock.now());
       schedule(state, ctx);
     }
     if (writes.length === 0) return state;
@@ -159,12 +178,8 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
   return {
     init: (ctx) => {
       const store = openStore({ path: config.path, synchronous: config.synchronous ?? 'FULL', busyTimeoutMs: config.busyTimeoutMs ?? 100 });
-      const spooled = config.spool?.read() ?? [];
-      if (spooled.length > 0) {
-        // Letters that could not reach the database earlier: import them before anything else.
-        applyBatch(store, spooled, ctx.clock.now());
-        config.spool!.clear();
-      }
+      if (config.maxPageCount !== undefined) store.sqlite.pragma(`max_page_count = ${Math.floor(config.maxPageCount)}`);
+      importSpool(store, ctx.clock.now());
       const state: WriterState = { store };
       schedule(state, ctx);
       return state;

@@ -14,6 +14,8 @@ export interface ActorContext<M> {
   readonly clock: Clock;
   /** Sender of the message being handled, when the dispatcher named one. */
   sender: ActorRef<any> | undefined;
+  /** In a batch handler: the sender of each message of the batch, by index. */
+  senders: readonly (ActorRef<any> | undefined)[];
   /** Stops this actor with reason 'normal' once the current message is done. */
   stop(): void;
   /** Messages waiting in this actor's mailbox (lets an I/O loop feeding the actor pause when it is behind). */
@@ -161,6 +163,7 @@ export class Cell {
       system,
       clock: system.clock,
       sender: undefined,
+      senders: [],
       stop() {
         cell.stopRequested = true;
       },
@@ -327,8 +330,13 @@ export class Cell {
     if (this.status !== CellStatus.Running || this.mailbox.length === 0) return 0;
     const size = this.isolating > 0 ? 1 : Math.min(this.batchSize, budget, this.mailbox.length);
     const msgs = new Array(size);
-    for (let i = 0; i < size; i++) msgs[i] = this.mailbox.at(i);
+    const senders = new Array<ActorRef<any> | undefined>(size);
+    for (let i = 0; i < size; i++) {
+      msgs[i] = this.mailbox.at(i);
+      senders[i] = this.mailbox.atAux(i);
+    }
     this.ctx.sender = undefined;
+    this.ctx.senders = senders;
     let next: unknown;
     try {
       next = this.behaviour.receiveBatch!(this.state, msgs, this.ctx);

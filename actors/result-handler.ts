@@ -1,0 +1,203 @@
+/**
+ * result-handler: binds the PULL socket the backtest service pushes results to, decodes and
+ * validates each frame, and turns it into store commands, all of a turn's frames in one write:
+ * - a success completes its request (result, trades, strategy metrics, outbox row: one
+ *   transaction); a second copy is a counted duplicate with no effect; an unknown request id is
+ *   an orphan, recorded and dead-lettered for inspection;
+ * - an error result is a failed attempt, never a metric: retryable errors are retried with
+ *   backoff, the others go to the dead letters with the service's error text;
+ * - a frame that cannot be decoded or validated is dead-lettered with its raw bytes and why.
+ * Socket errors crash the actor; its supervisor restarts it (and it rebinds).
+ */
+import { ReceiptRef, type ActorContext, type ActorRef } from '../runtime/index.ts';
+import type { ActorDefinition } from '../supervisors/index.ts';
+import type { CommandOutcome, OosMetrics, WriteCommand } from '../persistence/commands.ts';
+import { openStore, type Store } from '../persistence/connection.ts';
+import { getRequest } from '../persistence/outbox.ts';
+import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';
+import { PullChannel } from '../transport/pull-channel.ts';
+import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../oos/retry-policy.ts';
+import { writeCommands } from './db-client.ts';
+import type { DbWriterMessage } from './db-writer.ts';
+import type { SenderMessage } from './sender.ts';
+
+export type ResultHandlerMessage =
+  | { readonly kind: 'frame'; readonly frame: Buffer; readonly receivedAt: number }
+  | { readonly kind: 'socket_error'; readonly error: string };
+
+export interface ResultHandlerConfig {
+  /** Where to bind, e.g. tcp://*:5581 (or tcp://127.0.0.1:5581 for loopback only; port 0 = ephemeral). */
+  readonly endpoint: string;
+  readonly dbPath: string;
+  readonly writerPath: string;
+  readonly senderPath: string;
+  readonly retry?: RetryPolicy;
+  readonly limits?: Partial<CodecLimits>;
+  /** Pause reading the socket while this many frames wait in the mailbox. Default 5,000. */
+  readonly highWater?: number;
+  /** Told the bound endpoint after each (re)bind (tests use ephemeral ports). */
+  readonly onBound?: (endpoint: string) => void;
+}
+
+export class ResultStats {
+  frames = 0;
+  applied = 0;
+  duplicates = 0;
+  orphans = 0;
+  errorResults = 0;
+  retried = 0;
+  deadLettered = 0;
+  undecodable = 0;
+  /** Receive time (ms) of each applied result, by request id, for latency measurement. */
+  onApplied?: (requestId: string, receivedAt: number) => void;
+}
+
+interface State {
+  readonly pull: PullChannel;
+  readonly reader: Store;
+  closed: boolean;
+}
+
+function metricsOf(r: BacktestSuccess): OosMetrics {
+  return {
+    trades: r.trades,
+    wins: r.wins,
+    losses: r.losses,
+    pnl: r.pnl,
+    sharpe: r.sharpe,
+    sortino: r.sortino,
+    maxDd: r.maxDrawdown,
+    winRate: r.winRate,
+    profitFactor: r.profitFactor,
+    adjustedSharpe: r.adjustedSharpe ?? null,
+    sharpeCiLower: r.sharpeCiLower ?? null,
+    tradeList: r.tradeList?.map((t) => ({ timestamp: t.timestamp * 1_000, pnl: t.pnl })),
+  };
+}
+
+export function resultHandler(config: ResultHandlerConfig, stats = new ResultStats()): ActorDefinition<State, ResultHandlerMessage> {
+  const retry = config.retry ?? defaultRetryPolicy;
+  const highWater = config.highWater ?? 5_000;
+
+  /** Reads frames into the mailbox until the socket closes; pauses while the mailbox is behind. */
+  const readLoop = async (state: State, ctx: ActorContext<ResultHandlerMessage>) => {
+    try {
+      for (;;) {
+        const frame = await state.pull.receive();
+        ctx.self.tell({ kind: 'frame', frame, receivedAt: ctx.clock.now() });
+        while (ctx.mailboxLength() > highWater && !state.closed) await new Promise((r) => setImmediate(r));
+      }
+    } catch (e) {
+      if (!state.closed) ctx.self.tell({ kind: 'socket_error', error: (e as Error).message });
+    }
+  };
+
+  /** Keeps a frame that could not be used; a replayed frame that fails again goes back to its letter. */
+  const deadFrame = (ctx: ActorContext<ResultHandlerMessage>, frame: Buffer, why: string, requestId: string | undefined, replayOf: number | undefined): WriteCommand =>
+    replayOf !== undefined
+      ? { type: 'deadLetterReturned', id: replayOf, error: why }
+      : {
+          type: 'insertDeadLetter',
+          source: ctx.path,
+          message: { kind: 'frame', frame: { $bytes: frame.toString('base64') }, text: frame.toString('utf8').slice(0, 2_000) },
+          error: why,
+          attempts: 1,
+          requestId,
+        };
+  const replayOf = (ctx: ActorContext<ResultHandlerMessage>, i: number): number | undefined => {
+    const s = ctx.senders[i];
+    return s instanceof ReceiptRef ? s.replayOf : undefined;
+  };
+
+  return {
+    init: async (ctx) => {
+      const pull = await PullChannel.bind(config.endpoint);
+      config.onBound?.(pull.endpoint);
+      const state: State = { pull, reader: openStore({ path: config.dbPath, readonly: true }), closed: false };
+      void readLoop(state, ctx);
+      return state;
+    },
+    receiveBatch: async (state, msgs, ctx) => {
+      const commands: WriteCommand[] = [];
+      /** What each command was for, to read its outcome. */
+      const purpose: ({ kind: 'result'; requestId: string; receivedAt: number; frame: Buffer; replayOf: number | undefined } | { kind: 'failure' } | { kind: 'other' })[] = [];
+      const add = (c: WriteCommand, p: (typeof purpose)[number] = { kind: 'other' }) => {
+        commands.push(c);
+        purpose.push(p);
+      };
+      for (let i = 0; i < msgs.length; i++) {
+        const m = msgs[i];
+        if (m.kind === 'socket_error') throw new Error(`result socket ${state.pull.endpoint} failed: ${m.error}`);
+        stats.frames++;
+        const decoded = decodeBacktestResult(m.frame, config.limits);
+        if (!decoded.ok) {
+          stats.undecodable++;
+          const e = decoded.error;
+          const why = `undecodable result frame: ${e.message}${e.offset !== undefined ? ` at offset ${e.offset}` : ''}`;
+          add({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, detail: why });
+          add(deadFrame(ctx, m.frame, why, undefined, replayOf(ctx, i)));
+          continue;
+        }
+        const r = decoded.value;
+        if (r.kind === 'success') {
+          add({ type: 'applyResult', requestId: r.requestId, result: metricsOf(r), source: ctx.path }, { kind: 'result', requestId: r.requestId, receivedAt: m.receivedAt, frame: m.frame, replayOf: replayOf(ctx, i) });
+          continue;
+        }
+        stats.errorResults++;
+        const why = `service error: ${r.error}`;
+        const req = r.requestId === undefined ? undefined : getRequest(state.reader, r.requestId);
+        if (!req) {
+          add({ type: 'recordFailure', kind: 'error_result', source: ctx.path, requestId: r.requestId, detail: why });
+          add(deadFrame(ctx, m.frame, `${why} (${r.requestId === undefined ? 'the service could not read our request id' : 'unknown request id'})`, r.requestId, replayOf(ctx, i)));
+          stats.deadLettered++;
+          continue;
+        }
+        if (req.state === 'done' || req.state === 'dead') {
+          add({ type: 'recordFailure', kind: 'error_result', source: ctx.path, requestId: req.requestId, detail: `${why} (request already ${req.state})` });
+          continue;
+        }
+        const d = decideAfterFailure(req.attempts, ctx.clock.now(), retry, r.retryable);
+        if (d.action === 'retry') {
+          stats.retried++;
+          add({ type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error: why, failureKind: 'error_result', source: ctx.path }, { kind: 'failure' });
+        } else {
+          stats.deadLettered++;
+          add({ type: 'deadLetterRequest', requestId: req.requestId, error: `${why} (${r.retryable ? d.reason : `${r.category}: not retryable`})`, failureKind: 'error_result', source: ctx.path }, { kind: 'failure' });
+        }
+      }
+      if (commands.length === 0) return state;
+      const writer = ctx.system.lookup(config.writerPath) as ActorRef<DbWriterMessage> | undefined;
+      if (!writer) throw new Error(`result-handler ${ctx.path}: db-writer ${config.writerPath} is not running`);
+      const outcomes: CommandOutcome[] = await writeCommands(ctx.system, writer, commands);
+      let freed = 0;
+      const followUps: WriteCommand[] = [];
+      outcomes.forEach((o, i) => {
+        const p = purpose[i];
+        if (p.kind === 'failure' && (o.status === 'retried' || o.status === 'dead_lettered')) freed++;
+        if (p.kind !== 'result') return;
+        if (o.status === 'applied') {
+          stats.applied++;
+          if (o.type === 'applyResult' && o.previousState === 'in_flight') freed++;
+          stats.onApplied?.(p.requestId, p.receivedAt);
+        } else if (o.status === 'duplicate') {
+          stats.duplicates++;
+        } else if (o.status === 'orphan') {
+          stats.orphans++;
+          followUps.push(deadFrame(ctx, p.frame, `orphan result: no request ${p.requestId} in the outbox`, p.requestId, p.replayOf));
+        } else if (o.status === 'error') {
+          // The result itself is unusable (e.g. a value the store refuses): keep the frame.
+          followUps.push(deadFrame(ctx, p.frame, `result not applied: ${(o as { error: string }).error}`, p.requestId, p.replayOf));
+        }
+      });
+      if (followUps.length > 0) await writeCommands(ctx.system, writer, followUps);
+      if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed } satisfies SenderMessage);
+      return state;
+    },
+    onStop: (state) => {
+      state.closed = true;
+      state.pull.close();
+      state.reader.close();
+    },
+    options: { batchSize: 1_024, throughput: 1_024, maxMessageRetries: 3, mailboxCapacity: 20_000 },
+  };
+}

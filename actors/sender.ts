@@ -1,0 +1,224 @@
+/**
+ * sender: moves due requests from the outbox to the backtest service over a PUSH socket.
+ *
+ * At most `window` requests are in flight; a request is claimed (marked in flight with a lease)
+ * in the store before it is sent, so a crash at any point leaves it either pending or in flight
+ * with a lease that will run out. A lease that runs out is a timed-out attempt; a failed send is
+ * a failed attempt; both are retried with backoff and jitter under the same request id (a late
+ * result still completes it) until `maxAttempts`, then the request goes to the dead letters with
+ * its history. While the service is unreachable the sender pauses instead of spinning.
+ */
+import type { ActorContext, ActorRef } from '../runtime/index.ts';
+import { type BackoffPolicy, backoffDelay } from '../runtime/backoff.ts';
+import type { TimerHandle } from '../runtime/clock.ts';
+import { type TokenBucket, msUntilToken, take } from '../runtime/token-bucket.ts';
+import type { ActorDefinition } from '../supervisors/index.ts';
+import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
+import type { OutboxRequest } from '../persistence/records.ts';
+import type { FailureKind } from '../persistence/schema.ts';
+import { openStore, type Store } from '../persistence/connection.ts';
+import { countByState } from '../persistence/outbox.ts';
+import { encodeBacktestRequest, type BacktestRequest } from '../protocol/index.ts';
+import { PushChannel } from '../transport/push-channel.ts';
+import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../oos/retry-policy.ts';
+import { writeCommands } from './db-client.ts';
+import type { DbWriterMessage } from './db-writer.ts';
+
+export type SenderMessage =
+  /** Due work may exist (a request was enqueued, or results freed slots). */
+  | { readonly kind: 'wake'; readonly freed?: number }
+  | { readonly kind: 'tick' };
+
+export interface SenderConfig {
+  /** The service's request socket, e.g. tcp://localhost:5580. */
+  readonly endpoint: string;
+  readonly dbPath: string;
+  readonly writerPath: string;
+  /** Requests in flight at most. Default 16. */
+  readonly window?: number;
+  /** Deadline for a result after a send. Default 120 s. */
+  readonly leaseMs?: number;
+  readonly retry?: RetryPolicy;
+  /** Sends per second at most (token bucket, burst = window). Default: unlimited. */
+  readonly ratePerSec?: number;
+  /** Lease and due-time check period. Default 1 s. */
+  readonly tickMs?: number;
+  /** Pause after a failed send (doubling while failures go on, up to pause.maxMs). */
+  readonly pause?: BackoffPolicy;
+  readonly sendTimeoutMs?: number;
+  readonly highWaterMark?: number;
+}
+
+export class SenderStats {
+  sent = 0;
+  sendFailures = 0;
+  timeouts = 0;
+  retried = 0;
+  deadLettered = 0;
+  maxInFlight = 0;
+  claims = 0;
+}
+
+interface SenderState {
+  readonly push: PushChannel;
+  readonly reader: Store;
+  inFlight: number;
+  pausedUntil: number;
+  consecutiveSendFailures: number;
+  bucket: TokenBucket;
+  tick?: TimerHandle;
+  wakeAt?: { at: number; timer: TimerHandle };
+}
+
+const defaultPause: BackoffPolicy = { minMs: 200, maxMs: 10_000, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
+
+export function sender(config: SenderConfig, stats = new SenderStats()): ActorDefinition<SenderState, SenderMessage> {
+  const window = config.window ?? 16;
+  const leaseMs = config.leaseMs ?? 120_000;
+  const retry = config.retry ?? defaultRetryPolicy;
+  const tickMs = config.tickMs ?? 1_000;
+  const pause = config.pause ?? defaultPause;
+  if (!(Number.isInteger(window) && window >= 1)) throw new RangeError(`sender: window must be an integer >= 1, got ${window}`);
+  if (!(leaseMs > 0)) throw new RangeError(`sender: leaseMs must be > 0, got ${leaseMs}`);
+
+  const db = (ctx: ActorContext<SenderMessage>, commands: WriteCommand[]): Promise<CommandOutcome[]> => {
+    const writer = ctx.system.lookup(config.writerPath);
+    if (!writer) throw new Error(`sender ${ctx.path}: db-writer ${config.writerPath} is not running`);
+    return writeCommands(ctx.system, writer as ActorRef<DbWriterMessage>, commands);
+  };
+
+  /** The command that ends a failed attempt: another try later, or the dead letters. */
+  const afterFailure = (ctx: ActorContext<SenderMessage>, req: OutboxRequest, kind: FailureKind, error: string, retryable = true): WriteCommand => {
+    const d = decideAfterFailure(req.attempts, ctx.clock.now(), retry, retryable);
+    if (d.action === 'retry') {
+      stats.retried++;
+      return { type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error, failureKind: kind, source: ctx.path };
+    }
+    stats.deadLettered++;
+    return { type: 'deadLetterRequest', requestId: req.requestId, error: `${error} (${d.reason})`, failureKind: kind, source: ctx.path };
+  };
+
+  const wakeLater = (state: SenderState, ctx: ActorContext<SenderMessage>, at: number) => {
+    if (state.wakeAt && state.wakeAt.at <= at) return;
+    if (state.wakeAt) ctx.clock.clearTimeout(state.wakeAt.timer);
+    const timer = ctx.clock.setTimeout(() => {
+      state.wakeAt = undefined;
+      ctx.self.tell({ kind: 'wake' });
+    }, Math.max(0, at - ctx.clock.now()));
+    state.wakeAt = { at, timer };
+  };
+
+  const frameOf = (req: OutboxRequest): string => {
+    const request = { ...(req.payload as unknown as Omit<BacktestRequest, 'requestId'>), requestId: req.requestId, traceparent: req.traceparent ?? undefined } as BacktestRequest;
+    const encoded = encodeBacktestRequest(request);
+    if (!encoded.ok) throw new Error(`request ${req.requestId} cannot be encoded: ${encoded.error.message}`);
+    return encoded.value;
+  };
+
+  /** Times out in-flight requests whose lease ran out. */
+  const expireLeases = async (state: SenderState, ctx: ActorContext<SenderMessage>) => {
+    for (;;) {
+      const [listed] = await db(ctx, [{ type: 'expiredLeases', limit: 256 }]);
+      if (listed.type !== 'expiredLeases' || listed.status !== 'listed' || listed.requests.length === 0) return;
+      stats.timeouts += listed.requests.length;
+      await db(ctx, listed.requests.map((r) => afterFailure(ctx, r, 'timeout', `no result within the ${leaseMs} ms lease (attempt ${r.attempts})`)));
+      state.inFlight = Math.max(0, state.inFlight - listed.requests.length);
+      if (listed.requests.length < 256) return;
+    }
+  };
+
+  /** Claims due requests and sends them while the window has room. */
+  const pump = async (state: SenderState, ctx: ActorContext<SenderMessage>) => {
+    for (;;) {
+      const now = ctx.clock.now();
+      if (now < state.pausedUntil) return wakeLater(state, ctx, state.pausedUntil);
+      let room = window - state.inFlight;
+      if (room <= 0) return;
+      if (config.ratePerSec !== undefined) {
+        const t = take(state.bucket, now, config.ratePerSec, window, room);
+        state.bucket = t.bucket;
+        room = t.granted;
+        if (room === 0) return wakeLater(state, ctx, now + msUntilToken(state.bucket, now, config.ratePerSec, window));
+      }
+      const [claimed] = await db(ctx, [{ type: 'claimDue', limit: room, leaseMs }]);
+      if (claimed.type !== 'claimDue' || claimed.status !== 'claimed') throw new Error(`sender: claim failed: ${JSON.stringify(claimed)}`);
+      stats.claims++;
+      const rows = claimed.requests;
+      if (rows.length === 0) return;
+      state.inFlight += rows.length;
+      if (state.inFlight > stats.maxInFlight) stats.maxInFlight = state.inFlight;
+      for (let i = 0; i < rows.length; i++) {
+        let frame: string;
+        try {
+          frame = frameOf(rows[i]);
+        } catch (e) {
+          // Our own request is malformed: no retry can fix it.
+          state.inFlight--;
+          await db(ctx, [afterFailure(ctx, rows[i], 'send_failure', (e as Error).message, false)]);
+          continue;
+        }
+        try {
+          await state.push.send(frame);
+          stats.sent++;
+          state.consecutiveSendFailures = 0;
+        } catch (e) {
+          stats.sendFailures++;
+          // This attempt failed; the rest of the claim goes back unsent, without using an attempt.
+          const unsent = rows.slice(i + 1);
+          state.inFlight -= 1 + unsent.length;
+          const commands: WriteCommand[] = [afterFailure(ctx, rows[i], 'send_failure', (e as Error).message)];
+          for (const r of unsent) commands.push({ type: 'releaseClaim', requestId: r.requestId });
+          await db(ctx, commands);
+          const delay = backoffDelay(state.consecutiveSendFailures++, pause, Math.random);
+          state.pausedUntil = ctx.clock.now() + delay;
+          return wakeLater(state, ctx, state.pausedUntil);
+        }
+      }
+    }
+  };
+
+  const scheduleTick = (state: SenderState, ctx: ActorContext<SenderMessage>) => {
+    state.tick = ctx.clock.setTimeout(() => ctx.self.tell({ kind: 'tick' }), tickMs);
+  };
+
+  return {
+    init: (ctx) => {
+      const reader = openStore({ path: config.dbPath, readonly: true });
+      const push = new PushChannel(config.endpoint, { sendTimeoutMs: config.sendTimeoutMs, highWaterMark: config.highWaterMark });
+      const state: SenderState = {
+        push,
+        reader,
+        inFlight: countByState(reader).in_flight,
+        pausedUntil: 0,
+        consecutiveSendFailures: 0,
+        bucket: { tokens: window, at: ctx.clock.now() },
+      };
+      // Start-up recovery: leases that ran out while we were down are handled at once.
+      ctx.self.tell({ kind: 'tick' });
+      return state;
+    },
+    // Every queued wake/tick is folded into one pass: one claim per turn, however many results freed slots.
+    receiveBatch: async (state, msgs, ctx) => {
+      let tick = false;
+      for (const m of msgs) {
+        if (m.kind === 'tick') tick = true;
+        else if (m.freed) state.inFlight = Math.max(0, state.inFlight - m.freed);
+      }
+      if (tick) {
+        await expireLeases(state, ctx);
+        // Resynchronise with the store: results applied while we were restarting, lost wakes.
+        state.inFlight = countByState(state.reader).in_flight;
+        scheduleTick(state, ctx);
+      }
+      await pump(state, ctx);
+      return state;
+    },
+    onStop: (state, _reason, ctx) => {
+      if (state.tick) ctx.clock.clearTimeout(state.tick);
+      if (state.wakeAt) ctx.clock.clearTimeout(state.wakeAt.timer);
+      state.push.close();
+      state.reader.close();
+    },
+    options: { maxMessageRetries: 5, batchSize: 10_000, throughput: 10_000 },
+  };
+}
