@@ -1,0 +1,103 @@
+/**
+ * The backtester process's command line and its defaults from the host's environment. Pure.
+ */
+import { parseArgs } from 'node:util';
+import { endpointsFromEnv } from '../transport/endpoints.ts';
+
+export type EngineChoice = { readonly kind: 'echo' } | { readonly kind: 'sma' } | { readonly kind: 'fail'; readonly text: string };
+
+export interface BacktesterConfig {
+  readonly engine: EngineChoice;
+  /** Request PULL bind endpoint. */
+  readonly bind: string;
+  /** Result PUSH connect endpoint. */
+  readonly results: string;
+  readonly delayMs: number;
+  readonly concurrency: number;
+  /** Fallback directory for requests without candles_file (sma engine). */
+  readonly dataDir?: string;
+}
+
+export const USAGE = `usage: npx tsx backtester/main.ts [options]
+
+A backtest service speaking the trading host's protocol: PULL requests on --bind, PUSH
+BACKTEST_RESULT frames to --results.
+
+options:
+  --engine echo|sma|fail:TEXT  what answers requests (default sma)
+                                 echo       instant deterministic metrics from the strategy name
+                                 sma        real moving-average crossover backtest on candles_file
+                                 fail:TEXT  every request answered with the error TEXT
+  --bind ENDPOINT              request socket to bind
+                                 (default tcp://*:$SWIMMY_PORT_BACKTEST_REQ, port 5580)
+  --results ENDPOINT           result socket to connect to
+                                 (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_RES,
+                                 localhost:5581)
+  --delay-ms N                 answer each request N ms late (default 0)
+  --concurrency N              requests processed at once (default 1, like the host's service)
+  --data-dir DIR               sma: where <data_id>.csv / <SYMBOL>_M1.csv live when a request
+                               has no candles_file
+  -h, --help                   this text
+
+Prints "backtester listening on <endpoint>, results to <endpoint>" once ready; stops on
+SIGTERM/SIGINT.`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The service's side of the host's endpoints: bind tcp://*:$REQ, connect tcp://$HOST:$RES. */
+export function serviceEndpointsFromEnv(env: Record<string, string | undefined>): { bind: string; results: string } {
+  const runtimeSide = endpointsFromEnv(env);
+  const reqPort = runtimeSide.requests.slice(runtimeSide.requests.lastIndexOf(':') + 1);
+  const resPort = runtimeSide.results.slice(runtimeSide.results.lastIndexOf(':') + 1);
+  const host = runtimeSide.requests.slice('tcp://'.length, runtimeSide.requests.lastIndexOf(':'));
+  return { bind: `tcp://*:${reqPort}`, results: `tcp://${host}:${resPort}` };
+}
+
+export function parseEngine(text: string): EngineChoice {
+  if (text === 'echo' || text === 'sma') return { kind: text };
+  if (text.startsWith('fail:') && text.length > 5) return { kind: 'fail', text: text.slice(5) };
+  throw new UsageError(`--engine must be echo, sma or fail:TEXT, got '${text}'`);
+}
+
+function nonNegativeInt(name: string, raw: string | undefined, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got '${raw}'`);
+  return n;
+}
+
+/** Parses argv (without node and the script); `help` when --help was asked. Throws UsageError or RangeError (bad env). */
+export function parseBacktesterArgs(argv: readonly string[], env: Record<string, string | undefined>): BacktesterConfig | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        engine: { type: 'string' },
+        bind: { type: 'string' },
+        results: { type: 'string' },
+        'delay-ms': { type: 'string' },
+        concurrency: { type: 'string' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help === true) return 'help';
+  const needEnv = values.bind === undefined || values.results === undefined;
+  const defaults = needEnv ? serviceEndpointsFromEnv(env) : { bind: '', results: '' };
+  return {
+    engine: parseEngine(values.engine ?? 'sma'),
+    bind: values.bind ?? defaults.bind,
+    results: values.results ?? defaults.results,
+    delayMs: nonNegativeInt('--delay-ms', values['delay-ms'], 0, 0),
+    concurrency: nonNegativeInt('--concurrency', values.concurrency, 1, 1),
+    ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+  };
+}
