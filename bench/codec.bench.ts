@@ -1,7 +1,8 @@
 /**
  * Codec throughput: request encode, result decode (small and with a 500-trade trade_list),
  * request decode, result encode, and JSON stringify+parse of the same request as a same-run
- * baseline. Each figure is the median of 7 rounds. Run: npx tsx bench/codec.bench.ts
+ * baseline. Each figure is the median of 7 rounds, as a rate per CPU-second (the goals) and per
+ * wall-clock second. Run: npx tsx bench/codec.bench.ts
  */
 import { Buffer } from 'node:buffer';
 import { cpus, loadavg } from 'node:os';
@@ -60,9 +61,17 @@ const requestFrame = (() => {
 
 let sink = 0;
 
-/** One timed round: runs fn in batches of 1,000 until `ms` of wall time has passed; operations per second. */
-function round(fn: () => void, ms: number): number {
+interface Rate {
+  /** Operations per second of wall-clock time. */
+  wall: number;
+  /** Operations per second of process CPU time (all threads, so GC helpers count against us). */
+  cpu: number;
+}
+
+/** One timed round: runs fn in batches of 1,000 until `ms` of wall time has passed. */
+function round(fn: () => void, ms: number): Rate {
   let ops = 0;
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(ms) * 1_000_000n;
   let now = start;
@@ -71,19 +80,21 @@ function round(fn: () => void, ms: number): number {
     ops += 1000;
     now = process.hrtime.bigint();
   }
-  return ops / (Number(now - start) / 1e9);
+  const cpu = process.cpuUsage(cpu0);
+  return { wall: ops / (Number(now - start) / 1e9), cpu: ops / ((cpu.user + cpu.system) / 1e6) };
 }
 
 /**
- * Median of 7 rounds after a warm-up: the machine is shared (2 vCPUs, other processes), and the
- * median is robust to a round that lost the CPU without picking the luckiest one.
+ * Median of 7 rounds after a warm-up. The budget this serves is main-thread CPU time per
+ * request, so the goals use the CPU-time rate: on a shared machine (2 vCPUs, other processes)
+ * wall-clock rates also measure how often this process was descheduled.
  */
-function measure(fn: () => void, ms = 250): number {
+function measure(fn: () => void, ms = 250): Rate {
   for (let i = 0; i < 20_000; i++) fn();
-  const rounds: number[] = [];
+  const rounds: Rate[] = [];
   for (let r = 0; r < 7; r++) rounds.push(round(fn, ms));
-  rounds.sort((a, b) => a - b);
-  return rounds[3];
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[3];
+  return { wall: median(rounds.map((r) => r.wall)), cpu: median(rounds.map((r) => r.cpu)) };
 }
 
 // Shared machines skew every figure: say how busy this one was.
@@ -117,20 +128,26 @@ const json = measure(() => {
   sink += (JSON.parse(JSON.stringify(request)) as BacktestRequest).symbol.length;
 });
 
-figure('encode BACKTEST request (string)', encodeReq, 'req/s');
-figure('encode BACKTEST request (+ Buffer.from)', encodeReqBytes, 'req/s');
-figure('decode BACKTEST_RESULT, no trade_list (Buffer)', decodeSmall, 'res/s');
-figure('decode BACKTEST_RESULT, 500-trade trade_list (Buffer)', decodeBig, 'res/s');
-figure('decode BACKTEST request (Buffer)', decodeReq, 'req/s');
-figure('encode BACKTEST_RESULT, no trade_list', encodeRes, 'res/s');
-figure('baseline: JSON stringify+parse of the request object', json, 'ops/s');
-figure('encode request: main-thread time', 1e6 / encodeReq, 'us', 2);
-figure('decode small result: main-thread time', 1e6 / decodeSmall, 'us', 2);
-ratio('encode request vs JSON round trip', encodeReq, json);
-ratio('decode small result vs JSON round trip', decodeSmall, json);
+const rows: Array<[string, Rate, string]> = [
+  ['encode BACKTEST request (string)', encodeReq, 'req/s'],
+  ['encode BACKTEST request (+ Buffer.from)', encodeReqBytes, 'req/s'],
+  ['decode BACKTEST_RESULT, no trade_list (Buffer)', decodeSmall, 'res/s'],
+  ['decode BACKTEST_RESULT, 500-trade trade_list (Buffer)', decodeBig, 'res/s'],
+  ['decode BACKTEST request (Buffer)', decodeReq, 'req/s'],
+  ['encode BACKTEST_RESULT, no trade_list', encodeRes, 'res/s'],
+  ['baseline: JSON stringify+parse of the request object', json, 'ops/s'],
+];
+console.log('-- per CPU-second of this process');
+for (const [label, rate, unit] of rows) figure(label, rate.cpu, unit);
+console.log('-- per wall-clock second');
+for (const [label, rate, unit] of rows) figure(label, rate.wall, unit);
+figure('encode request: CPU time per request', 1e6 / encodeReq.cpu, 'us', 2);
+figure('decode small result: CPU time per result', 1e6 / decodeSmall.cpu, 'us', 2);
+ratio('encode request vs JSON round trip (CPU)', encodeReq.cpu, json.cpu);
+ratio('decode small result vs JSON round trip (CPU)', decodeSmall.cpu, json.cpu);
 if (sink === 42) console.log('');
 
 printGoals([
-  { name: 'codec_request_encode', measured: encodeReq, unit: 'req/s', target: '>= 200000', pass: encodeReq >= 200_000, digits: 0 },
-  { name: 'codec_result_decode', measured: decodeSmall, unit: 'res/s', target: '>= 200000', pass: decodeSmall >= 200_000, digits: 0 },
+  { name: 'codec_request_encode', measured: encodeReq.cpu, unit: 'req/s per CPU-second', target: '>= 200000', pass: encodeReq.cpu >= 200_000, digits: 0 },
+  { name: 'codec_result_decode', measured: decodeSmall.cpu, unit: 'res/s per CPU-second', target: '>= 200000', pass: decodeSmall.cpu >= 200_000, digits: 0 },
 ]);
