@@ -33,8 +33,11 @@ export interface ReplayPolicy {
 
 export const defaultReplayPolicy: ReplayPolicy = Object.freeze({ quietMs: 30_000, maxReplays: 3, perSecond: 50, batch: 100, scanIntervalMs: 5_000, replayAtStartup: true });
 
-/** How to replay letters of one source when they are not plain actor messages (e.g. outbox requests). */
-export type ReplayHandler = (letter: DeadLetter) => Promise<'replayed' | 'returned'>;
+/**
+ * How to replay letters of one source when they are not plain actor messages (e.g. outbox
+ * requests). The handler records the letter's outcome itself (replayed, or returned to dead).
+ */
+export type ReplayHandler = (letter: DeadLetter) => Promise<void>;
 
 export interface ReplayReport {
   readonly claimed: number;
@@ -97,9 +100,11 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
   const deliver = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter): Promise<void> => {
     const handler = config.handlers?.[letter.source];
     if (handler) {
-      const r = await handler(letter);
-      state.inProgress.delete(letter.id);
-      if (r === 'replayed') await writeCommands(ctx.system, writer(ctx), [{ type: 'deadLetterReplayed', id: letter.id }]);
+      try {
+        await handler(letter);
+      } finally {
+        state.inProgress.delete(letter.id);
+      }
       return;
     }
     const target = ctx.system.lookup(letter.source);

@@ -26,7 +26,7 @@ import type { DbWriterMessage } from './db-writer.ts';
 
 export type SenderMessage =
   /** Due work may exist (a request was enqueued, or results freed slots). */
-  | { readonly kind: 'wake'; readonly freed?: number }
+  | { readonly kind: 'wake'; readonly freed?: number; readonly peerUp?: boolean }
   | { readonly kind: 'tick' };
 
 export interface SenderConfig {
@@ -57,6 +57,8 @@ export class SenderStats {
   deadLettered = 0;
   maxInFlight = 0;
   claims = 0;
+  /** Connected service peers right now (0 while the service is down). */
+  peers = 0;
 }
 
 interface SenderState {
@@ -184,7 +186,16 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
   return {
     init: (ctx) => {
       const reader = openStore({ path: config.dbPath, readonly: true });
-      const push = new PushChannel(config.endpoint, { sendTimeoutMs: config.sendTimeoutMs, highWaterMark: config.highWaterMark });
+      stats.peers = 0;
+      const push = new PushChannel(config.endpoint, {
+        sendTimeoutMs: config.sendTimeoutMs,
+        highWaterMark: config.highWaterMark,
+        // A peer appearing ends a pause at once: no need to wait out the backoff.
+        onPeers: (n) => {
+          stats.peers = n;
+          if (n > 0) ctx.self.tell({ kind: 'wake', peerUp: true });
+        },
+      });
       const state: SenderState = {
         push,
         reader,
@@ -202,7 +213,10 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       let tick = false;
       for (const m of msgs) {
         if (m.kind === 'tick') tick = true;
-        else if (m.freed) state.inFlight = Math.max(0, state.inFlight - m.freed);
+        else {
+          if (m.freed) state.inFlight = Math.max(0, state.inFlight - m.freed);
+          if (m.peerUp) state.pausedUntil = 0;
+        }
       }
       if (tick) {
         await expireLeases(state, ctx);

@@ -4,6 +4,8 @@ export interface PushOptions {
   /** How long one send may wait for a peer or for room under the high-water mark (finite, so a dead service never blocks us). */
   readonly sendTimeoutMs?: number;
   readonly highWaterMark?: number;
+  /** Told the number of connected peers whenever it changes (the service came or went). */
+  readonly onPeers?: (peers: number) => void;
 }
 
 export class SendError extends Error {
@@ -24,6 +26,8 @@ export class PushChannel {
   private pending = false;
   sent = 0;
   failed = 0;
+  /** Peers that completed the ZeroMQ handshake and have not disconnected. */
+  peers = 0;
 
   constructor(readonly endpoint: string, options: PushOptions = {}) {
     this.socket = new Push({
@@ -31,6 +35,14 @@ export class PushChannel {
       linger: 0,
       sendTimeout: options.sendTimeoutMs ?? 100,
       sendHighWaterMark: options.highWaterMark ?? 1_000,
+    });
+    this.socket.events.on('handshake', () => {
+      this.peers++;
+      options.onPeers?.(this.peers);
+    });
+    this.socket.events.on('disconnect', () => {
+      this.peers = Math.max(0, this.peers - 1);
+      options.onPeers?.(this.peers);
     });
     this.socket.connect(endpoint);
   }

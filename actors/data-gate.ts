@@ -1,0 +1,278 @@
+/**
+ * data-gate: no OOS request reaches the outbox unless the candle file it names passes the data
+ * gate, read as a whole (oos/candles, through a verdict cache so an unchanged file is read once
+ * for all the strategies that use it).
+ *
+ * - valid: the request (its window filled in) is enqueued through the db-writer, the sender is
+ *   woken, and the caller gets the enqueue outcome;
+ * - invalid: nothing is enqueued; a `data_invalid` failure event records the problem classes and
+ *   their first line numbers, the notifier is told at once, and the caller gets the verdict.
+ *
+ * The OOS window: the request's start_time/end_time when it has them; otherwise, with
+ * `oosWindowDays`, the last that many days before the newest candle (the host's rule, 180 days):
+ * end = the last timestamp, start = end - days * 86,400, and the file must cover it.
+ */
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import type { ActorContext, ActorRef } from '../runtime/index.ts';
+import type { ActorDefinition } from '../supervisors/index.ts';
+import type { EnqueueOutcome } from '../persistence/commands.ts';
+import { createTraceparent } from '../protocol/index.ts';
+import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../oos/candles/index.ts';
+import type { CandleVerdict, Issue, ProblemKind } from '../oos/candles/index.ts';
+import { unreadableVerdict } from '../oos/candles/verdict.ts';
+import type { OosRequestInput } from '../oos/shoal.ts';
+import { writeCommand } from './db-client.ts';
+import type { DbWriterMessage } from './db-writer.ts';
+import { notify } from './notifier.ts';
+import type { SenderMessage } from './sender.ts';
+
+// ---- protocol ----------------------------------------------------------------------------------
+
+export interface GateEnqueue {
+  readonly kind: 'enqueue';
+  /** The strategy's name in the store (the request's own strategy name carries the -OOS suffix). */
+  readonly strategyName: string;
+  readonly request: OosRequestInput;
+  /** Without start_time/end_time in the request: the window is the last this many days of data. */
+  readonly oosWindowDays?: number;
+  /** Caller-chosen id (idempotent enqueue); default: a new UUIDv7. */
+  readonly requestId?: string;
+  readonly replyTo?: ActorRef<GateReply>;
+}
+
+export interface GateCheck {
+  readonly kind: 'check';
+  readonly file: string;
+  /** Unix seconds. */
+  readonly startTime?: number;
+  readonly endTime?: number;
+  readonly oosWindowDays?: number;
+  readonly replyTo: ActorRef<GateCheckReply>;
+}
+
+export type DataGateMessage = GateEnqueue | GateCheck;
+
+export type GateRejected = { readonly type: 'dataGate'; readonly status: 'rejected'; readonly strategyName: string; readonly verdict: CandleVerdict; readonly detail: string };
+/**
+ * The request could not be judged or stored (bad window, database failure); nothing was enqueued.
+ * `recorded`: the gate already wrote a failure event for it (a bad window), so callers need not.
+ */
+export type GateError = { readonly type: 'dataGate'; readonly status: 'error'; readonly strategyName: string; readonly error: string; readonly recorded: boolean };
+export type GateReply = EnqueueOutcome | GateRejected | GateError;
+
+export type GateCheckReply =
+  | { readonly status: 'checked'; readonly verdict: CandleVerdict; readonly startTime?: number; readonly endTime?: number }
+  | { readonly status: 'error'; readonly error: string };
+
+// ---- configuration -----------------------------------------------------------------------------
+
+export interface DataGateConfig {
+  readonly writerPath: string;
+  readonly senderPath: string;
+  readonly notifierPath: string;
+  /** Shared with other gates or kept across restarts; default: one per gate incarnation. */
+  readonly cache?: VerdictCache;
+  /** Relative candle paths resolve here; without candles_file, `<dataDir>/<data_id or SYMBOL_M1>.csv`. */
+  readonly dataDir?: string;
+  readonly maxGapHours?: number;
+  /** The same rejection (file and problem classes) is notified at most once per this period; default 1 h. */
+  readonly renotifyMs?: number;
+}
+
+export class GateStats {
+  enqueueRequests = 0;
+  checks = 0;
+  enqueued = 0;
+  /** Enqueue outcomes other than 'enqueued' (exists, duplicate_live). */
+  notEnqueued = 0;
+  rejected = 0;
+  errors = 0;
+  notified = 0;
+  /** Rejections not notified because the same one was notified within renotifyMs (still recorded as failures). */
+  notificationsSuppressed = 0;
+  /** data_invalid events that could not be written (the database failed). */
+  failureRecordErrors = 0;
+  lastError: string | undefined;
+}
+
+interface GateState {
+  readonly cache: VerdictCache;
+  /** Last notification time and suppressed count per rejection signature. */
+  readonly notified: Map<string, { at: number; suppressed: number }>;
+}
+
+const DAY_S = 86_400;
+const DETAIL_MAX = 2_000;
+
+/** One line per problem class with its count and first line numbers (or first message when it has none). */
+export function verdictDetail(v: CandleVerdict): string {
+  const parts = v.problems.map((p: Issue<ProblemKind>) => {
+    const where = p.lines.length > 0 ? `lines ${p.lines.join(', ')}${p.count > p.lines.length ? ', ...' : ''}` : (p.examples[0] ?? '');
+    return `${p.kind} x${p.count}${where ? ` (${where})` : ''}`;
+  });
+  const text = `${v.file}: ${parts.join('; ') || 'invalid'}`;
+  return text.length <= DETAIL_MAX ? text : `${text.slice(0, DETAIL_MAX - 3)}...`;
+}
+
+/** The candle file a request names, resolved against dataDir. */
+export function candlesPathOf(request: OosRequestInput, dataDir?: string): string | undefined {
+  const f = request.candlesFile;
+  if (f !== undefined && f !== '') return dataDir !== undefined && !isAbsolute(f) ? resolve(dataDir, f) : f;
+  if (dataDir === undefined) return undefined;
+  return join(dataDir, `${request.dataId ?? `${request.symbol}_M1`}.csv`);
+}
+
+export interface JudgedWindow {
+  verdict: CandleVerdict;
+  startTime?: number;
+  endTime?: number;
+}
+
+/** Validates `file` for a window given outright, or derived from the data (last `days` days). */
+export async function judgeFile(
+  file: string,
+  window: { startTime?: number; endTime?: number; oosWindowDays?: number },
+  cache: VerdictCache,
+  maxGapHours?: number,
+): Promise<JudgedWindow> {
+  const { startTime, endTime, oosWindowDays: days } = window;
+  if (startTime !== undefined || endTime !== undefined || days === undefined) {
+    const verdict = await validateCandleFileCached(file, { startTime: startTime ?? null, endTime: endTime ?? null, maxGapHours }, cache);
+    return { verdict, startTime, endTime };
+  }
+  if (!(Number.isFinite(days) && days > 0)) throw new RangeError(`oosWindowDays must be a positive number of days, got ${days}`);
+  // The whole-file verdict is cached without a window, so every strategy on this file shares it;
+  // the derived window's coverage is then a comparison, not a second read.
+  const whole = await validateCandleFileCached(file, { maxGapHours }, cache);
+  if (!whole.valid || whole.firstTimestamp === null || whole.lastTimestamp === null) return { verdict: whole };
+  const end = whole.lastTimestamp;
+  const start = end - Math.round(days * DAY_S);
+  const shortfalls = windowShortfalls(whole.firstTimestamp, end, start, end);
+  const verdict: CandleVerdict = {
+    ...whole,
+    window: { startTime: start, endTime: end },
+    valid: shortfalls.length === 0,
+    problems: shortfalls.length === 0 ? whole.problems : [...whole.problems, { kind: 'window-not-covered', count: shortfalls.length, lines: [], examples: shortfalls.map((s) => `${s} (last ${days} days of data)`) }],
+  };
+  return { verdict, startTime: start, endTime: end };
+}
+
+export function dataGate(config: DataGateConfig, stats = new GateStats()): ActorDefinition<GateState, DataGateMessage> {
+  const renotifyMs = config.renotifyMs ?? 3_600_000;
+
+  const writer = (ctx: ActorContext<DataGateMessage>): ActorRef<DbWriterMessage> => {
+    const w = ctx.system.lookup(config.writerPath);
+    if (!w) throw new Error(`data-gate ${ctx.path}: db-writer ${config.writerPath} is not running`);
+    return w as ActorRef<DbWriterMessage>;
+  };
+
+  const alert = (state: GateState, ctx: ActorContext<DataGateMessage>, strategyName: string, verdict: CandleVerdict) => {
+    const now = ctx.clock.now();
+    const signature = JSON.stringify([verdict.file, verdict.problems.map((p) => [p.kind, p.count])]);
+    const last = state.notified.get(signature);
+    if (last && now - last.at < renotifyMs) {
+      last.suppressed++;
+      stats.notificationsSuppressed++;
+      return;
+    }
+    const more = last && last.suppressed > 0 ? `\n(${last.suppressed} more rejection(s) of this file for the same problems since the last alert)` : '';
+    state.notified.set(signature, { at: now, suppressed: 0 });
+    stats.notified++;
+    notify(ctx.system, config.notifierPath, {
+      severity: 'critical',
+      title: `OOS data rejected: ${basename(verdict.file)}`,
+      body: `OOS request for ${strategyName} blocked by the data gate; nothing was sent.\n${formatVerdict(verdict)}${more}`,
+      at: now,
+    });
+  };
+
+  /** Writes a data_invalid event; false when the database did not take it (counted, never thrown). */
+  const recordFailure = async (ctx: ActorContext<DataGateMessage>, detail: string): Promise<boolean> => {
+    try {
+      await writeCommand(ctx.system, writer(ctx), { type: 'recordFailure', kind: 'data_invalid', source: ctx.path, detail });
+      return true;
+    } catch (e) {
+      stats.failureRecordErrors++;
+      stats.lastError = `recording data_invalid failed: ${(e as Error).message}`;
+      return false;
+    }
+  };
+
+  const enqueue = async (state: GateState, m: GateEnqueue, ctx: ActorContext<DataGateMessage>): Promise<void> => {
+    stats.enqueueRequests++;
+    const reply = (r: GateReply) => m.replyTo?.tell(r);
+    const file = candlesPathOf(m.request, config.dataDir);
+    let judged: JudgedWindow;
+    try {
+      if (file === undefined) {
+        const resolved = resolveCheckOptions({});
+        judged = { verdict: unreadableVerdict('(none)', `the request for ${m.strategyName} names no candles_file and the gate has no dataDir`, resolved, 0) };
+      } else {
+        judged = await judgeFile(file, { startTime: m.request.startTime, endTime: m.request.endTime, oosWindowDays: m.oosWindowDays }, state.cache, config.maxGapHours);
+      }
+    } catch (e) {
+      // A malformed window is the caller's error: counted as invalid data, not sent.
+      const error = `strategy=${m.strategyName} file=${file}: ${(e as Error).message}`;
+      stats.errors++;
+      stats.lastError = error;
+      const recorded = await recordFailure(ctx, error);
+      reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded });
+      return;
+    }
+    const { verdict } = judged;
+    if (!verdict.valid) {
+      stats.rejected++;
+      const detail = `strategy=${m.strategyName} ${verdictDetail(verdict)}`;
+      alert(state, ctx, m.strategyName, verdict);
+      await recordFailure(ctx, detail);
+      reply({ type: 'dataGate', status: 'rejected', strategyName: m.strategyName, verdict, detail });
+      return;
+    }
+    const payload = { ...m.request, candlesFile: file, startTime: judged.startTime, endTime: judged.endTime };
+    let outcome: EnqueueOutcome;
+    try {
+      outcome = await writeCommand(ctx.system, writer(ctx), {
+        type: 'enqueueRequest',
+        strategyName: m.strategyName,
+        payload: payload as unknown as Record<string, unknown>,
+        traceparent: createTraceparent(),
+        requestId: m.requestId,
+      });
+    } catch (e) {
+      const error = `enqueue of the OOS request for ${m.strategyName} failed: ${(e as Error).message}`;
+      stats.errors++;
+      stats.lastError = error;
+      reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: false });
+      return;
+    }
+    if (outcome.status === 'enqueued') {
+      stats.enqueued++;
+      ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake' } satisfies SenderMessage);
+    } else {
+      stats.notEnqueued++;
+    }
+    reply(outcome);
+  };
+
+  const check = async (state: GateState, m: GateCheck): Promise<void> => {
+    stats.checks++;
+    try {
+      const file = config.dataDir !== undefined && !isAbsolute(m.file) ? resolve(config.dataDir, m.file) : m.file;
+      const judged = await judgeFile(file, m, state.cache, config.maxGapHours);
+      m.replyTo.tell({ status: 'checked', ...judged });
+    } catch (e) {
+      m.replyTo.tell({ status: 'error', error: `check of ${m.file}: ${(e as Error).message}` });
+    }
+  };
+
+  return {
+    init: () => ({ cache: config.cache ?? new VerdictCache(), notified: new Map() }),
+    receive: async (state, msg, ctx) => {
+      if (msg.kind === 'enqueue') await enqueue(state, msg, ctx);
+      else if (msg.kind === 'check') await check(state, msg);
+      // Unknown messages crash the handler so the kernel dead-letters them instead of dropping them.
+      else throw new TypeError(`data-gate ${ctx.path}: unknown message kind ${String((msg as { kind?: unknown }).kind)}`);
+      return state;
+    },
+  };
+}

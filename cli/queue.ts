@@ -1,0 +1,53 @@
+/** `shoal queue`: the durable OOS outbox: counts by state, the oldest live request, and a listing. */
+import { countByState, listRequests } from '../persistence/outbox.ts';
+import { REQUEST_STATES, type RequestState } from '../persistence/schema.ts';
+import { type CommandOutput, UsageError, dbPathFrom, formatAge, formatTime, parseFlags, runCommand } from './args.ts';
+import { openDatabase } from './open-db.ts';
+
+export const QUEUE_USAGE = `Usage: shoal queue [--db PATH] [--state pending|in_flight|done|dead] [--limit N] [--json]
+
+Shows the OOS outbox: how many requests are pending, in flight, done and dead, the oldest live
+request, and the requests in one state (default: the live ones, oldest first).
+
+  --db PATH       database (default $SHOAL_DB or ./shoal.db)
+  --state STATE   list requests in this state
+  --limit N       rows to list (default 20)
+  --json          machine-readable output
+  -h, --help      show this help
+`;
+
+export async function queueCommand(argv: string[], out: CommandOutput, now = Date.now()): Promise<number> {
+  return runCommand('queue', QUEUE_USAGE, out, () => {
+    const { flags } = parseFlags(argv, { db: { type: 'string' }, state: { type: 'string' }, limit: { type: 'number' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+    if (flags.help) {
+      out.stdout(QUEUE_USAGE);
+      return 0;
+    }
+    if (flags.state !== undefined && !(REQUEST_STATES as readonly string[]).includes(flags.state)) throw new UsageError(`--state must be one of ${REQUEST_STATES.join(', ')}, got '${flags.state}'`);
+    const limit = flags.limit ?? 20;
+    if (!(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer, got ${limit}`);
+    const store = openDatabase('queue', dbPathFrom(flags.db), out);
+    if (!store) return 2;
+    try {
+      const counts = countByState(store);
+      const states: RequestState[] = flags.state ? [flags.state as RequestState] : ['in_flight', 'pending'];
+      const rows = states.flatMap((s) => listRequests(store, s, limit)).sort((a, b) => a.enqueuedAt - b.enqueuedAt).slice(0, limit);
+      const live = [...listRequests(store, 'pending', 1), ...listRequests(store, 'in_flight', 1)].sort((a, b) => a.enqueuedAt - b.enqueuedAt)[0];
+      if (flags.json) {
+        out.stdout(`${JSON.stringify({ counts, oldestLive: live ?? null, requests: rows }, null, 2)}\n`);
+        return 0;
+      }
+      out.stdout(`outbox: ${REQUEST_STATES.map((s) => `${s} ${counts[s]}`).join(', ')}\n`);
+      out.stdout(live ? `oldest live request: ${live.requestId} (${live.strategyName}), enqueued ${formatTime(live.enqueuedAt)}, ${formatAge(now - live.enqueuedAt)} ago\n` : 'no live request\n');
+      if (rows.length > 0) {
+        out.stdout(`\n${'request id'.padEnd(38)}${'strategy'.padEnd(28)}${'state'.padEnd(11)}${'tries'.padEnd(7)}${'next attempt'.padEnd(22)}last error\n`);
+        for (const r of rows) {
+          out.stdout(`${r.requestId.padEnd(38)}${r.strategyName.slice(0, 27).padEnd(28)}${r.state.padEnd(11)}${String(r.attempts).padEnd(7)}${(r.state === 'pending' ? formatTime(r.nextAttemptAt) : '-').padEnd(22)}${r.lastError ?? ''}\n`);
+        }
+      }
+      return 0;
+    } finally {
+      store.close();
+    }
+  });
+}

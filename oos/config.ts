@@ -1,0 +1,52 @@
+/**
+ * Configuration of the OOS flow, as plain data with defaults. Embedded defaults need nothing but
+ * a database path; the socket addresses follow the trading host's environment variables.
+ */
+import type { BackoffPolicy } from '../runtime/backoff.ts';
+import type { SynchronousMode } from '../persistence/connection.ts';
+import { endpointsFromEnv } from '../transport/endpoints.ts';
+import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
+import type { ReplayPolicy } from '../actors/replayer.ts';
+
+export interface OosConfig {
+  /** SQLite file (created on first use). */
+  readonly dbPath: string;
+  readonly synchronous: SynchronousMode;
+  /** The service's request socket (our PUSH connects). */
+  readonly requestEndpoint: string;
+  /** Our result socket (our PULL binds). */
+  readonly resultEndpoint: string;
+  /** Requests in flight at most. */
+  readonly window: number;
+  /** Deadline for one attempt's result. */
+  readonly leaseMs: number;
+  readonly retry: RetryPolicy;
+  readonly ratePerSec?: number;
+  readonly tickMs: number;
+  readonly replay: Partial<ReplayPolicy>;
+  /** Restart backoff of the pipeline's actors. */
+  readonly restartBackoff: BackoffPolicy;
+  /** Restart intensity of the pipeline supervisor. */
+  readonly intensity: number;
+  readonly periodMs: number;
+}
+
+export const defaultRestartBackoff: BackoffPolicy = Object.freeze({ minMs: 100, maxMs: 30_000, factor: 2, jitter: 0.2, resetAfterMs: 60_000, firstImmediate: true });
+
+export function oosConfig(overrides: Partial<OosConfig> & { dbPath: string }, env: Record<string, string | undefined> = process.env): OosConfig {
+  const endpoints = endpointsFromEnv(env);
+  return {
+    synchronous: 'FULL',
+    requestEndpoint: endpoints.requests,
+    resultEndpoint: endpoints.results,
+    window: 16,
+    leaseMs: 120_000,
+    retry: defaultRetryPolicy,
+    tickMs: 1_000,
+    replay: {},
+    restartBackoff: defaultRestartBackoff,
+    intensity: 10,
+    periodMs: 60_000,
+    ...overrides,
+  };
+}

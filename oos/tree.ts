@@ -1,0 +1,85 @@
+/**
+ * The OOS supervision tree, as data. The pipeline is rest_for_one in the order db-writer,
+ * result-handler, sender: when the writer restarts, its dependants restart too; when the
+ * result-handler restarts, the sender does too; a sender crash touches nothing else.
+ *
+ *   /shoal                      one_for_one
+ *   ├── pipeline                rest_for_one
+ *   │   ├── db-writer           the only writer, group commit
+ *   │   ├── result-handler      PULL socket -> validated results -> db-writer
+ *   │   └── sender              outbox -> PUSH socket, leases, retries
+ *   └── replayer                dead letters back to their actors after recovery
+ */
+import type { SupervisorSpec } from '../supervisors/index.ts';
+import { dbWriter, DbWriterHealth } from '../actors/db-writer.ts';
+import { resultHandler, ResultStats } from '../actors/result-handler.ts';
+import { sender, SenderStats } from '../actors/sender.ts';
+import { replayer, type ReplayHandler } from '../actors/replayer.ts';
+import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
+import type { OosConfig } from './config.ts';
+
+export const ROOT = 'shoal';
+export const paths = Object.freeze({
+  root: `/${ROOT}`,
+  pipeline: `/${ROOT}/pipeline`,
+  dbWriter: `/${ROOT}/pipeline/db-writer`,
+  resultHandler: `/${ROOT}/pipeline/result-handler`,
+  sender: `/${ROOT}/pipeline/sender`,
+  replayer: `/${ROOT}/replayer`,
+});
+
+/** Counters that outlive restarts of the actors they describe. */
+export interface OosStats {
+  readonly writer: DbWriterHealth;
+  readonly sender: SenderStats;
+  readonly results: ResultStats;
+}
+
+export function newOosStats(): OosStats {
+  return { writer: new DbWriterHealth(), sender: new SenderStats(), results: new ResultStats() };
+}
+
+export interface TreeDeps {
+  readonly stats: OosStats;
+  readonly spool: DeadLetterSpool;
+  readonly replayHandlers: Readonly<Record<string, ReplayHandler>>;
+  readonly onResultsBound?: (endpoint: string) => void;
+}
+
+export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
+  const flags = { intensity: config.intensity, periodMs: config.periodMs, backoff: config.restartBackoff };
+  return {
+    strategy: 'one_for_one',
+    ...flags,
+    children: [
+      {
+        id: 'pipeline',
+        type: 'supervisor',
+        start: () => ({
+          strategy: 'rest_for_one',
+          ...flags,
+          children: [
+            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool }, deps.stats.writer) },
+            {
+              id: 'result-handler',
+              start: () =>
+                resultHandler(
+                  { endpoint: config.resultEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, senderPath: paths.sender, retry: config.retry, onBound: deps.onResultsBound },
+                  deps.stats.results,
+                ),
+            },
+            {
+              id: 'sender',
+              start: () =>
+                sender(
+                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs },
+                  deps.stats.sender,
+                ),
+            },
+          ],
+        }),
+      },
+      { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, handlers: deps.replayHandlers }) },
+    ],
+  };
+}

@@ -1,0 +1,134 @@
+/** Real sockets on 127.0.0.1 (ephemeral ports), a real database in a temp dir, a scriptable backtest service. */
+import net from 'node:net';
+import path from 'node:path';
+import { Pull, Push } from 'zeromq';
+import { ManualClock, type Clock } from '../../runtime/index.ts';
+import { startBacktestService, type BacktestService } from '../../backtester/service.ts';
+import type { BacktestEngine } from '../../backtester/engines.ts';
+import { Shoal, type OosRequestInput } from '../../oos/shoal.ts';
+import type { OosConfig } from '../../oos/config.ts';
+import { openStore, type Store } from '../../persistence/connection.ts';
+
+/** A free TCP port on 127.0.0.1 (bound, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Pipeline {
+  shoal: Shoal;
+  reader: Store;
+  requestEndpoint: string;
+  resultEndpoint: string;
+  service?: BacktestService;
+  startService(engine: BacktestEngine): Promise<BacktestService>;
+  stopService(): Promise<void>;
+  /**
+   * Polls `check`. With a manual clock, a send that failed because the PUSH socket had not yet
+   * connected pauses the sender on that clock; such pauses are skipped by advancing past them.
+   */
+  waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs?: number): Promise<void>;
+  /** Resolves once the sender's PUSH socket has a connected peer (so the first send cannot fail for want of one). */
+  connected(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function pipeline(dir: string, options: { engine?: BacktestEngine; clock?: Clock; config?: Partial<OosConfig> } = {}): Promise<Pipeline> {
+  const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const dbPath = path.join(dir, 'shoal.db');
+  const shoal = await Shoal.start(
+    { dbPath, requestEndpoint, resultEndpoint, tickMs: 1_000, replay: { replayAtStartup: false, scanIntervalMs: 0 }, ...options.config },
+    { clock: options.clock, random: () => 0.5 },
+  );
+  let skippedPauses = 0;
+  const p: Pipeline = {
+    shoal,
+    reader: openStore({ path: dbPath, readonly: true }),
+    requestEndpoint,
+    resultEndpoint,
+    async waitFor(check, what, timeoutMs) {
+      await until(async () => {
+        if (options.clock instanceof ManualClock && shoal.stats.sender.sendFailures > skippedPauses) {
+          skippedPauses = shoal.stats.sender.sendFailures;
+          options.clock.advance(10_001);
+        }
+        return check();
+      }, what, timeoutMs);
+    },
+    connected() {
+      return until(() => shoal.stats.sender.peers > 0, 'the sender to connect to the service');
+    },
+    async startService(engine) {
+      // A port just released by a stopped service can take a moment to be free again (ZeroMQ closes asynchronously).
+      for (let tries = 0; ; tries++) {
+        try {
+          p.service = await startBacktestService({ bind: requestEndpoint, resultEndpoint, engine });
+          await p.connected();
+          return p.service;
+        } catch (e) {
+          if (tries >= 50 || !/in use/i.test((e as Error).message)) throw e;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    },
+    async stopService() {
+      await p.service?.stop();
+      p.service = undefined;
+    },
+    async close() {
+      await p.stopService();
+      await shoal.stop();
+      p.reader.close();
+    },
+  };
+  if (options.engine) await p.startService(options.engine);
+  return p;
+}
+
+/** A raw PUSH to the runtime's result socket, for frames no well-behaved service would send. */
+export async function rawResultPush(endpoint: string): Promise<{ send(frame: string | Buffer): Promise<void>; close(): void }> {
+  const push = new Push({ linger: 0 });
+  push.connect(endpoint);
+  return { send: (f) => push.send(f), close: () => push.close() };
+}
+
+/** A raw PULL bound where the service would be, capturing the exact request frames. */
+export async function rawService(endpoint: string): Promise<{ frames: string[]; close(): void }> {
+  const pull = new Pull({ linger: 0 });
+  await pull.bind(endpoint);
+  const frames: string[] = [];
+  void (async () => {
+    try {
+      for (;;) frames.push((await pull.receive())[0].toString('utf8'));
+    } catch {
+      // closed
+    }
+  })();
+  return { frames, close: () => pull.close() };
+}
+
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export function requestInput(name: string, overrides: Partial<OosRequestInput> = {}): OosRequestInput {
+  return {
+    strategy: { name: `${name}-OOS`, smaShort: 5, smaLong: 20, sl: 0.3, tp: 0.6, volume: 0.01, indicatorType: 'sma', timeframe: 60 },
+    symbol: 'USDJPY',
+    dataId: 'USDJPY_M1',
+    timeframe: 60,
+    includeTrades: true,
+    ...overrides,
+  };
+}
