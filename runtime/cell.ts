@@ -1,6 +1,6 @@
 import type { Clock } from './clock.ts';
 import { RingQueue } from './ring-queue.ts';
-import { describeError } from './dead-letters.ts';
+import { describeError, errorText } from './dead-letters.ts';
 import type { ActorSystem } from './system.ts';
 
 /** Why an actor stopped. A crash is reported through FaultHandler.actorFailed, not as a stop reason. */
@@ -388,7 +388,7 @@ export class Cell {
   }
 
   private noteError(e: unknown): void {
-    this.lastError = describeError(e).error;
+    this.lastError = errorText(e);
     this.lastErrorAt = this.system.clock.now();
   }
 

@@ -58,3 +58,8 @@ export function describeError(err: unknown): { error: string; stack?: string } {
   if (err instanceof Error) return { error: `${err.name}: ${err.message}`, stack: err.stack };
   return { error: String(err) };
 }
+
+/** The one-line text of an error, without formatting its stack (which is costly, and far more so with source maps). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -3,6 +3,11 @@ export class EventStream<E> {
   private readonly subscribers = new Set<(event: E) => void>();
   subscriberErrors = 0;
 
+  /** Whether anyone listens (lets hot paths skip building events nobody reads). */
+  get hasSubscribers(): boolean {
+    return this.subscribers.size > 0;
+  }
+
   subscribe(fn: (event: E) => void): () => void {
     this.subscribers.add(fn);
     return () => this.subscribers.delete(fn);

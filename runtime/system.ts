@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from './clock.ts';
-import { type DeadLetter, type DeadLetterSink, InMemoryDeadLetterSink, describeError } from './dead-letters.ts';
+import { type DeadLetter, type DeadLetterSink, InMemoryDeadLetterSink, errorText } from './dead-letters.ts';
 import { ActorStartError, ActorStoppedError, MailboxFullError, QueryTimeoutError, SystemStoppedError } from './errors.ts';
 import { EventStream, type SystemEvent } from './events.ts';
 import { Scheduler } from './scheduler.ts';
@@ -62,7 +62,7 @@ export class ActorSystem {
   /** Restarts crashed unsupervised actors in place; an actor whose init fails is stopped. */
   private readonly defaultFaultHandler: FaultHandler = {
     actorFailed: (cell, error, phase) => {
-      this.events.emit({ type: 'actor_crashed', at: this.clock.now(), path: cell.path, error: describeError(error).error, reason: phase });
+      this.events.emit({ type: 'actor_crashed', at: this.clock.now(), path: cell.path, error: errorText(error), reason: phase });
       if (phase === 'init') {
         void cell.stop('shutdown', 'brutal', false);
         return;
@@ -119,7 +119,7 @@ export class ActorSystem {
       r = cell.start();
     } catch (e) {
       void cell.stop('shutdown', 'brutal', false);
-      this.events.emit({ type: 'start_failed', at: this.clock.now(), path: cell.path, error: describeError(e).error });
+      this.events.emit({ type: 'start_failed', at: this.clock.now(), path: cell.path, error: errorText(e) });
       throw new ActorStartError(cell.path, e);
     }
     if (r) {

@@ -15,4 +15,4 @@ export {
   supervisorDefaults,
   validateSupervisorSpec,
 } from './spec.ts';
-export { checkIntensity, restartsInWindow } from './intensity.ts';
+export { recordRestart, restartsInWindow } from './intensity.ts';

@@ -1,20 +1,26 @@
+import type { RingQueue } from '../runtime/ring-queue.ts';
+
 /**
  * Restart intensity, OTP's sliding window: a supervisor may restart children at most `intensity`
- * times within any `periodMs`; one restart more and it gives up. Pure: history in, decision out.
+ * times within any `periodMs`; one restart more and it gives up.
+ *
+ * `window` holds restart times oldest first. Expired times leave from the front and only the
+ * newest intensity + 1 are kept, so a decision costs amortised O(1) however many restarts the
+ * window allows (copying the history at every crash made crash storms quadratic).
  */
-export interface IntensityDecision {
-  readonly decision: 'restart' | 'give_up';
-  /** Restart times still inside the window, including this one. */
-  readonly history: number[];
-}
-
-export function checkIntensity(history: readonly number[], now: number, intensity: number, periodMs: number): IntensityDecision {
-  const window = history.filter((t) => now - t < periodMs);
+export function recordRestart(window: RingQueue<number>, now: number, intensity: number, periodMs: number): 'restart' | 'give_up' {
+  while (window.length > 0 && now - window.peek() >= periodMs) window.drop();
   window.push(now);
-  return { decision: window.length > intensity ? 'give_up' : 'restart', history: window };
+  while (window.length > intensity + 1) window.drop();
+  return window.length > intensity ? 'give_up' : 'restart';
 }
 
 /** The restart times that still count at `now` (for introspection). */
-export function restartsInWindow(history: readonly number[], now: number, periodMs: number): number[] {
-  return history.filter((t) => now - t < periodMs);
+export function restartsInWindow(window: RingQueue<number>, now: number, periodMs: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < window.length; i++) {
+    const t = window.at(i);
+    if (now - t < periodMs) out.push(t);
+  }
+  return out;
 }

@@ -1,11 +1,12 @@
 import { type Cell, CellStatus, type FaultHandler, type StopReason } from '../runtime/cell.ts';
 import { type BackoffPolicy, backoffDelay, consecutiveAttempts } from '../runtime/backoff.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
-import { describeError } from '../runtime/dead-letters.ts';
+import { errorText } from '../runtime/dead-letters.ts';
 import type { SystemEvent } from '../runtime/events.ts';
 import { type ActorSystem, cellSnapshot } from '../runtime/system.ts';
 import type { TreeNode } from '../runtime/tree.ts';
-import { checkIntensity, restartsInWindow } from './intensity.ts';
+import { RingQueue } from '../runtime/ring-queue.ts';
+import { recordRestart, restartsInWindow } from './intensity.ts';
 import {
   type ActorDefinition,
   type AnySupervisorSpec,
@@ -22,7 +23,7 @@ import {
 export class SupervisorStartError extends Error {
   override readonly name = 'SupervisorStartError';
   constructor(readonly supervisorPath: string, readonly childId: string, override readonly cause: unknown) {
-    super(`supervisor ${supervisorPath} could not start child '${childId}': ${describeError(cause).error}`);
+    super(`supervisor ${supervisorPath} could not start child '${childId}': ${errorText(cause)}`);
   }
 }
 
@@ -72,9 +73,11 @@ interface Exit {
  */
 export class Supervisor implements FaultHandler {
   private children: ChildRecord[] = [];
-  private history: number[] = [];
+  private history = new RingQueue<number>(16);
   private ops: Promise<void> = Promise.resolve();
   private dynamicSeq = 0;
+  /** Operations queued or running in `ops`. */
+  private pending = 0;
   status: ChildStatus = 'starting';
   restartCount = 0;
   lastError?: string;
@@ -102,17 +105,38 @@ export class Supervisor implements FaultHandler {
   }
 
   private emit(type: SystemEvent['type'], fields: Omit<SystemEvent, 'type' | 'at' | 'path'> & { path?: string } = {}): void {
+    if (!this.system.events.hasSubscribers) return;
     this.system.events.emit({ at: this.system.clock.now(), path: this.path, supervisor: this.parent?.supervisor.path, ...fields, type } as SystemEvent);
   }
 
   /** Runs `op` after every earlier operation; failures of one op never block the next. */
   private serial<T>(op: () => Promise<T> | T): Promise<T> {
+    this.pending++;
     const run = this.ops.then(op);
     this.ops = run.then(
-      () => undefined,
-      () => undefined,
+      () => void this.pending--,
+      () => void this.pending--,
     );
     return run;
+  }
+
+  /**
+   * Runs a supervision decision at once when nothing else is queued (the common crash: a
+   * one_for_one restart with no delay completes synchronously, inside the scheduler's turn),
+   * otherwise after the queued operations. Whatever part of it is asynchronous joins the queue.
+   */
+  private decide(op: () => void | Promise<void>): void {
+    if (this.pending > 0) {
+      void this.serial(op);
+      return;
+    }
+    let r: void | Promise<void>;
+    try {
+      r = op();
+    } catch {
+      return;
+    }
+    if (r) void this.serial(() => r);
   }
 
   // ---- start ----------------------------------------------------------------------------------
@@ -122,7 +146,7 @@ export class Supervisor implements FaultHandler {
     const spec = this.makeSpec();
     const normalized = validateSupervisorSpec(spec, this.path);
     this.spec = spec;
-    this.history = [];
+    this.history = new RingQueue<number>(16);
     const keep = new Map(this.children.map((r) => [r.spec.id, r]));
     this.children = normalized.map((s) => {
       const old = keep.get(s.id);
@@ -137,7 +161,7 @@ export class Supervisor implements FaultHandler {
         rec.status = 'stopped';
         if (rec.cell) await rec.cell.stop('shutdown', 'brutal', false);
         this.noteChildError(rec, e);
-        this.emit('start_failed', { path: this.childPath(rec), childId: rec.spec.id, error: describeError(e).error });
+        this.emit('start_failed', { path: this.childPath(rec), childId: rec.spec.id, error: errorText(e) });
         for (const r of started.reverse()) await this.stopChild(r, 'shutdown', false);
         this.children = [];
         this.status = 'stopped';
@@ -152,31 +176,35 @@ export class Supervisor implements FaultHandler {
     return `${this.path}/${rec.spec.id}`;
   }
 
-  /** Starts (or restarts, keeping the cell and mailbox) one child; throws on start failure. */
-  private async startChildRecord(rec: ChildRecord): Promise<void> {
+  /** Starts (or restarts, keeping the cell and mailbox) one child; throws (or rejects) on start failure. Synchronous when the child's init is. */
+  private startChildRecord(rec: ChildRecord): void | Promise<void> {
     rec.status = 'starting';
+    let r: void | Promise<void>;
     if (rec.spec.type === 'supervisor') {
       if (!rec.sup) rec.sup = new Supervisor(this.system, this.childPath(rec), () => rec.spec.start(...rec.spec.args) as SupervisorSpec, { supervisor: this, record: rec });
-      await rec.sup.start();
+      r = rec.sup.start();
     } else {
       const def = rec.spec.start(...rec.spec.args) as ActorDefinition;
       if (def === null || typeof def !== 'object') throw new SpecError(`${this.childPath(rec)}: start() must return an actor definition`);
       if (rec.cell && !rec.cell.isStopped) {
         rec.cell.behaviour = def;
         rec.cell.markRestarting();
-        await rec.cell.start();
       } else {
-        const cell = this.system.createCell(this.path, rec.spec.id, def, def.options ?? {}, this);
-        rec.cell = cell;
-        await cell.start();
+        rec.cell = this.system.createCell(this.path, rec.spec.id, def, def.options ?? {}, this);
       }
+      r = rec.cell.start();
     }
+    if (r) return r.then(() => this.childStarted(rec));
+    this.childStarted(rec);
+  }
+
+  private childStarted(rec: ChildRecord): void {
     rec.status = 'running';
     this.emit('actor_started', { path: this.childPath(rec), childId: rec.spec.id });
   }
 
   private noteChildError(rec: ChildRecord, e: unknown): void {
-    rec.lastError = describeError(e).error;
+    rec.lastError = errorText(e);
     rec.lastErrorAt = this.system.clock.now();
   }
 
@@ -185,13 +213,13 @@ export class Supervisor implements FaultHandler {
   actorFailed(cell: Cell, error: unknown, phase: 'receive' | 'init'): void {
     const rec = this.children.find((r) => r.cell === cell);
     if (!rec) return;
-    void this.serial(() => this.childExited(rec, { abnormal: true, error, reason: phase === 'init' ? 'start_failed' : 'crash' }));
+    this.decide(() => this.childExited(rec, { abnormal: true, error, reason: phase === 'init' ? 'start_failed' : 'crash' }));
   }
 
   actorExited(cell: Cell, reason: StopReason): void {
     const rec = this.children.find((r) => r.cell === cell);
     if (!rec) return;
-    void this.serial(() => this.childExited(rec, { abnormal: false, reason }));
+    this.decide(() => this.childExited(rec, { abnormal: false, reason }));
   }
 
   /** A child supervisor gave up: for us that is an abnormal exit of that child. */
@@ -199,33 +227,38 @@ export class Supervisor implements FaultHandler {
     void this.serial(() => this.childExited(rec, { abnormal: true, error, reason: 'shutdown' }));
   }
 
-  private async childExited(rec: ChildRecord, exit: Exit): Promise<void> {
+  private childExited(rec: ChildRecord, exit: Exit): void | Promise<void> {
     if (this.status === 'stopped' || !this.children.includes(rec)) return;
     const now = this.system.clock.now();
-    const errorText = exit.error === undefined ? undefined : describeError(exit.error).error;
+    const errText = exit.error === undefined ? undefined : errorText(exit.error);
     if (exit.abnormal) {
       this.noteChildError(rec, exit.error);
-      this.emit('actor_crashed', { path: this.childPath(rec), childId: rec.spec.id, error: errorText, reason: exit.reason, restartCount: rec.restarts });
+      this.emit('actor_crashed', { path: this.childPath(rec), childId: rec.spec.id, error: errText, reason: exit.reason, restartCount: rec.restarts });
     } else {
       this.emit('actor_stopped', { path: this.childPath(rec), childId: rec.spec.id, reason: exit.reason });
     }
     const restart = rec.spec.restart === 'permanent' || (rec.spec.restart === 'transient' && exit.abnormal);
-    if (!restart) {
-      await this.stopChild(rec, exit.abnormal ? 'shutdown' : 'normal', false, 'brutal');
-      if (rec.spec.restart === 'temporary') this.children = this.children.filter((r) => r !== rec);
-      return;
-    }
-    const verdict = checkIntensity(this.history, now, this.intensity, this.periodMs);
-    this.history = verdict.history;
-    if (verdict.decision === 'give_up') {
-      await this.giveUp(rec, exit);
-      return;
-    }
+    if (!restart) return this.removeChild(rec, exit);
+    if (recordRestart(this.history, now, this.intensity, this.periodMs) === 'give_up') return this.giveUp(rec, exit);
     rec.consecutive = consecutiveAttempts(rec.consecutive, rec.lastFailureAt, now, this.backoff);
     const delay = backoffDelay(rec.consecutive, this.backoff, this.system.random);
     rec.consecutive++;
     rec.lastFailureAt = now;
     const targets = this.restartTargets(rec);
+    if (targets.length === 1 && delay === 0) {
+      // The common case, kept synchronous: restart just this child, now.
+      rec.status = 'restarting';
+      return this.restartTargetsNow(targets);
+    }
+    return this.groupRestart(rec, targets, delay);
+  }
+
+  private async removeChild(rec: ChildRecord, exit: Exit): Promise<void> {
+    await this.stopChild(rec, exit.abnormal ? 'shutdown' : 'normal', false, 'brutal');
+    if (rec.spec.restart === 'temporary') this.children = this.children.filter((r) => r !== rec);
+  }
+
+  private async groupRestart(rec: ChildRecord, targets: ChildRecord[], delay: number): Promise<void> {
     // Siblings restarted with the failed child are stopped first, in reverse start order, keeping their mailboxes.
     for (const r of [...targets].reverse()) {
       if (r === rec) continue;
@@ -245,11 +278,11 @@ export class Supervisor implements FaultHandler {
       this.emit('restart_scheduled', { path: this.childPath(rec), childId: rec.spec.id, delayMs: delay });
       rec.timer = this.system.clock.setTimeout(() => {
         rec.timer = undefined;
-        void this.serial(() => this.restartTargetsNow(live, rec));
+        void this.serial(() => this.restartTargetsNow(live));
       }, delay);
       return;
     }
-    await this.restartTargetsNow(live, rec);
+    await this.restartTargetsNow(live);
   }
 
   private restartTargets(rec: ChildRecord): ChildRecord[] {
@@ -263,35 +296,53 @@ export class Supervisor implements FaultHandler {
     }
   }
 
-  private async restartTargetsNow(targets: ChildRecord[], failed: ChildRecord): Promise<void> {
+  /** Starts the targets in order; synchronous as long as their inits are. A start failure counts as a failure of that child. */
+  private restartTargetsNow(targets: ChildRecord[], from = 0): void | Promise<void> {
     if (this.status === 'stopped') return;
-    for (const r of targets) {
+    for (let i = from; i < targets.length; i++) {
+      const r = targets[i];
       if (!this.children.includes(r) || r.status !== 'restarting') continue;
       r.restarts++;
       if (r.cell) r.cell.restartCount = r.restarts;
       if (r.sup) r.sup.restartCount = r.restarts;
+      let started: void | Promise<void>;
       try {
-        await this.startChildRecord(r);
-        this.emit('actor_restarted', { path: this.childPath(r), childId: r.spec.id, restartCount: r.restarts });
+        started = this.startChildRecord(r);
       } catch (e) {
-        // A child that fails to start during a restart counts as another failure of that child.
-        r.status = 'restarting';
-        this.noteChildError(r, e);
-        this.emit('start_failed', { path: this.childPath(r), childId: r.spec.id, error: describeError(e).error });
-        void this.serial(() => this.childExited(r, { abnormal: true, error: e, reason: 'start_failed' }));
+        this.startFailedDuringRestart(r, e);
         return;
       }
+      if (started) {
+        return started.then(
+          () => {
+            this.restarted(r);
+            return this.restartTargetsNow(targets, i + 1);
+          },
+          (e) => this.startFailedDuringRestart(r, e),
+        );
+      }
+      this.restarted(r);
     }
-    void failed;
+  }
+
+  private restarted(r: ChildRecord): void {
+    this.emit('actor_restarted', { path: this.childPath(r), childId: r.spec.id, restartCount: r.restarts });
+  }
+
+  private startFailedDuringRestart(r: ChildRecord, e: unknown): void {
+    r.status = 'restarting';
+    this.noteChildError(r, e);
+    this.emit('start_failed', { path: this.childPath(r), childId: r.spec.id, error: errorText(e) });
+    void this.serial(() => this.childExited(r, { abnormal: true, error: e, reason: 'start_failed' }));
   }
 
   private async giveUp(rec: ChildRecord, exit: Exit): Promise<void> {
     const reason = `restart intensity exceeded (more than ${this.intensity} restarts in ${this.periodMs} ms); last failure: child '${rec.spec.id}' ${exit.reason}${
-      exit.error === undefined ? '' : `: ${describeError(exit.error).error}`
+      exit.error === undefined ? '' : `: ${errorText(exit.error)}`
     }`;
     this.lastError = reason;
     this.lastErrorAt = this.system.clock.now();
-    this.emit('give_up', { reason, childId: rec.spec.id, error: exit.error === undefined ? undefined : describeError(exit.error).error });
+    this.emit('give_up', { reason, childId: rec.spec.id, error: exit.error === undefined ? undefined : errorText(exit.error) });
     // Children keep their mailboxes while a parent may restart this subtree; a root shutdown drops them to dead letters.
     await this.stopAll(this.parent !== undefined);
     this.status = this.parent ? 'restarting' : 'stopped';

@@ -1,25 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { checkIntensity, restartsInWindow } from '../../supervisors/index.ts';
+import { RingQueue } from '../../runtime/ring-queue.ts';
+import { recordRestart, restartsInWindow } from '../../supervisors/index.ts';
 
-describe('checkIntensity', () => {
+function windowOf(...times: number[]): RingQueue<number> {
+  const w = new RingQueue<number>();
+  for (const t of times) w.push(t);
+  return w;
+}
+
+describe('recordRestart', () => {
   it('allows up to `intensity` restarts inside the period', () => {
-    expect(checkIntensity([], 1_000, 1, 5_000).decision).toBe('restart');
-    expect(checkIntensity([1_000], 2_000, 2, 5_000)).toEqual({ decision: 'restart', history: [1_000, 2_000] });
+    expect(recordRestart(windowOf(), 1_000, 1, 5_000)).toBe('restart');
+    const w = windowOf(1_000);
+    expect(recordRestart(w, 2_000, 2, 5_000)).toBe('restart');
+    expect(restartsInWindow(w, 2_000, 5_000)).toEqual([1_000, 2_000]);
   });
 
   it('gives up on one restart more than `intensity` inside the period', () => {
-    expect(checkIntensity([1_000], 5_999, 1, 5_000).decision).toBe('give_up');
+    expect(recordRestart(windowOf(1_000), 5_999, 1, 5_000)).toBe('give_up');
   });
 
   it('forgets restarts that left the sliding window', () => {
-    expect(checkIntensity([1_000], 6_000, 1, 5_000)).toEqual({ decision: 'restart', history: [6_000] });
+    const w = windowOf(1_000);
+    expect(recordRestart(w, 6_000, 1, 5_000)).toBe('restart');
+    expect(restartsInWindow(w, 6_000, 5_000)).toEqual([6_000]);
   });
 
   it('with intensity 0 gives up on the first restart', () => {
-    expect(checkIntensity([], 0, 0, 5_000).decision).toBe('give_up');
+    expect(recordRestart(windowOf(), 0, 0, 5_000)).toBe('give_up');
   });
 
-  it('lists the restarts still inside the window', () => {
-    expect(restartsInWindow([1, 2, 7_000], 8_000, 5_000)).toEqual([7_000]);
+  it('keeps at most intensity + 1 entries however many restarts happen', () => {
+    const w = windowOf();
+    for (let t = 0; t < 10_000; t++) recordRestart(w, t, 3, 1_000_000);
+    expect(w.length).toBe(4);
+  });
+
+  it('lists only the restarts still inside the window', () => {
+    expect(restartsInWindow(windowOf(1, 2, 7_000), 8_000, 5_000)).toEqual([7_000]);
   });
 });
