@@ -5,7 +5,7 @@
  * The last reported day is a cursor ('daily-report', the day's start in Unix ms) written through
  * the db-writer after the notification went out, so a process that was down over midnight
  * reports the days it missed when it starts again (at most `maxCatchUpDays`), and a restart does
- * not report a day again (only a failed cursor write can repeat one: at least once, never lost).
+ * not report a day again (only a cursor write that failed after the notification can repeat one).
  * On a store that has never reported, reporting starts with the next boundary.
  */
 import type { ActorContext, ActorRef } from '../runtime/index.ts';

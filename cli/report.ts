@@ -1,0 +1,61 @@
+/**
+ * `shoal report daily [--db PATH] [--date YYYY-MM-DD] [--json]`: the daily summary of the OOS flow
+ * for one UTC day, from the durable rows of the database (read-only). Definitions of each figure:
+ * oos/daily-summary.ts. Exit codes: 0 printed, 2 bad usage, bad date or no usable database.
+ */
+import { readDailyFacts } from '../persistence/report.ts';
+import { assembleDailySummary, formatDailySummary, parseUtcDay, utcDayOf } from '../oos/daily-summary.ts';
+import { DEFAULT_RANK_CRITERIA, type RankCriteria } from '../oos/ranks.ts';
+import { type CommandOutput, UsageError, dbPathFrom, parseFlags, runCommand } from './args.ts';
+import { openDatabase } from './open-db.ts';
+
+export const REPORT_USAGE = `Usage: shoal report daily [--db PATH] [--date YYYY-MM-DD] [--json]
+
+Summarises one UTC day of the OOS flow from the database: requests enqueued, completed, passed
+and failed (against the OOS gate), re-sent and dead-lettered; failures by kind; latency p50/p95/p99
+(enqueue -> result and last send -> result); restarts by actor; the oldest pending request.
+
+  --db PATH          database (default $SHOAL_DB or ./shoal.db)
+  --date YYYY-MM-DD  the UTC day to report (default: today, UTC)
+  --json             machine-readable output
+  -h, --help         show this help
+
+Exit codes: 0 report printed, 2 bad usage, bad date or no usable database.
+`;
+
+export interface ReportOptions {
+  /** Unix ms: "today" and the oldest request's age. Default Date.now(). */
+  now?: number;
+  env?: Record<string, string | undefined>;
+  criteria?: RankCriteria;
+}
+
+/** `argv` holds the arguments after `report`. Resolves to the exit code. */
+export async function reportCommand(argv: string[], out: CommandOutput, options: ReportOptions = {}): Promise<number> {
+  return runCommand('report', REPORT_USAGE, out, () => {
+    const { flags, positionals } = parseFlags(argv, { db: { type: 'string' }, date: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+    if (flags.help) {
+      out.stdout(REPORT_USAGE);
+      return 0;
+    }
+    const [sub, ...extra] = positionals;
+    if (sub === undefined) throw new UsageError('missing report kind (daily)');
+    if (sub !== 'daily') throw new UsageError(`unknown report '${sub}' (known: daily)`);
+    if (extra.length > 0) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
+    const now = options.now ?? Date.now();
+    const day = flags.date === undefined ? utcDayOf(now) : parseUtcDay(flags.date);
+    if (!day) {
+      out.stderr(`shoal report: --date must be a real UTC date as YYYY-MM-DD, got '${flags.date}'\n`);
+      return 2;
+    }
+    const store = openDatabase('report', dbPathFrom(flags.db, options.env ?? process.env), out);
+    if (!store) return 2;
+    try {
+      const summary = assembleDailySummary(readDailyFacts(store, day.from, day.to), now, options.criteria ?? DEFAULT_RANK_CRITERIA);
+      out.stdout(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatDailySummary(summary)}\n`);
+      return 0;
+    } finally {
+      store.close();
+    }
+  });
+}
