@@ -1,0 +1,275 @@
+/**
+ * Versioned schema migrations, tracked in `PRAGMA user_version`. Each migration runs in its own
+ * BEGIN IMMEDIATE transaction together with its version bump, so a crash leaves the database at
+ * the previous version or the next, never in between. DDL is written with kysely's schema builder
+ * and compiled synchronously (the store opens synchronously).
+ */
+import type { Database } from 'better-sqlite3';
+import { sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
+import { DEAD_LETTER_STATES, RANKS, REQUEST_STATES, type Schema } from './schema.ts';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: (db: Kysely<Schema>) => Compilable[];
+}
+
+/** Thrown, without touching the file, when a newer build has migrated the database already. */
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError';
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+    readonly path: string,
+  ) {
+    super(`database schema version ${found} is newer than this build supports (${supported}); upgrade shoal (database: ${path})`);
+  }
+}
+
+// The schema builder takes table options and CHECK expressions as SQL fragments; these helpers
+// keep them in one place and derive the allowed values from the same constants as the types.
+const STRICT = sql`strict`;
+
+function oneOf(column: string, values: readonly string[]): RawBuilder<unknown> {
+  return sql`${sql.ref(column)} in (${sql.join(values.map((v) => sql.lit(v)))})`;
+}
+
+function fraction(column: string): RawBuilder<unknown> {
+  return sql`${sql.ref(column)} between 0 and 1`;
+}
+
+function jsonText(column: string): RawBuilder<unknown> {
+  return sql`json_valid(${sql.ref(column)})`;
+}
+
+const strategiesAndRanks: Migration = {
+  version: 1,
+  name: 'strategies, change sequence, rank history, cursors',
+  up: (db) => [
+    db.schema
+      .createTable('strategies')
+      .addColumn('name', 'text', (c) => c.primaryKey().notNull())
+      .addColumn('symbol', 'text', (c) => c.notNull())
+      .addColumn('timeframe', 'integer', (c) => c.notNull())
+      .addColumn('direction', 'text', (c) => c.notNull())
+      .addColumn('indicator_type', 'text', (c) => c.notNull())
+      .addColumn('params', 'text', (c) => c.notNull().check(jsonText('params')))
+      .addColumn('sl', 'real')
+      .addColumn('tp', 'real')
+      .addColumn('volume', 'real', (c) => c.notNull())
+      .addColumn('sharpe', 'real')
+      .addColumn('profit_factor', 'real')
+      .addColumn('win_rate', 'real', (c) => c.check(fraction('win_rate')))
+      .addColumn('trades', 'integer')
+      .addColumn('max_dd', 'real')
+      .addColumn('oos_sharpe', 'real')
+      .addColumn('oos_profit_factor', 'real')
+      .addColumn('oos_win_rate', 'real', (c) => c.check(fraction('oos_win_rate')))
+      .addColumn('oos_max_dd', 'real')
+      .addColumn('oos_trades', 'integer')
+      .addColumn('oos_request_id', 'text')
+      .addColumn('oos_completed_at', 'integer')
+      .addColumn('rank', 'text', (c) => c.notNull().defaultTo('INCUBATOR').check(oneOf('rank', RANKS)))
+      .addColumn('cpcv_pass_rate', 'real')
+      .addColumn('cpcv_median_dd', 'real')
+      .addColumn('created_at', 'integer', (c) => c.notNull())
+      .addColumn('updated_at', 'integer', (c) => c.notNull())
+      .addColumn('change_seq', 'integer', (c) => c.notNull())
+      .modifyEnd(STRICT),
+    // Unique: two writes never share a change_seq, so a reader's watermark cannot skip one.
+    db.schema.createIndex('strategies_change_seq').on('strategies').column('change_seq').unique(),
+    db.schema.createIndex('strategies_rank').on('strategies').columns(['rank', 'name']),
+    db.schema
+      .createTable('sequences')
+      .addColumn('name', 'text', (c) => c.primaryKey().notNull())
+      .addColumn('value', 'integer', (c) => c.notNull())
+      .modifyEnd(STRICT),
+    db.insertInto('sequences').values({ name: 'strategy_change', value: 0 }),
+    db.schema
+      .createTable('rank_history')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('strategy_name', 'text', (c) => c.notNull().references('strategies.name'))
+      .addColumn('at', 'integer', (c) => c.notNull())
+      .addColumn('from_rank', 'text', (c) => c.check(oneOf('from_rank', RANKS)))
+      .addColumn('to_rank', 'text', (c) => c.notNull().check(oneOf('to_rank', RANKS)))
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('metrics', 'text', (c) => c.notNull().check(jsonText('metrics')))
+      .modifyEnd(STRICT),
+    db.schema.createIndex('rank_history_strategy').on('rank_history').columns(['strategy_name', 'at']),
+    db.schema
+      .createTable('cursors')
+      .addColumn('name', 'text', (c) => c.primaryKey().notNull())
+      .addColumn('value', 'integer', (c) => c.notNull())
+      .addColumn('updated_at', 'integer', (c) => c.notNull())
+      .modifyEnd(STRICT),
+  ],
+};
+
+const outbox: Migration = {
+  version: 2,
+  name: 'OOS request outbox, results, trades',
+  up: (db) => [
+    db.schema
+      .createTable('oos_requests')
+      .addColumn('request_id', 'text', (c) => c.primaryKey().notNull())
+      .addColumn('strategy_name', 'text', (c) => c.notNull().references('strategies.name'))
+      .addColumn('payload', 'text', (c) => c.notNull().check(jsonText('payload')))
+      .addColumn('state', 'text', (c) => c.notNull().check(oneOf('state', REQUEST_STATES)))
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0).check(sql`attempts >= 0`))
+      .addColumn('next_attempt_at', 'integer', (c) => c.notNull())
+      .addColumn('lease_until', 'integer')
+      .addColumn('traceparent', 'text')
+      .addColumn('enqueued_at', 'integer', (c) => c.notNull())
+      .addColumn('first_sent_at', 'integer')
+      .addColumn('last_sent_at', 'integer')
+      .addColumn('completed_at', 'integer')
+      .addColumn('last_error', 'text')
+      .addColumn('history', 'text', (c) => c.notNull().defaultTo('[]').check(jsonText('history')))
+      .modifyEnd(STRICT),
+    // At most one live request per strategy; finished rows stay as history without conflicting.
+    db.schema
+      .createIndex('oos_requests_one_live')
+      .on('oos_requests')
+      .column('strategy_name')
+      .unique()
+      .where(sql.ref('state'), 'in', ['pending', 'in_flight']),
+    // Due selection and lease expiry index only the rows in that state: done rows pile up over
+    // time and would otherwise grow both indexes. The request_id column makes "oldest first"
+    // with a LIMIT an index walk without a sort.
+    db.schema
+      .createIndex('oos_requests_due')
+      .on('oos_requests')
+      .columns(['next_attempt_at', 'request_id'])
+      .where(sql.ref('state'), '=', 'pending'),
+    db.schema
+      .createIndex('oos_requests_lease')
+      .on('oos_requests')
+      .columns(['lease_until', 'request_id'])
+      .where(sql.ref('state'), '=', 'in_flight'),
+    db.schema
+      .createTable('oos_results')
+      .addColumn('request_id', 'text', (c) => c.primaryKey().notNull().references('oos_requests.request_id'))
+      .addColumn('strategy_name', 'text', (c) => c.notNull())
+      .addColumn('trades', 'integer', (c) => c.notNull())
+      .addColumn('wins', 'integer')
+      .addColumn('losses', 'integer')
+      .addColumn('pnl', 'real')
+      .addColumn('sharpe', 'real')
+      .addColumn('sortino', 'real')
+      .addColumn('max_dd', 'real')
+      .addColumn('win_rate', 'real', (c) => c.check(fraction('win_rate')))
+      .addColumn('profit_factor', 'real')
+      .addColumn('adjusted_sharpe', 'real')
+      .addColumn('sharpe_ci_lower', 'real')
+      .addColumn('received_at', 'integer', (c) => c.notNull())
+      // ~150-byte rows looked up by request id: clustered on it, one B-tree instead of two.
+      .modifyEnd(sql`without rowid, strict`),
+    db.schema
+      .createTable('oos_trades')
+      .addColumn('request_id', 'text', (c) => c.notNull().references('oos_results.request_id').onDelete('cascade'))
+      .addColumn('timestamp', 'integer', (c) => c.notNull())
+      .addColumn('pnl', 'real', (c) => c.notNull())
+      .addPrimaryKeyConstraint('oos_trades_pk', ['request_id', 'timestamp'])
+      // Small rows keyed by (request, time): clustering on the key saves a second B-tree.
+      .modifyEnd(sql`without rowid, strict`),
+  ],
+};
+
+const failuresAndDeadLetters: Migration = {
+  version: 3,
+  name: 'dead letters, failure events, supervisor events',
+  up: (db) => [
+    db.schema
+      .createTable('dead_letters')
+      // AUTOINCREMENT: operators refer to dead letters by id, so an id is never reused.
+      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('message', 'text', (c) => c.notNull().check(jsonText('message')))
+      .addColumn('error', 'text', (c) => c.notNull())
+      .addColumn('stack', 'text')
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('first_failed_at', 'integer', (c) => c.notNull())
+      .addColumn('last_failed_at', 'integer', (c) => c.notNull())
+      .addColumn('traceparent', 'text')
+      .addColumn('replay_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('state', 'text', (c) => c.notNull().defaultTo('dead').check(oneOf('state', DEAD_LETTER_STATES)))
+      .addColumn('request_id', 'text')
+      .addColumn('resolved_at', 'integer')
+      .addColumn('note', 'text')
+      .modifyEnd(STRICT),
+    db.schema.createIndex('dead_letters_source_state').on('dead_letters').columns(['source', 'state']),
+    db.schema.createIndex('dead_letters_state').on('dead_letters').column('state'),
+    db.schema
+      .createIndex('dead_letters_request')
+      .on('dead_letters')
+      .column('request_id')
+      .where(sql.ref('request_id'), 'is not', null),
+    db.schema
+      .createTable('failure_events')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('at', 'integer', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('request_id', 'text')
+      .addColumn('detail', 'text')
+      .modifyEnd(STRICT),
+    db.schema.createIndex('failure_events_at').on('failure_events').column('at'),
+    db.schema
+      .createTable('supervisor_events')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('at', 'integer', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('path', 'text', (c) => c.notNull())
+      .addColumn('child_id', 'text')
+      .addColumn('detail', 'text')
+      .modifyEnd(STRICT),
+    db.schema.createIndex('supervisor_events_at').on('supervisor_events').column('at'),
+  ],
+};
+
+export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters];
+
+export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
+  return migrations.reduce((max, m) => Math.max(max, m.version), 0);
+}
+
+export function readSchemaVersion(sqlite: Database): number {
+  return sqlite.pragma('user_version', { simple: true }) as number;
+}
+
+/** Throws SchemaVersionError when the file was migrated by a newer build. Reads only. */
+export function assertSchemaSupported(sqlite: Database, supported: number, path: string): void {
+  const found = readSchemaVersion(sqlite);
+  if (found > supported) throw new SchemaVersionError(found, supported, path);
+}
+
+/**
+ * Applies the migrations above the database's version, in order. Idempotent: the version is
+ * re-read under the write lock, so a second opener (or a second process) does nothing.
+ */
+export function migrate(
+  sqlite: Database,
+  db: Kysely<Schema>,
+  migrations: readonly Migration[] = MIGRATIONS,
+): { from: number; to: number } {
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  const from = readSchemaVersion(sqlite);
+  for (const m of ordered) {
+    sqlite
+      .transaction(() => {
+        const current = readSchemaVersion(sqlite);
+        if (current >= m.version) return;
+        if (current !== m.version - 1) {
+          throw new Error(`migration ${m.version} (${m.name}) cannot run on schema version ${current}: a migration is missing`);
+        }
+        for (const statement of m.up(db)) {
+          const compiled = statement.compile();
+          sqlite.prepare(compiled.sql).run(compiled.parameters as unknown[]);
+        }
+        // user_version lives in the file header and commits with the DDL above.
+        sqlite.pragma(`user_version = ${m.version}`);
+      })
+      .immediate();
+  }
+  return { from, to: readSchemaVersion(sqlite) };
+}

@@ -1,0 +1,350 @@
+/**
+ * The OOS request outbox: a request is written here in the same commit that decides to send it,
+ * and leaves it only by completing (done) or by being given up (dead). States:
+ *
+ *                  claimDue
+ *   pending  ------------------>  in_flight  --applyResult-->  done
+ *      ^    <--releaseClaim-----      |
+ *      |    <--retryRequest-----------+
+ *      |                              +--deadLetterRequest-->  dead
+ *      +-------------requeueRequest---------------------------+
+ *
+ * A late result still completes a pending or dead request (once).
+ *
+ * Every write runs inside the caller's transaction (commands.ts); reads run anywhere.
+ */
+import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { Store } from './connection.ts';
+import type {
+  ClaimDueCommand,
+  ClaimDueOutcome,
+  DeadLetterRequestCommand,
+  DeadLetterRequestOutcome,
+  EnqueueOutcome,
+  EnqueueRequestCommand,
+  ExpiredLeasesCommand,
+  ExpiredLeasesOutcome,
+  ReleaseClaimCommand,
+  ReleaseClaimOutcome,
+  RequeueOutcome,
+  RequeueRequestCommand,
+  RetryOutcome,
+  RetryRequestCommand,
+} from './commands.ts';
+import { insertDeadLetterRow, resolveReplayed } from './dead-letters.ts';
+import { insertFailureEvent } from './events.ts';
+import { perConnection, prepared } from './prepared.ts';
+import { toAttempts, toOutboxRequest, type OutboxRequest } from './records.ts';
+import { REQUEST_STATES, type OosRequestsTable, type RequestState, type Schema } from './schema.ts';
+import { DEAD, DONE, IN_FLIGHT, jsonPath, LIVE, PENDING, requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
+
+type OutboxEb = ExpressionBuilder<Schema, 'oos_requests'>;
+
+/**
+ * The history after an attempt ended: its entry (the last) gets outcome, time and error. Only an
+ * in-flight request has an open attempt; otherwise the history is left as it is.
+ */
+function endAttempt(eb: OutboxEb, outcome: string, at: number, error: string | null) {
+  const fields = [jsonPath('$[#-1].outcome'), eb.val(outcome), jsonPath('$[#-1].at'), eb.val(at)];
+  if (error !== null) fields.push(jsonPath('$[#-1].error'), eb.val(error));
+  return eb
+    .case()
+    .when('state', '=', IN_FLIGHT)
+    .then(eb.fn<string>('json_set', ['history', ...fields]))
+    .else(eb.ref('history'))
+    .end();
+}
+
+const statements = perConnection(({ sqlite, db }: Store) => ({
+  // DO NOTHING without a target covers both the primary key (a caller's request id used twice)
+  // and the one-live-request-per-strategy index; the caller tells the two apart afterwards.
+  insert: prepared(
+    sqlite,
+    ($: { requestId: string; strategyName: string; payload: string; nextAttemptAt: number; traceparent: string | null; now: number }) =>
+      db
+        .insertInto('oos_requests')
+        .values({
+          request_id: $.requestId,
+          strategy_name: $.strategyName,
+          payload: $.payload,
+          state: PENDING,
+          attempts: 0,
+          next_attempt_at: $.nextAttemptAt,
+          traceparent: $.traceparent,
+          enqueued_at: $.now,
+          history: text('[]'),
+        })
+        .onConflict((oc) => oc.doNothing()),
+  ),
+  get: prepared(sqlite, ($: { requestId: string }) => db.selectFrom('oos_requests').selectAll().where('request_id', '=', $.requestId)),
+  // Just what completing a request needs: no payload or history strings to copy out.
+  brief: prepared(sqlite, ($: { requestId: string }) =>
+    db.selectFrom('oos_requests').select(['strategy_name', 'state', 'enqueued_at']).where('request_id', '=', $.requestId),
+  ),
+  live: prepared(sqlite, ($: { strategyName: string }) =>
+    db.selectFrom('oos_requests').select('request_id').where('strategy_name', '=', $.strategyName).where('state', 'in', LIVE),
+  ),
+  // Set-based: one statement claims the whole due set (oldest first) through the due index.
+  claim: prepared(sqlite, ($: { now: number; leaseUntil: number; limit: number }) =>
+    db
+      .updateTable('oos_requests')
+      .set((eb) => ({
+        state: IN_FLIGHT,
+        attempts: eb('attempts', '+', eb.lit(1)),
+        lease_until: $.leaseUntil,
+        first_sent_at: eb.fn.coalesce('first_sent_at', eb.val($.now)),
+        last_sent_at: $.now,
+        history: eb.fn<string>('json_insert', [
+          'history',
+          jsonPath('$[#]'),
+          // The entry's number counts every send of the request, also those before a requeue.
+          eb.fn('json_object', [text('attempt'), eb(eb.fn('json_array_length', ['history']), '+', eb.lit(1)), text('sent_at'), eb.val($.now)]),
+        ]),
+      }))
+      .where(
+        'request_id',
+        'in',
+        db
+          .selectFrom('oos_requests')
+          .select('request_id')
+          .where('state', '=', PENDING)
+          .where('next_attempt_at', '<=', $.now)
+          .orderBy('next_attempt_at')
+          .orderBy('request_id')
+          .limit($.limit),
+      )
+      .returningAll(),
+  ),
+  // Exactly undoes claim: drops the attempt just appended and restores the send times it set
+  // (the previous attempt's sent_at, or NULL when there was none).
+  release: prepared(sqlite, ($: { requestId: string }) =>
+    db
+      .updateTable('oos_requests')
+      .set((eb) => ({
+        state: PENDING,
+        attempts: eb('attempts', '-', eb.lit(1)),
+        lease_until: null,
+        first_sent_at: eb
+          .case()
+          .when(eb.fn('json_array_length', ['history']), '=', eb.lit(1))
+          .then(eb.lit(null))
+          .else(eb.ref('first_sent_at'))
+          .end(),
+        last_sent_at: eb.fn<number | null>('json_extract', ['history', jsonPath('$[#-2].sent_at')]),
+        history: eb.fn<string>('json_remove', ['history', jsonPath('$[#-1]')]),
+      }))
+      .where('request_id', '=', $.requestId)
+      .where('state', '=', IN_FLIGHT),
+  ),
+  requeue: prepared(sqlite, ($: { requestId: string; now: number }) =>
+    db
+      .updateTable('oos_requests')
+      .set({ state: PENDING, attempts: 0, next_attempt_at: $.now, lease_until: null })
+      .where('request_id', '=', $.requestId)
+      .where('state', '=', DEAD),
+  ),
+  expired: prepared(sqlite, ($: { now: number; limit: number }) =>
+    db
+      .selectFrom('oos_requests')
+      .selectAll()
+      .where('state', '=', IN_FLIGHT)
+      .where('lease_until', '<=', $.now)
+      .orderBy('lease_until')
+      .orderBy('request_id')
+      .limit($.limit),
+  ),
+  retry: prepared(sqlite, ($: { requestId: string; nextAttemptAt: number; error: string; kind: string; now: number }) =>
+    db
+      .updateTable('oos_requests')
+      .set((eb) => ({
+        state: PENDING,
+        next_attempt_at: $.nextAttemptAt,
+        lease_until: null,
+        last_error: $.error,
+        history: endAttempt(eb, $.kind, $.now, $.error),
+      }))
+      .where('request_id', '=', $.requestId)
+      .where('state', 'in', LIVE)
+      .returning('attempts'),
+  ),
+  markDead: prepared(sqlite, ($: { requestId: string; error: string; kind: string; now: number }) =>
+    db
+      .updateTable('oos_requests')
+      .set((eb) => ({
+        state: DEAD,
+        lease_until: null,
+        last_error: $.error,
+        history: endAttempt(eb, $.kind, $.now, $.error),
+      }))
+      .where('request_id', '=', $.requestId)
+      .where('state', 'in', LIVE)
+      .returningAll(),
+  ),
+  complete: prepared(sqlite, ($: { requestId: string; now: number }) =>
+    db
+      .updateTable('oos_requests')
+      .set((eb) => ({ state: DONE, completed_at: $.now, lease_until: null, history: endAttempt(eb, 'result', $.now, null) }))
+      .where('request_id', '=', $.requestId)
+      .where('state', '!=', DONE),
+  ),
+  list: prepared(sqlite, ($: { limit: number }) => db.selectFrom('oos_requests').selectAll().orderBy('request_id').limit($.limit)),
+  listInState: prepared(sqlite, ($: { state: RequestState; limit: number }) =>
+    db.selectFrom('oos_requests').selectAll().where('state', '=', $.state).orderBy('request_id').limit($.limit),
+  ),
+  countByState: prepared(sqlite, () =>
+    db.selectFrom('oos_requests').select((eb) => ['state', eb.fn.countAll<number>().as('n')]).groupBy('state'),
+  ),
+}));
+
+function byDueOrder(a: OutboxRequest, b: OutboxRequest): number {
+  return a.nextAttemptAt - b.nextAttemptAt || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0);
+}
+
+export function enqueueRequest(store: Store, c: EnqueueRequestCommand, now: number): EnqueueOutcome {
+  const context = `enqueueRequest strategy=${c.strategyName}`;
+  requireText(context, 'strategyName', c.strategyName);
+  if (typeof c.payload !== 'object' || c.payload === null || Array.isArray(c.payload)) throw new TypeError(`${context}: payload must be an object`);
+  const nextAttemptAt = c.nextAttemptAt === undefined ? now : requireInteger(context, 'nextAttemptAt', c.nextAttemptAt);
+  const requestId = c.requestId === undefined ? store.ids.next(now) : requireText(context, 'requestId', c.requestId);
+  const s = statements(store);
+  const r = s.insert.run({
+    requestId,
+    strategyName: c.strategyName,
+    payload: JSON.stringify(c.payload),
+    nextAttemptAt,
+    traceparent: c.traceparent ?? null,
+    now,
+  });
+  if (r.changes === 1) return { type: 'enqueueRequest', status: 'enqueued', requestId };
+  if (c.requestId !== undefined) {
+    const existing = s.get.get({ requestId });
+    if (existing) return { type: 'enqueueRequest', status: 'exists', requestId, state: existing.state };
+  }
+  const live = s.live.get({ strategyName: c.strategyName });
+  if (!live) throw new Error(`${context}: insert ignored but neither request ${requestId} nor a live request exists`);
+  return { type: 'enqueueRequest', status: 'duplicate_live', existingRequestId: live.request_id };
+}
+
+export function claimDue(store: Store, c: ClaimDueCommand, now: number): ClaimDueOutcome {
+  const limit = requirePositiveInteger('claimDue', 'limit', c.limit);
+  const leaseMs = requirePositiveInteger('claimDue', 'leaseMs', c.leaseMs);
+  // RETURNING gives no order guarantee; hand the rows out oldest first as selected.
+  const requests = statements(store).claim.all({ now, leaseUntil: now + leaseMs, limit }).map(toOutboxRequest).sort(byDueOrder);
+  return { type: 'claimDue', status: 'claimed', requests };
+}
+
+export function releaseClaim(store: Store, c: ReleaseClaimCommand, _now: number): ReleaseClaimOutcome {
+  requireText(`releaseClaim request=${c.requestId}`, 'requestId', c.requestId);
+  const s = statements(store);
+  if (s.release.run({ requestId: c.requestId }).changes === 1) return { type: 'releaseClaim', status: 'released', requestId: c.requestId };
+  return { type: 'releaseClaim', status: 'not_in_flight', requestId: c.requestId, state: s.get.get({ requestId: c.requestId })?.state ?? null };
+}
+
+export function requeueRequest(store: Store, c: RequeueRequestCommand, now: number): RequeueOutcome {
+  const context = `requeueRequest request=${c.requestId}`;
+  requireText(context, 'requestId', c.requestId);
+  if (c.deadLetterId !== undefined) requireInteger(context, 'deadLetterId', c.deadLetterId);
+  const s = statements(store);
+  const row = s.get.get({ requestId: c.requestId });
+  if (!row || row.state !== 'dead') return { type: 'requeueRequest', status: 'not_dead', requestId: c.requestId, state: row?.state ?? null };
+  const live = s.live.get({ strategyName: row.strategy_name });
+  if (live) return { type: 'requeueRequest', status: 'duplicate_live', requestId: c.requestId, existingRequestId: live.request_id };
+  s.requeue.run({ requestId: c.requestId, now });
+  if (c.deadLetterId !== undefined) resolveReplayed(store, c.deadLetterId, now);
+  return { type: 'requeueRequest', status: 'requeued', requestId: c.requestId };
+}
+
+export function expiredLeases(store: Store, c: ExpiredLeasesCommand, now: number): ExpiredLeasesOutcome {
+  const limit = requirePositiveInteger('expiredLeases', 'limit', c.limit);
+  return { type: 'expiredLeases', status: 'listed', requests: listExpiredLeases(store, now, limit) };
+}
+
+export function retryRequest(store: Store, c: RetryRequestCommand, now: number): RetryOutcome {
+  const context = `retryRequest request=${c.requestId}`;
+  requireText(context, 'requestId', c.requestId);
+  const nextAttemptAt = requireInteger(context, 'nextAttemptAt', c.nextAttemptAt);
+  const s = statements(store);
+  const row = s.retry.get({ requestId: c.requestId, nextAttemptAt, error: String(c.error), kind: c.failureKind, now });
+  if (!row) return { type: 'retryRequest', status: 'not_live', requestId: c.requestId, state: s.get.get({ requestId: c.requestId })?.state ?? null };
+  insertFailureEvent(store, { kind: c.failureKind, source: c.source ?? 'outbox', requestId: c.requestId, detail: String(c.error) }, now);
+  return { type: 'retryRequest', status: 'retried', requestId: c.requestId, attempts: row.attempts, nextAttemptAt };
+}
+
+function firstFailureAt(row: Selectable<OosRequestsTable>, now: number): number {
+  let first = now;
+  for (const a of toAttempts(row.history)) if (a.at !== undefined && a.at < first) first = a.at;
+  return first;
+}
+
+export function deadLetterRequest(store: Store, c: DeadLetterRequestCommand, now: number): DeadLetterRequestOutcome {
+  const context = `deadLetterRequest request=${c.requestId}`;
+  requireText(context, 'requestId', c.requestId);
+  requireText(context, 'source', c.source);
+  const s = statements(store);
+  const row = s.markDead.get({ requestId: c.requestId, error: String(c.error), kind: c.failureKind, now });
+  if (!row) {
+    return { type: 'deadLetterRequest', status: 'not_live', requestId: c.requestId, state: s.get.get({ requestId: c.requestId })?.state ?? null };
+  }
+  const request = toOutboxRequest(row);
+  const deadLetterId = insertDeadLetterRow(
+    store,
+    {
+      source: c.source,
+      message: {
+        kind: 'oos_request',
+        requestId: request.requestId,
+        strategyName: request.strategyName,
+        payload: request.payload,
+        enqueuedAt: request.enqueuedAt,
+        history: request.history,
+      },
+      error: String(c.error),
+      attempts: request.attempts,
+      traceparent: request.traceparent,
+      requestId: request.requestId,
+      firstFailedAt: firstFailureAt(row, now),
+    },
+    now,
+  );
+  insertFailureEvent(store, { kind: c.failureKind, source: c.source, requestId: c.requestId, detail: String(c.error) }, now);
+  insertFailureEvent(store, { kind: 'dead_letter', source: c.source, requestId: c.requestId, detail: `dead letter ${deadLetterId}` }, now);
+  return { type: 'deadLetterRequest', status: 'dead_lettered', requestId: c.requestId, deadLetterId };
+}
+
+/** Strategy, state and enqueue time of a request (for results.ts, which completes requests). */
+export function requestBrief(
+  store: Store,
+  requestId: string,
+): Pick<Selectable<OosRequestsTable>, 'strategy_name' | 'state' | 'enqueued_at'> | undefined {
+  return statements(store).brief.get({ requestId });
+}
+
+/** Marks a request done unless it already is; true when this call completed it. */
+export function completeRequest(store: Store, requestId: string, now: number): boolean {
+  return statements(store).complete.run({ requestId, now }).changes === 1;
+}
+
+// Reads ------------------------------------------------------------------------------------------
+
+export function getRequest(store: Store, requestId: string): OutboxRequest | undefined {
+  const row = statements(store).get.get({ requestId });
+  return row ? toOutboxRequest(row) : undefined;
+}
+
+/** Requests oldest first (request ids are time-ordered), optionally in one state. */
+export function listRequests(store: Store, state?: RequestState, limit = 100): OutboxRequest[] {
+  const s = statements(store);
+  const rows = state === undefined ? s.list.all({ limit }) : s.listInState.all({ state, limit });
+  return rows.map(toOutboxRequest);
+}
+
+export function countByState(store: Store): Record<RequestState, number> {
+  const counts = Object.fromEntries(REQUEST_STATES.map((st) => [st, 0])) as Record<RequestState, number>;
+  for (const r of statements(store).countByState.all({})) counts[r.state] = r.n;
+  return counts;
+}
+
+/** In-flight requests whose lease ended at or before `now`, earliest lease first. */
+export function listExpiredLeases(store: Store, now: number, limit = 100): OutboxRequest[] {
+  return statements(store).expired.all({ now, limit }).map(toOutboxRequest);
+}

@@ -1,0 +1,172 @@
+/**
+ * Applying an OOS result: the result row, its trades, the strategy's OOS metrics and the
+ * completion of the outbox row happen in one transaction step, so a result is either fully
+ * applied or not at all, and applying it again has no effect.
+ */
+import type { ApplyResultCommand, ApplyResultOutcome, OosMetrics } from './commands.ts';
+import type { Store } from './connection.ts';
+import { insertFailureEvent } from './events.ts';
+import { completeRequest, requestBrief } from './outbox.ts';
+import { perConnection, prepared } from './prepared.ts';
+import type { OosResultsTable } from './schema.ts';
+import { requireInteger, requireText } from './sql-helpers.ts';
+import { recordOosMetrics } from './strategies.ts';
+
+type ResultArgs = {
+  requestId: string;
+  strategyName: string;
+  trades: number;
+  wins: number | null;
+  losses: number | null;
+  pnl: number | null;
+  sharpe: number;
+  sortino: number | null;
+  maxDd: number;
+  winRate: number;
+  profitFactor: number;
+  adjustedSharpe: number | null;
+  sharpeCiLower: number | null;
+  now: number;
+};
+
+const statements = perConnection(({ sqlite, db }: Store) => ({
+  insertResult: prepared(sqlite, ($: ResultArgs) =>
+    db
+      .insertInto('oos_results')
+      .values({
+        request_id: $.requestId,
+        strategy_name: $.strategyName,
+        trades: $.trades,
+        wins: $.wins,
+        losses: $.losses,
+        pnl: $.pnl,
+        sharpe: $.sharpe,
+        sortino: $.sortino,
+        max_dd: $.maxDd,
+        win_rate: $.winRate,
+        profit_factor: $.profitFactor,
+        adjusted_sharpe: $.adjustedSharpe,
+        sharpe_ci_lower: $.sharpeCiLower,
+        received_at: $.now,
+      })
+      .onConflict((oc) => oc.doNothing()),
+  ),
+  insertTrade: prepared(sqlite, ($: { requestId: string; timestamp: number; pnl: number }) =>
+    db
+      .insertInto('oos_trades')
+      .values({ request_id: $.requestId, timestamp: $.timestamp, pnl: $.pnl })
+      .onConflict((oc) => oc.doNothing()),
+  ),
+  get: prepared(sqlite, ($: { requestId: string }) => db.selectFrom('oos_results').selectAll().where('request_id', '=', $.requestId)),
+  trades: prepared(sqlite, ($: { requestId: string }) =>
+    db.selectFrom('oos_trades').select(['timestamp', 'pnl']).where('request_id', '=', $.requestId).orderBy('timestamp'),
+  ),
+}));
+
+function validate(context: string, r: OosMetrics): void {
+  if (typeof r !== 'object' || r === null) throw new TypeError(`${context}: result is missing`);
+  requireInteger(context, 'trades', r.trades);
+  // The wire sends a percent; storing 55.7 as a win rate would silently break rank criteria.
+  if (!(r.winRate >= 0 && r.winRate <= 1)) throw new RangeError(`${context}: winRate must be a fraction in 0..1, got ${r.winRate}`);
+  for (const t of r.tradeList ?? []) requireInteger(context, 'tradeList[].timestamp', t.timestamp);
+}
+
+export function applyResult(store: Store, c: ApplyResultCommand, now: number): ApplyResultOutcome {
+  const context = `applyResult request=${c.requestId}`;
+  requireText(context, 'requestId', c.requestId);
+  const source = c.source ?? 'results';
+  const request = requestBrief(store, c.requestId);
+  if (!request) {
+    insertFailureEvent(store, { kind: 'orphan_result', source, requestId: c.requestId, detail: 'result for an unknown request id' }, now);
+    return { type: 'applyResult', status: 'orphan', requestId: c.requestId };
+  }
+  if (request.state === 'done') {
+    insertFailureEvent(store, { kind: 'duplicate_result', source, requestId: c.requestId, detail: 'request already completed' }, now);
+    return { type: 'applyResult', status: 'duplicate', requestId: c.requestId };
+  }
+  const r = c.result;
+  validate(context, r);
+  const s = statements(store);
+  const inserted = s.insertResult.run({
+    requestId: c.requestId,
+    strategyName: request.strategy_name,
+    trades: r.trades,
+    wins: r.wins ?? null,
+    losses: r.losses ?? null,
+    pnl: r.pnl ?? null,
+    sharpe: r.sharpe,
+    sortino: r.sortino ?? null,
+    maxDd: r.maxDd,
+    winRate: r.winRate,
+    profitFactor: r.profitFactor,
+    adjustedSharpe: r.adjustedSharpe ?? null,
+    sharpeCiLower: r.sharpeCiLower ?? null,
+    now,
+  });
+  if (inserted.changes === 0) {
+    // A result row without a done request cannot be written by this module; count it as a duplicate.
+    insertFailureEvent(store, { kind: 'duplicate_result', source, requestId: c.requestId, detail: 'result row already present' }, now);
+    return { type: 'applyResult', status: 'duplicate', requestId: c.requestId };
+  }
+  let tradesInserted = 0;
+  for (const t of r.tradeList ?? []) tradesInserted += s.insertTrade.run({ requestId: c.requestId, timestamp: t.timestamp, pnl: t.pnl }).changes;
+  const changeSeq = recordOosMetrics(store, request.strategy_name, { requestId: c.requestId, enqueuedAt: request.enqueued_at }, r, now);
+  completeRequest(store, c.requestId, now);
+  return {
+    type: 'applyResult',
+    status: 'applied',
+    requestId: c.requestId,
+    strategyName: request.strategy_name,
+    previousState: request.state,
+    strategyUpdated: changeSeq !== null,
+    changeSeq,
+    tradesInserted,
+  };
+}
+
+// Reads ------------------------------------------------------------------------------------------
+
+export interface OosResultRecord {
+  requestId: string;
+  strategyName: string;
+  trades: number;
+  wins: number | null;
+  losses: number | null;
+  pnl: number | null;
+  sharpe: number | null;
+  sortino: number | null;
+  maxDd: number | null;
+  winRate: number | null;
+  profitFactor: number | null;
+  adjustedSharpe: number | null;
+  sharpeCiLower: number | null;
+  receivedAt: number;
+  tradeList: { timestamp: number; pnl: number }[];
+}
+
+function toResult(row: OosResultsTable, tradeList: { timestamp: number; pnl: number }[]): OosResultRecord {
+  return {
+    requestId: row.request_id,
+    strategyName: row.strategy_name,
+    trades: row.trades,
+    wins: row.wins,
+    losses: row.losses,
+    pnl: row.pnl,
+    sharpe: row.sharpe,
+    sortino: row.sortino,
+    maxDd: row.max_dd,
+    winRate: row.win_rate,
+    profitFactor: row.profit_factor,
+    adjustedSharpe: row.adjusted_sharpe,
+    sharpeCiLower: row.sharpe_ci_lower,
+    receivedAt: row.received_at,
+    tradeList,
+  };
+}
+
+/** The stored result of a request with its trades (oldest first), or undefined. */
+export function getResult(store: Store, requestId: string): OosResultRecord | undefined {
+  const s = statements(store);
+  const row = s.get.get({ requestId });
+  return row ? toResult(row, s.trades.all({ requestId })) : undefined;
+}

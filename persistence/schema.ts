@@ -1,0 +1,188 @@
+/**
+ * Table types for kysely (`Kysely<Schema>`). Column names are the database's (snake_case); the
+ * DDL lives in migrations.ts and must agree with these types. All times are INTEGER Unix epoch
+ * milliseconds. JSON columns hold text written by JSON.stringify.
+ */
+import type { Generated } from 'kysely';
+
+export const RANKS = ['INCUBATOR', 'B', 'A', 'S', 'LEGEND', 'GRAVEYARD', 'RETIRED'] as const;
+export type Rank = (typeof RANKS)[number];
+/** Archived ranks: a plain upsert never brings a strategy back from these. */
+export const ARCHIVED_RANKS: readonly Rank[] = ['GRAVEYARD', 'RETIRED'];
+
+export const REQUEST_STATES = ['pending', 'in_flight', 'done', 'dead'] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+export const DEAD_LETTER_STATES = ['dead', 'replaying', 'replayed', 'discarded'] as const;
+export type DeadLetterState = (typeof DEAD_LETTER_STATES)[number];
+
+/** Known failure kinds. The column has no CHECK so a new kind needs no table rebuild. */
+export type FailureKind =
+  | 'data_invalid'
+  | 'send_failure'
+  | 'timeout'
+  | 'lease_expired'
+  | 'error_result'
+  | 'db_error'
+  | 'decode_error'
+  | 'dead_letter'
+  | 'orphan_result'
+  | 'duplicate_result'
+  | 'replay_failed';
+
+export type SupervisorEventKind = 'start' | 'crash' | 'restart' | 'give_up' | 'escalate' | 'stop' | 'shutdown';
+
+export interface StrategiesTable {
+  name: string;
+  symbol: string;
+  /** Minutes. */
+  timeframe: number;
+  direction: string;
+  indicator_type: string;
+  /** JSON object: sma_short, sma_long, optional filter_* keys. */
+  params: string;
+  sl: number | null;
+  tp: number | null;
+  volume: number;
+  sharpe: number | null;
+  profit_factor: number | null;
+  /** Fraction 0..1. */
+  win_rate: number | null;
+  trades: number | null;
+  max_dd: number | null;
+  /** NULL = not validated yet; never 0 for "unknown". */
+  oos_sharpe: number | null;
+  oos_profit_factor: number | null;
+  oos_win_rate: number | null;
+  oos_max_dd: number | null;
+  oos_trades: number | null;
+  oos_request_id: string | null;
+  oos_completed_at: number | null;
+  rank: Rank;
+  cpcv_pass_rate: number | null;
+  cpcv_median_dd: number | null;
+  created_at: number;
+  updated_at: number;
+  /** Global counter, bumped on every write to the row; readers keep a watermark of it. */
+  change_seq: number;
+}
+
+/** Named monotonic counters (the strategies change_seq source). */
+export interface SequencesTable {
+  name: string;
+  value: number;
+}
+
+export interface RankHistoryTable {
+  id: Generated<number>;
+  strategy_name: string;
+  at: number;
+  from_rank: Rank | null;
+  to_rank: Rank;
+  reason: string;
+  /** JSON object of the metrics the decision used. */
+  metrics: string;
+}
+
+export interface CursorsTable {
+  name: string;
+  value: number;
+  updated_at: number;
+}
+
+export interface OosRequestsTable {
+  /** UUIDv7 (time-ordered). */
+  request_id: string;
+  strategy_name: string;
+  /** JSON object: the BACKTEST request fields. */
+  payload: string;
+  state: RequestState;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  traceparent: string | null;
+  enqueued_at: number;
+  first_sent_at: number | null;
+  last_sent_at: number | null;
+  completed_at: number | null;
+  last_error: string | null;
+  /** JSON array of AttemptEntry. */
+  history: string;
+}
+
+/** REAL columns may hold +/-Infinity; NaN is stored as NULL by SQLite. */
+export interface OosResultsTable {
+  request_id: string;
+  strategy_name: string;
+  trades: number;
+  wins: number | null;
+  losses: number | null;
+  pnl: number | null;
+  sharpe: number | null;
+  sortino: number | null;
+  max_dd: number | null;
+  /** Fraction 0..1 (the wire's percent is converted by the decoder). */
+  win_rate: number | null;
+  profit_factor: number | null;
+  adjusted_sharpe: number | null;
+  sharpe_ci_lower: number | null;
+  received_at: number;
+}
+
+export interface OosTradesTable {
+  request_id: string;
+  /** Unix ms of the trade. */
+  timestamp: number;
+  pnl: number;
+}
+
+export interface DeadLettersTable {
+  id: Generated<number>;
+  /** Actor path or channel the message failed in. */
+  source: string;
+  /** JSON text of the failed message. */
+  message: string;
+  error: string;
+  stack: string | null;
+  attempts: number;
+  first_failed_at: number;
+  last_failed_at: number;
+  traceparent: string | null;
+  replay_count: number;
+  state: DeadLetterState;
+  request_id: string | null;
+  /** When it was replayed or discarded. */
+  resolved_at: number | null;
+  note: string | null;
+}
+
+export interface FailureEventsTable {
+  id: Generated<number>;
+  at: number;
+  kind: FailureKind;
+  source: string;
+  request_id: string | null;
+  detail: string | null;
+}
+
+export interface SupervisorEventsTable {
+  id: Generated<number>;
+  at: number;
+  kind: SupervisorEventKind;
+  path: string;
+  child_id: string | null;
+  detail: string | null;
+}
+
+export interface Schema {
+  strategies: StrategiesTable;
+  sequences: SequencesTable;
+  rank_history: RankHistoryTable;
+  cursors: CursorsTable;
+  oos_requests: OosRequestsTable;
+  oos_results: OosResultsTable;
+  oos_trades: OosTradesTable;
+  dead_letters: DeadLettersTable;
+  failure_events: FailureEventsTable;
+  supervisor_events: SupervisorEventsTable;
+}

@@ -1,0 +1,296 @@
+/**
+ * Strategy rows and their change sequence. Every statement that writes a strategy row sets
+ * `change_seq` to the next value of the global `strategy_change` sequence and then advances the
+ * sequence, both inside the caller's transaction: writers are serialised by BEGIN IMMEDIATE, so
+ * values are unique and grow in commit order, and an incremental reader that remembers the
+ * highest change_seq it has seen never misses a write. All strategy writes live in this module.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type {
+  ChangeRankCommand,
+  ChangeRankOutcome,
+  OosMetrics,
+  StrategyInput,
+  UpsertStrategyCommand,
+  UpsertStrategyOutcome,
+} from './commands.ts';
+import type { Store } from './connection.ts';
+import { perConnection, prepared } from './prepared.ts';
+import { toStrategy, type StrategyRecord } from './records.ts';
+import { ARCHIVED_RANKS, RANKS, type Rank, type Schema, type StrategiesTable } from './schema.ts';
+import { requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
+
+const SEQUENCE = text('strategy_change');
+
+/** Scalar subquery: the change_seq the next write takes. */
+function nextChangeSeq(db: Kysely<Schema>) {
+  return db
+    .selectFrom('sequences')
+    .select((eb) => eb('value', '+', eb.lit(1)).as('next'))
+    .where('name', '=', SEQUENCE);
+}
+
+type Definition = {
+  name: string;
+  symbol: string;
+  timeframe: number;
+  direction: string;
+  indicatorType: string;
+  params: string;
+  sl: number | null;
+  tp: number | null;
+  volume: number;
+  sharpe: number | null;
+  profitFactor: number | null;
+  winRate: number | null;
+  trades: number | null;
+  maxDd: number | null;
+  cpcvPassRate: number | null;
+  cpcvMedianDd: number | null;
+  rank: Rank;
+  now: number;
+};
+
+type OosArgs = {
+  name: string;
+  requestId: string;
+  enqueuedAt: number;
+  sharpe: number;
+  profitFactor: number;
+  winRate: number;
+  maxDd: number;
+  trades: number;
+  now: number;
+};
+
+const statements = perConnection(({ sqlite, db }: Store) => {
+  const definitionColumns = ($: Definition) => ({
+    symbol: $.symbol,
+    timeframe: $.timeframe,
+    direction: $.direction,
+    indicator_type: $.indicatorType,
+    params: $.params,
+    sl: $.sl,
+    tp: $.tp,
+    volume: $.volume,
+    sharpe: $.sharpe,
+    profit_factor: $.profitFactor,
+    win_rate: $.winRate,
+    trades: $.trades,
+    max_dd: $.maxDd,
+    cpcv_pass_rate: $.cpcvPassRate,
+    cpcv_median_dd: $.cpcvMedianDd,
+    rank: $.rank,
+    updated_at: $.now,
+    change_seq: nextChangeSeq(db),
+  });
+  return {
+    get: prepared(sqlite, ($: { name: string }) => db.selectFrom('strategies').selectAll().where('name', '=', $.name)),
+    insert: prepared(sqlite, ($: Definition) =>
+      db.insertInto('strategies').values({ name: $.name, created_at: $.now, ...definitionColumns($) }),
+    ),
+    update: prepared(sqlite, ($: Definition) => db.updateTable('strategies').set(definitionColumns($)).where('name', '=', $.name)),
+    bumpSequence: prepared(sqlite, () =>
+      db
+        .updateTable('sequences')
+        .set((eb) => ({ value: eb('value', '+', eb.lit(1)) }))
+        .where('name', '=', SEQUENCE)
+        .returning('value'),
+    ),
+    changeRank: prepared(sqlite, ($: { name: string; from: Rank; to: Rank; now: number }) =>
+      db
+        .updateTable('strategies')
+        .set({ rank: $.to, updated_at: $.now, change_seq: nextChangeSeq(db) })
+        .where('name', '=', $.name)
+        .where('rank', '=', $.from),
+    ),
+    insertHistory: prepared(sqlite, ($: { name: string; at: number; from: Rank | null; to: Rank; reason: string; metrics: string }) =>
+      db
+        .insertInto('rank_history')
+        .values({ strategy_name: $.name, at: $.at, from_rank: $.from, to_rank: $.to, reason: $.reason, metrics: $.metrics }),
+    ),
+    // A result replaces the OOS metrics unless they come from a request enqueued later (a late
+    // result of an old request must not overwrite a newer validation).
+    setOos: prepared(sqlite, ($: OosArgs) =>
+      db
+        .updateTable('strategies')
+        .set({
+          oos_sharpe: $.sharpe,
+          oos_profit_factor: $.profitFactor,
+          oos_win_rate: $.winRate,
+          oos_max_dd: $.maxDd,
+          oos_trades: $.trades,
+          oos_request_id: $.requestId,
+          oos_completed_at: $.now,
+          updated_at: $.now,
+          change_seq: nextChangeSeq(db),
+        })
+        .where('name', '=', $.name)
+        .where((eb) =>
+          eb.or([
+            eb('oos_request_id', 'is', null),
+            eb(
+              eb.fn.coalesce(
+                eb.selectFrom('oos_requests as r').select('r.enqueued_at').whereRef('r.request_id', '=', 'strategies.oos_request_id'),
+                eb.lit(0),
+              ),
+              '<=',
+              $.enqueuedAt,
+            ),
+          ]),
+        ),
+    ),
+    changedSince: prepared(sqlite, ($: { seq: number; limit: number }) =>
+      db.selectFrom('strategies').selectAll().where('change_seq', '>', $.seq).orderBy('change_seq').limit($.limit),
+    ),
+    page: prepared(sqlite, ($: { after: string; limit: number }) =>
+      db.selectFrom('strategies').selectAll().where('name', '>', $.after).orderBy('name').limit($.limit),
+    ),
+  };
+});
+
+function bumpSequence(store: Store): number {
+  const row = statements(store).bumpSequence.get({});
+  if (!row) throw new Error('sequences: the strategy_change row is missing');
+  return row.value;
+}
+
+function requireRank(context: string, field: string, value: unknown): Rank {
+  if (!RANKS.includes(value as Rank)) throw new RangeError(`${context}: ${field} must be one of ${RANKS.join(', ')}, got ${String(value)}`);
+  return value as Rank;
+}
+
+function optionalFraction(context: string, field: string, value: number | null | undefined): void {
+  if (value !== undefined && value !== null && !(value >= 0 && value <= 1)) {
+    throw new RangeError(`${context}: ${field} must be a fraction in 0..1, got ${value}`);
+  }
+}
+
+/** The row's new definition: the input's fields, or the stored value where the input has none. */
+function definition(input: StrategyInput, rank: Rank, now: number, old?: Selectable<StrategiesTable>): Definition {
+  const keep = <T>(value: T | undefined, stored: T | undefined): T | null => (value !== undefined ? value : (stored ?? null));
+  return {
+    name: input.name,
+    symbol: input.symbol,
+    timeframe: input.timeframe,
+    direction: input.direction,
+    indicatorType: input.indicatorType,
+    params: JSON.stringify(input.params),
+    sl: keep(input.sl, old?.sl),
+    tp: keep(input.tp, old?.tp),
+    volume: input.volume,
+    sharpe: keep(input.sharpe, old?.sharpe),
+    profitFactor: keep(input.profitFactor, old?.profit_factor),
+    winRate: keep(input.winRate, old?.win_rate),
+    trades: keep(input.trades, old?.trades),
+    maxDd: keep(input.maxDd, old?.max_dd),
+    cpcvPassRate: keep(input.cpcvPassRate, old?.cpcv_pass_rate),
+    cpcvMedianDd: keep(input.cpcvMedianDd, old?.cpcv_median_dd),
+    rank,
+    now,
+  };
+}
+
+export function upsertStrategy(store: Store, c: UpsertStrategyCommand, now: number): UpsertStrategyOutcome {
+  const input = c.strategy;
+  const context = `upsertStrategy name=${input?.name}`;
+  requireText(context, 'name', input?.name);
+  requireText(context, 'symbol', input.symbol);
+  requireInteger(context, 'timeframe', input.timeframe);
+  requireText(context, 'indicatorType', input.indicatorType);
+  optionalFraction(context, 'winRate', input.winRate);
+  if (input.rank !== undefined) requireRank(context, 'rank', input.rank);
+  const s = statements(store);
+  const old = s.get.get({ name: input.name });
+
+  if (!old) {
+    const rank = input.rank ?? 'INCUBATOR';
+    s.insert.run(definition(input, rank, now));
+    const changeSeq = bumpSequence(store);
+    s.insertHistory.run({ name: input.name, at: now, from: null, to: rank, reason: 'created', metrics: '{}' });
+    return { type: 'upsertStrategy', status: 'inserted', name: input.name, changeSeq };
+  }
+  if (ARCHIVED_RANKS.includes(old.rank) && c.force !== true) {
+    return { type: 'upsertStrategy', status: 'archived', name: input.name, rank: old.rank };
+  }
+  const rank = c.force === true && input.rank !== undefined ? input.rank : old.rank;
+  s.update.run(definition(input, rank, now, old));
+  const changeSeq = bumpSequence(store);
+  if (rank !== old.rank) {
+    s.insertHistory.run({ name: input.name, at: now, from: old.rank, to: rank, reason: 'forced upsert', metrics: '{}' });
+  }
+  return { type: 'upsertStrategy', status: 'updated', name: input.name, changeSeq };
+}
+
+export function changeRank(store: Store, c: ChangeRankCommand, now: number): ChangeRankOutcome {
+  const context = `changeRank name=${c.name}`;
+  requireText(context, 'name', c.name);
+  requireRank(context, 'expectedFrom', c.expectedFrom);
+  requireRank(context, 'to', c.to);
+  requireText(context, 'reason', c.reason);
+  const s = statements(store);
+  if (s.changeRank.run({ name: c.name, from: c.expectedFrom, to: c.to, now }).changes === 0) {
+    return { type: 'changeRank', status: 'conflict', name: c.name, actual: s.get.get({ name: c.name })?.rank ?? null };
+  }
+  const changeSeq = bumpSequence(store);
+  s.insertHistory.run({ name: c.name, at: now, from: c.expectedFrom, to: c.to, reason: c.reason, metrics: JSON.stringify(c.metrics ?? {}) });
+  return { type: 'changeRank', status: 'changed', name: c.name, from: c.expectedFrom, to: c.to, changeSeq };
+}
+
+/**
+ * Writes a result's OOS metrics to its strategy; returns the new change_seq, or null when the
+ * strategy already holds metrics of a newer request (or is gone).
+ */
+export function recordOosMetrics(
+  store: Store,
+  strategyName: string,
+  request: { requestId: string; enqueuedAt: number },
+  result: OosMetrics,
+  now: number,
+): number | null {
+  const changed = statements(store).setOos.run({
+    name: strategyName,
+    requestId: request.requestId,
+    enqueuedAt: request.enqueuedAt,
+    sharpe: result.sharpe,
+    profitFactor: result.profitFactor,
+    winRate: result.winRate,
+    maxDd: result.maxDd,
+    trades: result.trades,
+    now,
+  }).changes;
+  return changed === 1 ? bumpSequence(store) : null;
+}
+
+// Reads ------------------------------------------------------------------------------------------
+
+export function getStrategy(store: Store, name: string): StrategyRecord | undefined {
+  const row = statements(store).get.get({ name });
+  return row ? toStrategy(row) : undefined;
+}
+
+/**
+ * Strategies written after change_seq `seq`, in change order, at most `limit`. `lastSeq` is the
+ * watermark to pass next time (unchanged when nothing was written).
+ */
+export function readStrategiesChangedSince(store: Store, seq: number, limit = 500): { strategies: StrategyRecord[]; lastSeq: number } {
+  requireInteger('readStrategiesChangedSince', 'seq', seq);
+  requirePositiveInteger('readStrategiesChangedSince', 'limit', limit);
+  const strategies = statements(store).changedSince.all({ seq, limit }).map(toStrategy);
+  return { strategies, lastSeq: strategies.length > 0 ? strategies[strategies.length - 1].changeSeq : seq };
+}
+
+/**
+ * All strategies in name order, one batch at a time: pass the returned `next` as `after` until it
+ * is null. Batches bound the work of a full scan.
+ */
+export function readAllStrategies(
+  store: Store,
+  cursor: { after?: string | null; limit?: number } = {},
+): { strategies: StrategyRecord[]; next: string | null } {
+  const limit = requirePositiveInteger('readAllStrategies', 'limit', cursor.limit ?? 500);
+  const strategies = statements(store)
+    .page.all({ after: cursor.after ?? '', limit })
+    .map(toStrategy);
+  return { strategies, next: strategies.length === limit ? strategies[strategies.length - 1].name : null };
+}

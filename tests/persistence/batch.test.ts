@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { applyBatch, type WriteCommand } from '../../persistence/commands.ts';
+import { StoreError } from '../../persistence/errors.ts';
+import { getCursor } from '../../persistence/cursors.ts';
+import { getStrategy } from '../../persistence/strategies.ts';
+import { getRequest } from '../../persistence/outbox.ts';
+import { applyOk, count, exited, metrics, seedRequests, spawnFixture, strategy, T0, useTempStores, waitForLine } from './helpers.ts';
+
+const temp = useTempStores();
+
+function catchStoreError(fn: () => unknown): StoreError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof StoreError) return err;
+    throw err;
+  }
+  throw new Error('expected a StoreError');
+}
+
+describe('group commit: one transaction per batch, one savepoint per command', () => {
+  it('a command failing on its own data is rolled back alone; the rest of the batch commits', () => {
+    const store = temp.open();
+    const out = applyBatch(
+      store,
+      [
+        { type: 'upsertStrategy', strategy: strategy('a') },
+        { type: 'enqueueRequest', strategyName: 'missing', payload: {} },
+        { type: 'upsertStrategy', strategy: strategy('bad', { winRate: 45 }) },
+        { type: 'setCursor', name: 'c', value: 7 },
+      ],
+      T0,
+    );
+    expect(out.map((o) => o.status)).toEqual(['inserted', 'error', 'error', 'set']);
+    expect(out[1]).toMatchObject({ sqliteCode: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    expect(out[2].status === 'error' && out[2].error).toMatch(/upsertStrategy \(strategies\) name=bad failed: .*winRate must be a fraction/);
+    expect(getStrategy(store, 'a')).toBeDefined();
+    expect(getStrategy(store, 'bad')).toBeUndefined();
+    expect(getCursor(store, 'c')).toBe(7);
+    expect(count(store, 'oos_requests')).toBe(0);
+  });
+
+  it('a command failing half-way leaves none of its own writes (its savepoint is rolled back)', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    applyOk(store, [{ type: 'claimDue', limit: 1, leaseMs: 1000 }], T0);
+    // The result row is inserted first; the trade with a NaN pnl (stored as NULL) then violates NOT NULL.
+    const out = applyBatch(
+      store,
+      [
+        { type: 'applyResult', requestId: id, result: metrics({ tradeList: [{ timestamp: T0, pnl: 1 }, { timestamp: T0 + 1, pnl: Number.NaN }] }) },
+        { type: 'setCursor', name: 'after', value: 1 },
+      ],
+      T0 + 1,
+    );
+    expect(out[0]).toMatchObject({ status: 'error', sqliteCode: 'SQLITE_CONSTRAINT_NOTNULL' });
+    expect(out[0].status === 'error' && out[0].error).toMatch(/oos_trades\.pnl/);
+    expect(out[1].status).toBe('set');
+    expect(count(store, 'oos_results')).toBe(0);
+    expect(count(store, 'oos_trades')).toBe(0);
+    expect(getRequest(store, id)?.state).toBe('in_flight');
+    expect(getStrategy(store, 'a')?.oosSharpe).toBeNull();
+  });
+
+  it('commands see the effects of earlier commands in the same batch', () => {
+    const store = temp.open();
+    const out = applyOk(
+      store,
+      [
+        { type: 'upsertStrategy', strategy: strategy('a') },
+        { type: 'enqueueRequest', strategyName: 'a', payload: {} },
+        { type: 'claimDue', limit: 10, leaseMs: 1000 },
+      ],
+      T0,
+    );
+    expect(out[2].type === 'claimDue' && out[2].status === 'claimed' && out[2].requests.length).toBe(1);
+  });
+
+  it('without savepoints a failing command rolls back the whole batch', () => {
+    const store = temp.open();
+    const err = catchStoreError(() =>
+      applyBatch(
+        store,
+        [
+          { type: 'upsertStrategy', strategy: strategy('a') },
+          { type: 'enqueueRequest', strategyName: 'missing', payload: {} },
+        ],
+        T0,
+        { savepoints: false },
+      ),
+    );
+    expect(err.message).toMatch(/write batch of 2 command\(s\) rolled back.*command #1 \(enqueueRequest/);
+    expect(getStrategy(store, 'a')).toBeUndefined();
+  });
+
+  it('an empty batch does nothing', () => {
+    const store = temp.open();
+    expect(applyBatch(store, [], T0)).toEqual([]);
+  });
+});
+
+describe('whole-batch failures', () => {
+  it('SQLITE_BUSY from another connection holding the write lock is waited out when released within busy_timeout', async () => {
+    const store = temp.open({ busyTimeoutMs: 10_000 });
+    const holder = spawnFixture('hold-write-lock.ts', [store.path, '600']);
+    await waitForLine(holder, 'locked');
+    const started = performance.now();
+    const out = applyBatch(store, [{ type: 'upsertStrategy', strategy: strategy('a') }], T0);
+    const waited = performance.now() - started;
+    expect(out[0].status).toBe('inserted');
+    expect(waited).toBeGreaterThan(100);
+    expect((await exited(holder)).code).toBe(0);
+  });
+
+  it("SQLITE_BUSY beyond busy_timeout rolls back the batch and throws StoreError code 'busy'", async () => {
+    const store = temp.open({ busyTimeoutMs: 200 });
+    applyOk(store, [{ type: 'upsertStrategy', strategy: strategy('before') }], T0);
+    const holder = spawnFixture('hold-write-lock.ts', [store.path, 'stdin']);
+    await waitForLine(holder, 'locked');
+    const commands: WriteCommand[] = [
+      { type: 'upsertStrategy', strategy: strategy('a') },
+      { type: 'setCursor', name: 'c', value: 1 },
+    ];
+    const err = catchStoreError(() => applyBatch(store, commands, T0 + 1));
+    expect(err.code).toBe('busy');
+    expect(err.batchSize).toBe(2);
+    expect(err.sqliteCode).toMatch(/^SQLITE_BUSY/);
+    expect(err.message).toMatch(/write batch of 2 command\(s\) rolled back.*busy_timeout/);
+    holder.stdin.write('release\n');
+    expect((await exited(holder)).code).toBe(0);
+    // The lock is gone: the same batch now commits.
+    expect(applyBatch(store, commands, T0 + 2).map((o) => o.status)).toEqual(['inserted', 'set']);
+  });
+
+  it("a full database throws StoreError code 'full', loses nothing committed, and works again once space is available", () => {
+    const store = temp.open();
+    applyOk(store, [{ type: 'upsertStrategy', strategy: strategy('committed') }, { type: 'enqueueRequest', strategyName: 'committed', payload: {} }], T0);
+    const pages = store.sqlite.pragma('page_count', { simple: true }) as number;
+    store.sqlite.pragma(`max_page_count = ${pages}`);
+
+    const big: WriteCommand[] = Array.from({ length: 2_000 }, (_, i) => ({
+      type: 'upsertStrategy',
+      strategy: strategy(`big-${i}`, { params: { blob: 'x'.repeat(200), i } }),
+    }));
+    const err = catchStoreError(() => applyBatch(store, big, T0 + 1));
+    expect(err.code).toBe('full');
+    expect(err.sqliteCode).toBe('SQLITE_FULL');
+    expect(err.batchSize).toBe(2_000);
+    expect(err.message).toMatch(/write batch of 2000 command\(s\) rolled back, nothing of it committed .*full.*raise the limit/);
+
+    expect(count(store, 'strategies')).toBe(1);
+    expect(count(store, 'oos_requests')).toBe(1);
+    expect(store.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
+
+    store.sqlite.pragma('max_page_count = 1073741823');
+    expect(applyBatch(store, big, T0 + 2).every((o) => o.status === 'inserted')).toBe(true);
+    expect(count(store, 'strategies')).toBe(2_001);
+  });
+});

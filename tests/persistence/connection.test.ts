@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { applyBatch } from '../../persistence/commands.ts';
+import { checkpoint, openStore } from '../../persistence/connection.ts';
+import { StoreError } from '../../persistence/errors.ts';
+import { getStrategy } from '../../persistence/strategies.ts';
+import { applyOk, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
+
+const temp = useTempStores();
+
+describe('connection settings', () => {
+  it('uses WAL and synchronous=FULL (2) by default, with foreign keys on and the configured busy_timeout', () => {
+    const store = temp.open({ busyTimeoutMs: 1234 });
+    expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(2);
+    expect(store.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(store.sqlite.pragma('busy_timeout', { simple: true })).toBe(1234);
+    expect(store.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    expect(store.synchronous).toBe('FULL');
+  });
+
+  it('uses synchronous=NORMAL (1) when configured', () => {
+    const store = temp.open({ synchronous: 'NORMAL' });
+    expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(1);
+    expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('refuses an unknown synchronous mode', () => {
+    expect(() => temp.open({ synchronous: 'OFF' as 'FULL' })).toThrow(/FULL or NORMAL/);
+  });
+
+  it('a TRUNCATE checkpoint empties the WAL file and keeps the data', () => {
+    const store = temp.open();
+    seedRequests(store, ['a', 'b', 'c'], T0);
+    expect(fs.statSync(`${store.path}-wal`).size).toBeGreaterThan(0);
+    const result = checkpoint(store, 'TRUNCATE');
+    expect(result.busy).toBe(false);
+    expect(fs.statSync(`${store.path}-wal`).size).toBe(0);
+    expect(getStrategy(store, 'b')?.name).toBe('b');
+    expect(checkpoint(store, 'PASSIVE').busy).toBe(false);
+  });
+
+  it('a read-only connection reads what the writer committed and fails writes with code readonly', () => {
+    const writer = temp.open();
+    applyOk(writer, [{ type: 'upsertStrategy', strategy: strategy('r') }], T0);
+    const reader = temp.open({ path: writer.path, readonly: true });
+    expect(getStrategy(reader, 'r')?.rank).toBe('INCUBATOR');
+    let error: unknown;
+    try {
+      applyBatch(reader, [{ type: 'setCursor', name: 'x', value: 1 }], T0);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).code).toBe('readonly');
+  });
+
+  it('close() is idempotent and the file reopens', () => {
+    const store = temp.open();
+    applyOk(store, [{ type: 'upsertStrategy', strategy: strategy('x') }], T0);
+    store.close();
+    store.close();
+    const again = openStore({ path: store.path });
+    expect(getStrategy(again, 'x')).toBeDefined();
+    again.close();
+  });
+});

@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import { applyOne } from '../../persistence/commands.ts';
+import { getDeadLetter } from '../../persistence/dead-letters.ts';
+import { failureEventsSince } from '../../persistence/events.ts';
+import { countByState, getRequest, listExpiredLeases, listRequests } from '../../persistence/outbox.ts';
+import { uuidv7Time } from '../../persistence/uuidv7.ts';
+import { applyOk, count, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
+
+const temp = useTempStores();
+
+function claim(store: ReturnType<typeof temp.open>, now: number, limit = 10, leaseMs = 30_000) {
+  const o = applyOne(store, { type: 'claimDue', limit, leaseMs }, now);
+  if (o.status !== 'claimed') throw new Error(JSON.stringify(o));
+  return o.requests;
+}
+
+describe('outbox: enqueue', () => {
+  it('an enqueued request is pending, due now, with a time-ordered id and an empty history', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['s1'], T0);
+    expect(uuidv7Time(id)).toBe(T0);
+    const r = getRequest(store, id)!;
+    expect(r).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: T0, enqueuedAt: T0, leaseUntil: null, history: [] });
+    expect(r.payload).toEqual({ action: 'BACKTEST', strategy: { name: 's1-OOS' } });
+  });
+
+  it('at most one live request per strategy: a second enqueue returns the live one', () => {
+    const store = temp.open();
+    const [first] = seedRequests(store, ['s1'], T0);
+    const second = applyOne(store, { type: 'enqueueRequest', strategyName: 's1', payload: {} }, T0 + 1);
+    expect(second).toEqual({ type: 'enqueueRequest', status: 'duplicate_live', existingRequestId: first });
+    claim(store, T0 + 2);
+    const third = applyOne(store, { type: 'enqueueRequest', strategyName: 's1', payload: {} }, T0 + 3);
+    expect(third).toMatchObject({ status: 'duplicate_live', existingRequestId: first });
+    expect(count(store, 'oos_requests')).toBe(1);
+  });
+
+  it('the database itself refuses a second live request for a strategy (partial unique index)', () => {
+    const store = temp.open();
+    seedRequests(store, ['s1'], T0);
+    const insert = () =>
+      store.sqlite
+        .prepare("insert into oos_requests (request_id, strategy_name, payload, state, next_attempt_at, enqueued_at) values ('x', 's1', '{}', 'in_flight', 0, 0)")
+        .run();
+    expect(insert).toThrow(/UNIQUE constraint failed/);
+  });
+
+  it('a strategy may be enqueued again once its request is done or dead', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['s1'], T0);
+    claim(store, T0);
+    applyOk(store, [{ type: 'deadLetterRequest', requestId: id, error: 'gave up', failureKind: 'timeout', source: 'oos/sender' }], T0 + 1);
+    const again = applyOne(store, { type: 'enqueueRequest', strategyName: 's1', payload: {} }, T0 + 2);
+    expect(again.status).toBe('enqueued');
+  });
+
+  it('enqueue with a caller-chosen request id is idempotent', () => {
+    const store = temp.open();
+    applyOk(store, [{ type: 'upsertStrategy', strategy: strategy('s1') }], T0);
+    const cmd = { type: 'enqueueRequest', strategyName: 's1', payload: { a: 1 }, requestId: 'req-1' } as const;
+    expect(applyOne(store, cmd, T0)).toEqual({ type: 'enqueueRequest', status: 'enqueued', requestId: 'req-1' });
+    expect(applyOne(store, cmd, T0 + 5)).toEqual({ type: 'enqueueRequest', status: 'exists', requestId: 'req-1', state: 'pending' });
+    expect(count(store, 'oos_requests')).toBe(1);
+    expect(getRequest(store, 'req-1')?.enqueuedAt).toBe(T0);
+  });
+
+  it('enqueue for an unknown strategy fails that command only, naming the strategy', () => {
+    const store = temp.open();
+    const o = applyOne(store, { type: 'enqueueRequest', strategyName: 'ghost', payload: {} }, T0);
+    expect(o.status).toBe('error');
+    expect(o.status === 'error' && o.error).toMatch(/enqueueRequest \(oos_requests\) strategy=ghost failed: FOREIGN KEY/);
+  });
+});
+
+describe('outbox: claim, leases, retry', () => {
+  it('claimDue takes only due pending requests, oldest first, up to the limit, and marks them in flight', () => {
+    const store = temp.open();
+    const ids = seedRequests(store, ['a', 'b', 'c'], T0);
+    applyOk(store, [{ type: 'upsertStrategy', strategy: strategy('later') }, { type: 'enqueueRequest', strategyName: 'later', payload: {}, nextAttemptAt: T0 + 60_000 }], T0);
+    const claimed = claim(store, T0 + 10, 2, 5_000);
+    expect(claimed.map((r) => r.requestId)).toEqual(ids.slice(0, 2));
+    for (const r of claimed) {
+      expect(r).toMatchObject({ state: 'in_flight', attempts: 1, leaseUntil: T0 + 5_010, firstSentAt: T0 + 10, lastSentAt: T0 + 10 });
+      expect(r.history).toEqual([{ attempt: 1, sentAt: T0 + 10 }]);
+    }
+    expect(claim(store, T0 + 20).map((r) => r.requestId)).toEqual([ids[2]]);
+    expect(claim(store, T0 + 30)).toEqual([]);
+    expect(claim(store, T0 + 60_000).length).toBe(1);
+  });
+
+  it('expiredLeases lists in-flight requests whose lease ran out and changes nothing', () => {
+    const store = temp.open();
+    const [a, b] = seedRequests(store, ['a', 'b'], T0);
+    claim(store, T0, 1, 1_000);
+    claim(store, T0 + 500, 1, 1_000);
+    const o = applyOne(store, { type: 'expiredLeases', limit: 10 }, T0 + 1_000);
+    expect(o.status === 'listed' && o.requests.map((r) => r.requestId)).toEqual([a]);
+    expect(listExpiredLeases(store, T0 + 1_500).map((r) => r.requestId)).toEqual([a, b]);
+    expect(getRequest(store, a)?.state).toBe('in_flight');
+  });
+
+  it('retryRequest puts a live request back to pending, records the failure and closes the attempt in the history', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    claim(store, T0 + 1);
+    const o = applyOne(store, { type: 'retryRequest', requestId: id, nextAttemptAt: T0 + 2_000, error: 'no result in 30 s', failureKind: 'timeout', source: 'oos/timeouts' }, T0 + 30_001);
+    expect(o).toEqual({ type: 'retryRequest', status: 'retried', requestId: id, attempts: 1, nextAttemptAt: T0 + 2_000 });
+    const r = getRequest(store, id)!;
+    expect(r).toMatchObject({ state: 'pending', nextAttemptAt: T0 + 2_000, leaseUntil: null, lastError: 'no result in 30 s' });
+    expect(r.history).toEqual([{ attempt: 1, sentAt: T0 + 1, outcome: 'timeout', at: T0 + 30_001, error: 'no result in 30 s' }]);
+    expect(failureEventsSince(store, 0)).toMatchObject([{ kind: 'timeout', source: 'oos/timeouts', requestId: id, detail: 'no result in 30 s' }]);
+
+    const second = claim(store, T0 + 30_002);
+    expect(second[0]).toMatchObject({ attempts: 2, firstSentAt: T0 + 1, lastSentAt: T0 + 30_002 });
+    expect(second[0].history.map((h) => h.attempt)).toEqual([1, 2]);
+  });
+
+  it('retryRequest of a finished or unknown request writes nothing', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    applyOk(store, [{ type: 'deadLetterRequest', requestId: id, error: 'x', failureKind: 'send_failure', source: 'oos/sender' }], T0);
+    const events = failureEventsSince(store, 0).length;
+    expect(applyOne(store, { type: 'retryRequest', requestId: id, nextAttemptAt: T0, error: 'y', failureKind: 'timeout' }, T0 + 1)).toMatchObject({
+      status: 'not_live',
+      state: 'dead',
+    });
+    expect(applyOne(store, { type: 'retryRequest', requestId: 'nope', nextAttemptAt: T0, error: 'y', failureKind: 'timeout' }, T0 + 1)).toMatchObject({
+      status: 'not_live',
+      state: null,
+    });
+    expect(failureEventsSince(store, 0).length).toBe(events);
+  });
+});
+
+describe('outbox: undoing a claim', () => {
+  it('releaseClaim puts an unsent claimed request back exactly as it was before the claim', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    claim(store, T0 + 1);
+    applyOk(store, [{ type: 'retryRequest', requestId: id, nextAttemptAt: T0 + 10, error: 'e', failureKind: 'send_failure' }], T0 + 2);
+    const before = getRequest(store, id)!;
+    claim(store, T0 + 10);
+    expect(applyOne(store, { type: 'releaseClaim', requestId: id }, T0 + 11)).toEqual({ type: 'releaseClaim', status: 'released', requestId: id });
+    expect(getRequest(store, id)).toEqual(before);
+
+    const [fresh] = seedRequests(store, ['b'], T0 + 20);
+    claim(store, T0 + 20);
+    applyOk(store, [{ type: 'releaseClaim', requestId: fresh }], T0 + 21);
+    expect(getRequest(store, fresh)).toMatchObject({ state: 'pending', attempts: 0, firstSentAt: null, lastSentAt: null, history: [] });
+  });
+
+  it('releaseClaim of a request that is not in flight changes nothing', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    expect(applyOne(store, { type: 'releaseClaim', requestId: id }, T0)).toEqual({ type: 'releaseClaim', status: 'not_in_flight', requestId: id, state: 'pending' });
+    expect(getRequest(store, id)?.attempts).toBe(0);
+  });
+});
+
+describe('outbox: requeueing a dead request', () => {
+  it('requeueRequest revives a dead request with a fresh attempt budget and resolves its dead letter in the same step', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    claim(store, T0);
+    const dead = applyOne(store, { type: 'deadLetterRequest', requestId: id, error: 'gave up', failureKind: 'timeout', source: 'oos/sender' }, T0 + 1);
+    const letterId = dead.status === 'dead_lettered' ? dead.deadLetterId : -1;
+    applyOk(store, [{ type: 'claimDeadLettersForReplay', ids: [letterId], limit: 1, maxReplays: 3 }], T0 + 2);
+
+    expect(applyOne(store, { type: 'requeueRequest', requestId: id, deadLetterId: letterId }, T0 + 3)).toEqual({ type: 'requeueRequest', status: 'requeued', requestId: id });
+    expect(getRequest(store, id)).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: T0 + 3, leaseUntil: null });
+    expect(getDeadLetter(store, letterId)).toMatchObject({ state: 'replayed', resolvedAt: T0 + 3 });
+    const again = claim(store, T0 + 4);
+    expect(again[0]).toMatchObject({ requestId: id, attempts: 1 });
+    expect(again[0].history.map((h) => h.attempt)).toEqual([1, 2]);
+  });
+
+  it('requeueRequest refuses a request that is not dead, or whose strategy has another live request', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    expect(applyOne(store, { type: 'requeueRequest', requestId: id }, T0)).toMatchObject({ status: 'not_dead', state: 'pending' });
+    applyOk(store, [{ type: 'deadLetterRequest', requestId: id, error: 'x', failureKind: 'timeout', source: 's' }], T0);
+    const live = applyOne(store, { type: 'enqueueRequest', strategyName: 'a', payload: {} }, T0 + 1);
+    const liveId = live.status === 'enqueued' ? live.requestId : '';
+    expect(applyOne(store, { type: 'requeueRequest', requestId: id }, T0 + 2)).toEqual({
+      type: 'requeueRequest',
+      status: 'duplicate_live',
+      requestId: id,
+      existingRequestId: liveId,
+    });
+    expect(getRequest(store, id)?.state).toBe('dead');
+    expect(applyOne(store, { type: 'requeueRequest', requestId: 'nope' }, T0)).toMatchObject({ status: 'not_dead', state: null });
+  });
+});
+
+describe('outbox: dead-lettering', () => {
+  it('deadLetterRequest marks the request dead and stores a dead letter with its payload and history, atomically with the failure events', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    claim(store, T0 + 1);
+    applyOk(store, [{ type: 'retryRequest', requestId: id, nextAttemptAt: T0 + 100, error: 'send failed', failureKind: 'send_failure' }], T0 + 2);
+    claim(store, T0 + 100);
+    const o = applyOne(store, { type: 'deadLetterRequest', requestId: id, error: 'no result after 2 attempts', failureKind: 'timeout', source: 'oos/sender' }, T0 + 200);
+    expect(o.status).toBe('dead_lettered');
+    const letterId = o.status === 'dead_lettered' ? o.deadLetterId : -1;
+
+    expect(getRequest(store, id)).toMatchObject({ state: 'dead', leaseUntil: null, lastError: 'no result after 2 attempts' });
+    const letter = getDeadLetter(store, letterId)!;
+    expect(letter).toMatchObject({ source: 'oos/sender', state: 'dead', attempts: 2, requestId: id, replayCount: 0, firstFailedAt: T0 + 2, lastFailedAt: T0 + 200 });
+    expect(letter.message).toMatchObject({
+      kind: 'oos_request',
+      requestId: id,
+      strategyName: 'a',
+      payload: { action: 'BACKTEST', strategy: { name: 'a-OOS' } },
+      history: [
+        { attempt: 1, sentAt: T0 + 1, outcome: 'send_failure', at: T0 + 2, error: 'send failed' },
+        { attempt: 2, sentAt: T0 + 100, outcome: 'timeout', at: T0 + 200, error: 'no result after 2 attempts' },
+      ],
+    });
+    expect(failureEventsSince(store, T0 + 200).map((e) => e.kind)).toEqual(['timeout', 'dead_letter']);
+  });
+
+  it('deadLetterRequest of a request that is not live writes nothing', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    applyOk(store, [{ type: 'deadLetterRequest', requestId: id, error: 'x', failureKind: 'timeout', source: 's' }], T0);
+    expect(applyOne(store, { type: 'deadLetterRequest', requestId: id, error: 'x', failureKind: 'timeout', source: 's' }, T0 + 1)).toMatchObject({
+      status: 'not_live',
+      state: 'dead',
+    });
+    expect(count(store, 'dead_letters')).toBe(1);
+  });
+});
+
+describe('outbox: reads', () => {
+  it('countByState and listRequests report every state', () => {
+    const store = temp.open();
+    const ids = seedRequests(store, ['a', 'b', 'c'], T0);
+    claim(store, T0, 1);
+    expect(countByState(store)).toEqual({ pending: 2, in_flight: 1, done: 0, dead: 0 });
+    expect(listRequests(store).map((r) => r.requestId)).toEqual(ids);
+    expect(listRequests(store, 'pending').map((r) => r.requestId)).toEqual(ids.slice(1));
+    expect(listRequests(store, undefined, 1).length).toBe(1);
+  });
+});
