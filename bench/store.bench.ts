@@ -19,6 +19,7 @@ const STRATEGIES = 102_400;
 const GROUP_ROWS = 102_400;
 const SINGLE_FULL_ROWS = 2_000; // ~1 fsync each: bounded to keep the run short
 const SINGLE_NORMAL_ROWS = 20_000;
+const SAVEPOINT_BATCHES = 100; // of 1,000 inserts, half of them with savepoints
 const LIFECYCLE_BATCH = 256;
 const LIFECYCLE_CYCLES = 51_200;
 
@@ -143,7 +144,7 @@ async function savepointCost(template: string): Promise<{ withSp: number; withou
   const store = freshCopy(template, 'FULL');
   const spent = { with: 0, without: 0 };
   let next = 0;
-  for (let b = 0; b < GROUP_ROWS / 1_000; b++) {
+  for (let b = 0; b < SAVEPOINT_BATCHES; b++) {
     const savepoints = b % 2 === 0;
     const submit = directSubmit(store, systemClock, { savepoints });
     const batch: WriteCommand[] = [];
@@ -153,7 +154,7 @@ async function savepointCost(template: string): Promise<{ withSp: number; withou
     spent[savepoints ? 'with' : 'without'] += performance.now() - started;
   }
   discard(store);
-  const half = (GROUP_ROWS / 1_000 / 2) * 1_000;
+  const half = (SAVEPOINT_BATCHES / 2) * 1_000;
   return { withSp: half / (spent.with / 1_000), withoutSp: half / (spent.without / 1_000) };
 }
 

@@ -16,6 +16,7 @@ describe('connection settings', () => {
     expect(store.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(store.sqlite.pragma('busy_timeout', { simple: true })).toBe(1234);
     expect(store.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    expect(store.sqlite.pragma('temp_store', { simple: true })).toBe(2); // MEMORY
     expect(store.synchronous).toBe('FULL');
   });
 
