@@ -34,10 +34,11 @@ export interface ReplayPolicy {
 export const defaultReplayPolicy: ReplayPolicy = Object.freeze({ quietMs: 30_000, maxReplays: 3, perSecond: 50, batch: 100, scanIntervalMs: 5_000, replayAtStartup: true });
 
 /**
- * How to replay letters of one source when they are not plain actor messages (e.g. outbox
- * requests). The handler records the letter's outcome itself (replayed, or returned to dead).
+ * How to replay letters of one source that are not plain actor messages (e.g. outbox requests).
+ * A handler that takes the letter records its outcome itself (replayed, or returned to dead) and
+ * resolves true; false leaves the letter to the default: re-sending its message to the actor.
  */
-export type ReplayHandler = (letter: DeadLetter) => Promise<void>;
+export type ReplayHandler = (letter: DeadLetter) => Promise<boolean>;
 
 export interface ReplayReport {
   readonly claimed: number;
@@ -100,12 +101,13 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
   const deliver = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter): Promise<void> => {
     const handler = config.handlers?.[letter.source];
     if (handler) {
+      let taken = false;
       try {
-        await handler(letter);
+        taken = await handler(letter);
       } finally {
-        state.inProgress.delete(letter.id);
+        if (taken) state.inProgress.delete(letter.id);
       }
-      return;
+      if (taken) return;
     }
     const target = ctx.system.lookup(letter.source);
     if (!target) {

@@ -21,9 +21,7 @@ import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import type { SenderMessage } from './sender.ts';
 
-export type ResultHandlerMessage =
-  | { readonly kind: 'frame'; readonly frame: Buffer; readonly receivedAt: number }
-  | { readonly kind: 'socket_error'; readonly error: string };
+export type ResultHandlerMessage = { readonly kind: 'frame'; readonly frame: Buffer; readonly receivedAt: number };
 
 export interface ResultHandlerConfig {
   /** Where to bind, e.g. tcp://*:5581 (or tcp://127.0.0.1:5581 for loopback only; port 0 = ephemeral). */
@@ -88,7 +86,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         while (ctx.mailboxLength() > highWater && !state.closed) await new Promise((r) => setImmediate(r));
       }
     } catch (e) {
-      if (!state.closed) ctx.self.tell({ kind: 'socket_error', error: (e as Error).message });
+      if (!state.closed) ctx.crash(new Error(`result socket ${state.pull.endpoint} failed: ${(e as Error).message}`));
     }
   };
 
@@ -127,7 +125,6 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       };
       for (let i = 0; i < msgs.length; i++) {
         const m = msgs[i];
-        if (m.kind === 'socket_error') throw new Error(`result socket ${state.pull.endpoint} failed: ${m.error}`);
         stats.frames++;
         const decoded = decodeBacktestResult(m.frame, config.limits);
         if (!decoded.ok) {

@@ -14,60 +14,17 @@ import { parse } from 'csv-parse';
 import { CandleChecker, parseHeader, resolveCheckOptions, validateCandleFile } from '../oos/candles/index.ts';
 import type { CheckSummary, ResolvedCheckOptions } from '../oos/candles/index.ts';
 import { figure, fmt, printGoals, ratio } from './lib/report.ts';
+import { writeSyntheticCandles } from '../backtester/synthetic-candles.ts';
 
 const RUNS = 3;
 const YEARS = 5;
 const START = Date.UTC(2019, 0, 1) / 1000;
 const CHUNK = 1024 * 1024;
 
-/** Deterministic PRNG (mulberry32), so every run benchmarks the same file. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** FX trades Sunday 22:00 UTC to Friday 22:00 UTC. */
-function marketOpen(ts: number): boolean {
-  const d = new Date(ts * 1000);
-  const day = d.getUTCDay();
-  const hour = d.getUTCHours();
-  return !(day === 6 || (day === 5 && hour >= 22) || (day === 0 && hour < 22));
-}
-
-/** Writes a random-walk M1 file (prices in thousandths, 3 decimals, integer tick volume); returns rows and bytes. */
+/** The 5-year random-walk file (deterministic, so every run benchmarks the same bytes). */
 async function generate(path: string): Promise<{ rows: number; bytes: number }> {
-  const rnd = prng(20240101);
-  const out = createWriteStream(path, { highWaterMark: CHUNK });
-  out.write('timestamp,open,high,low,close,volume\n');
-  const end = START + Math.round(YEARS * 365.25 * 86400);
-  const px = (thousandths: number): string => (thousandths / 1000).toFixed(3);
-  let price = 109_650;
-  let rows = 0;
-  let batch = '';
-  for (let ts = START; ts < end; ts += 60) {
-    if (!marketOpen(ts)) continue;
-    const open = price;
-    // Sum of three uniforms ~ bell-shaped minute move of a few pips, with a weak pull toward 130.
-    const move = Math.round((rnd() + rnd() + rnd() - 1.5) * 14 + (130_000 - price) * 0.00002);
-    price = Math.max(50_000, open + move);
-    const high = Math.max(open, price) + Math.floor(rnd() * rnd() * 12);
-    const low = Math.min(open, price) - Math.floor(rnd() * rnd() * 12);
-    const volume = 1 + Math.floor(rnd() * rnd() * 240);
-    batch += `${ts},${px(open)},${px(high)},${px(low)},${px(price)},${volume}\n`;
-    if (++rows % 20_000 === 0) {
-      if (!out.write(batch)) await once(out, 'drain');
-      batch = '';
-    }
-  }
-  out.end(batch);
-  await once(out, 'finish');
-  return { rows, bytes: out.bytesWritten };
+  const { rows, bytes } = await writeSyntheticCandles(path, { start: START, days: YEARS * 365.25 });
+  return { rows, bytes };
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

@@ -7,6 +7,7 @@ import type { SynchronousMode } from '../persistence/connection.ts';
 import { endpointsFromEnv } from '../transport/endpoints.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import type { ReplayPolicy } from '../actors/replayer.ts';
+import type { RankCriteria } from './ranks.ts';
 
 export interface OosConfig {
   /** SQLite file (created on first use). */
@@ -29,6 +30,24 @@ export interface OosConfig {
   /** Restart intensity of the pipeline supervisor. */
   readonly intensity: number;
   readonly periodMs: number;
+  /** Historical data: `<dataDir>/<SYMBOL>_M1.csv` (relative candle paths resolve here). */
+  readonly dataDir?: string;
+  /** Rank evaluation period. */
+  readonly rankIntervalMs: number;
+  /** Whether ranks are evaluated on a timer (and once at start); off, cycles run only on request. */
+  readonly rankEvaluation: boolean;
+  /** Rank thresholds and the OOS gate (default: the host's table). */
+  readonly rankCriteria?: RankCriteria;
+  /** The OOS window: the last this many days of data. */
+  readonly oosWindowDays: number;
+  /** OOS is asked at most once per this period per strategy. */
+  readonly oosRetryMs: number;
+  /** Notifications are appended to this JSONL file (default: beside the database). */
+  readonly notificationsFile: string;
+  /** A Discord-compatible webhook for notifications (none by default). */
+  readonly webhookUrl?: string;
+  /** How often the tree snapshot for `shoal tree` is published; 0 disables. */
+  readonly snapshotIntervalMs: number;
 }
 
 export const defaultRestartBackoff: BackoffPolicy = Object.freeze({ minMs: 100, maxMs: 30_000, factor: 2, jitter: 0.2, resetAfterMs: 60_000, firstImmediate: true });
@@ -47,6 +66,13 @@ export function oosConfig(overrides: Partial<OosConfig> & { dbPath: string }, en
     restartBackoff: defaultRestartBackoff,
     intensity: 10,
     periodMs: 60_000,
+    rankIntervalMs: 60_000,
+    rankEvaluation: true,
+    oosWindowDays: 180,
+    oosRetryMs: 600_000,
+    notificationsFile: `${overrides.dbPath}.notifications.jsonl`,
+    snapshotIntervalMs: 2_000,
+    webhookUrl: env.SHOAL_WEBHOOK_URL || undefined,
     ...overrides,
   };
 }

@@ -5,7 +5,7 @@
 import { type ActorRef, type ActorSystem, type Clock, type SystemEvent, type TreeNode, start } from '../runtime/index.ts';
 import { startSupervisor, type Supervisor } from '../supervisors/index.ts';
 import { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
-import type { EnqueueOutcome, StrategyInput } from '../persistence/commands.ts';
+import type { StrategyInput } from '../persistence/commands.ts';
 import type { DeadLetter } from '../persistence/records.ts';
 import type { SupervisorEventKind } from '../persistence/schema.ts';
 import { createTraceparent, type BacktestRequest } from '../protocol/index.ts';
@@ -14,6 +14,11 @@ import { writeCommand, writeCommands } from '../actors/db-client.ts';
 import type { DbWriterMessage } from '../actors/db-writer.ts';
 import type { ReplayerMessage, ReplayReport } from '../actors/replayer.ts';
 import type { SenderMessage } from '../actors/sender.ts';
+import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';
+import { NotificationChannel } from '../actors/notifier.ts';
+import type { CycleReport, RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
+import { VerdictCache } from './candles/index.ts';
+import { writeSnapshot } from './snapshot-file.ts';
 import { oosConfig, type OosConfig } from './config.ts';
 import { newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 
@@ -37,11 +42,15 @@ const EVENT_KINDS: Partial<Record<SystemEvent['type'], SupervisorEventKind>> = {
 };
 
 export class Shoal {
+  private snapshotTimer: ReturnType<Clock['setTimeout']> | undefined;
+
   private constructor(
     readonly system: ActorSystem,
     readonly root: Supervisor,
     readonly config: OosConfig,
     readonly stats: OosStats,
+    /** Every notification (data gate rejections, daily summaries, ...), for the host to subscribe to. */
+    readonly notifications: NotificationChannel,
     readonly spool: DeadLetterSpool,
     private readonly unsubscribe: () => void,
   ) {}
@@ -52,6 +61,7 @@ export class Shoal {
     const spool = new DeadLetterSpool(`${cfg.dbPath}.deadletters.jsonl`);
     system.deadLetterSink = new PersistedDeadLetterSink(system, paths.dbWriter, spool);
     const stats = newOosStats();
+    const notifications = new NotificationChannel();
     // Supervisor events are persisted for the inspector and the daily report (fire and forget: an
     // event lost with a failing database is still counted in the writer's health).
     const unsubscribe = system.events.subscribe((e) => {
@@ -63,13 +73,31 @@ export class Shoal {
         commands: [{ type: 'recordSupervisorEvent', kind, path: e.path, childId: e.childId, detail: [e.reason, e.error].filter(Boolean).join(': ') || undefined }],
       } satisfies DbWriterMessage);
     });
-    const shoal = { system } as { system: ActorSystem };
     const replayHandlers = {
-      // A dead request is replayed by putting it back in the outbox with fresh attempts.
-      [paths.sender]: (letter: DeadLetter) => requeue(shoal.system, letter),
+      [paths.sender]: (letter: DeadLetter) => requeue(system, letter),
     };
-    const root = await startSupervisor(system, oosTree(cfg, { stats, spool, replayHandlers, onResultsBound: options.onResultsBound }), ROOT);
-    return new Shoal(system, root, cfg, stats, spool, unsubscribe);
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayHandlers, onResultsBound: options.onResultsBound });
+    const root = await startSupervisor(system, tree, ROOT);
+    const shoal = new Shoal(system, root, cfg, stats, notifications, spool, unsubscribe);
+    shoal.publishSnapshot();
+    return shoal;
+  }
+
+  /** Writes the tree and counters for `shoal tree` in another process, and schedules the next write. */
+  private publishSnapshot(stopped?: string): void {
+    if (this.config.snapshotIntervalMs <= 0) return;
+    try {
+      writeSnapshot(this.config.dbPath, {
+        at: this.system.clock.now(),
+        pid: process.pid,
+        stopped,
+        tree: this.system.snapshot(),
+        stats: { ...this.stats, deadLetters: this.system.stats },
+      });
+    } catch {
+      // The snapshot is a convenience for the inspector; the runtime does not depend on it.
+    }
+    if (!stopped) this.snapshotTimer = this.system.clock.setTimeout(() => this.publishSnapshot(), this.config.snapshotIntervalMs);
   }
 
   private get writer(): ActorRef<DbWriterMessage> {
@@ -86,20 +114,26 @@ export class Shoal {
   }
 
   /**
-   * Puts an OOS request for a strategy in the durable outbox; resolves once committed. At most one
-   * live request per strategy (a second one answers `duplicate_live`).
+   * Asks for an OOS backtest of a strategy: the data gate validates the candle file the request
+   * names (a failed check blocks it, records `data_invalid` and notifies), then the request goes
+   * into the durable outbox. Resolves once committed (or rejected). At most one live request per
+   * strategy (a second one answers `duplicate_live`).
    */
-  async enqueue(strategyName: string, input: OosRequestInput, options: { requestId?: string; nextAttemptAt?: number } = {}): Promise<EnqueueOutcome> {
-    const outcome = await writeCommand(this.system, this.writer, {
-      type: 'enqueueRequest',
-      strategyName,
-      payload: input as unknown as Record<string, unknown>,
-      traceparent: createTraceparent(),
-      requestId: options.requestId,
-      nextAttemptAt: options.nextAttemptAt,
-    });
-    if (outcome.status === 'enqueued') this.system.lookup(paths.sender)?.tell({ kind: 'wake' } satisfies SenderMessage);
-    return outcome;
+  enqueue(strategyName: string, input: OosRequestInput, options: { requestId?: string; oosWindowDays?: number; timeoutMs?: number } = {}): Promise<GateReply> {
+    const gate = this.system.lookup(paths.gate) as ActorRef<DataGateMessage> | undefined;
+    if (!gate) return Promise.reject(new Error(`the data gate (${paths.gate}) is not running`));
+    return this.system.query<DataGateMessage, GateReply>(
+      gate,
+      (replyTo) => ({ kind: 'enqueue', strategyName, request: input, requestId: options.requestId, oosWindowDays: options.oosWindowDays, replyTo }),
+      options.timeoutMs ?? 300_000,
+    );
+  }
+
+  /** Runs a rank evaluation cycle now (incremental; `full` reads every strategy). */
+  evaluateRanks(full = false, timeoutMs = 300_000): Promise<CycleReport> {
+    const r = this.system.lookup(paths.rankEvaluator) as ActorRef<RankEvaluatorMessage> | undefined;
+    if (!r) return Promise.reject(new Error('the rank evaluator is not running'));
+    return this.system.query<RankEvaluatorMessage, CycleReport>(r, (replyTo) => ({ kind: full ? 'full_scan' : 'cycle', replyTo }), timeoutMs);
   }
 
   /** Replays dead letters now: by ids, by source, or all eligible. */
@@ -120,21 +154,28 @@ export class Shoal {
   }
 
   async stop(reason = 'stopped by the host'): Promise<void> {
+    if (this.snapshotTimer) this.system.clock.clearTimeout(this.snapshotTimer);
     await this.system.stop(reason);
     this.unsubscribe();
+    this.publishSnapshot(reason);
   }
 }
 
-/** A dead request is replayed by putting it back in the outbox with fresh attempts (and the letter marked replayed, atomically). */
-async function requeue(system: ActorSystem, letter: DeadLetter): Promise<void> {
+/**
+ * A dead request is replayed by putting it back in the outbox with fresh attempts (and the letter
+ * marked replayed, atomically). Other letters of the sender (its own poison messages) are left
+ * to the default replay.
+ */
+async function requeue(system: ActorSystem, letter: DeadLetter): Promise<boolean> {
+  const message = letter.message as { payload?: unknown } | null;
+  if (!letter.requestId || message === null || typeof message !== 'object' || !('payload' in message)) return false;
   const writer = system.lookup(paths.dbWriter) as ActorRef<DbWriterMessage>;
-  const [o] = letter.requestId
-    ? await writeCommands(system, writer, [{ type: 'requeueRequest', requestId: letter.requestId, deadLetterId: letter.id }])
-    : [undefined];
-  if (o?.status === 'requeued') {
+  const [o] = await writeCommands(system, writer, [{ type: 'requeueRequest', requestId: letter.requestId, deadLetterId: letter.id }]);
+  if (o.status === 'requeued') {
     system.lookup(paths.sender)?.tell({ kind: 'wake' } satisfies SenderMessage);
-    return;
+    return true;
   }
-  const why = o === undefined ? 'the letter names no request' : `request ${letter.requestId} could not be requeued (${o.status}${'state' in o && o.state ? `: ${o.state}` : ''})`;
+  const why = `request ${letter.requestId} could not be requeued (${o.status}${'state' in o && o.state ? `: ${o.state}` : ''})`;
   await writeCommands(system, writer, [{ type: 'deadLetterReturned', id: letter.id, error: `replay: ${why}` }]);
+  return true;
 }

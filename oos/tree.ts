@@ -8,6 +8,10 @@
  *   │   ├── db-writer           the only writer, group commit
  *   │   ├── result-handler      PULL socket -> validated results -> db-writer
  *   │   └── sender              outbox -> PUSH socket, leases, retries
+ *   ├── notifier                immediate alerts and the daily summary (file, webhook, subscribers)
+ *   ├── data-gate               validates the candle file before anything is enqueued
+ *   ├── rank-evaluator          periodic, incremental (change_seq watermark); asks the gate for OOS
+ *   ├── daily-reporter          the previous day's summary at each UTC day boundary
  *   └── replayer                dead letters back to their actors after recovery
  */
 import type { SupervisorSpec } from '../supervisors/index.ts';
@@ -15,6 +19,11 @@ import { dbWriter, DbWriterHealth } from '../actors/db-writer.ts';
 import { resultHandler, ResultStats } from '../actors/result-handler.ts';
 import { sender, SenderStats } from '../actors/sender.ts';
 import { replayer, type ReplayHandler } from '../actors/replayer.ts';
+import { NotificationChannel, notifier } from '../actors/notifier.ts';
+import { dataGate, GateStats } from '../actors/data-gate.ts';
+import { rankEvaluator, RankEvaluatorStats } from '../actors/rank-evaluator.ts';
+import { dailyReporter, DailyReporterStats } from '../actors/daily-reporter.ts';
+import { VerdictCache } from './candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import type { OosConfig } from './config.ts';
 
@@ -25,6 +34,10 @@ export const paths = Object.freeze({
   dbWriter: `/${ROOT}/pipeline/db-writer`,
   resultHandler: `/${ROOT}/pipeline/result-handler`,
   sender: `/${ROOT}/pipeline/sender`,
+  notifier: `/${ROOT}/notifier`,
+  gate: `/${ROOT}/data-gate`,
+  rankEvaluator: `/${ROOT}/rank-evaluator`,
+  dailyReporter: `/${ROOT}/daily-reporter`,
   replayer: `/${ROOT}/replayer`,
 });
 
@@ -33,14 +46,28 @@ export interface OosStats {
   readonly writer: DbWriterHealth;
   readonly sender: SenderStats;
   readonly results: ResultStats;
+  readonly gate: GateStats;
+  readonly ranks: RankEvaluatorStats;
+  readonly reports: DailyReporterStats;
 }
 
 export function newOosStats(): OosStats {
-  return { writer: new DbWriterHealth(), sender: new SenderStats(), results: new ResultStats() };
+  return {
+    writer: new DbWriterHealth(),
+    sender: new SenderStats(),
+    results: new ResultStats(),
+    gate: new GateStats(),
+    ranks: new RankEvaluatorStats(),
+    reports: new DailyReporterStats(),
+  };
 }
 
 export interface TreeDeps {
   readonly stats: OosStats;
+  /** Notifications, for subscribers in the host. */
+  readonly notifications: NotificationChannel;
+  /** Candle verdicts, kept across gate restarts. */
+  readonly verdicts: VerdictCache;
   readonly spool: DeadLetterSpool;
   readonly replayHandlers: Readonly<Record<string, ReplayHandler>>;
   readonly onResultsBound?: (endpoint: string) => void;
@@ -78,6 +105,34 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
             },
           ],
         }),
+      },
+      { id: 'notifier', start: () => notifier({ file: config.notificationsFile, webhookUrl: config.webhookUrl }, deps.notifications) },
+      {
+        id: 'data-gate',
+        start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir }, deps.stats.gate),
+      },
+      {
+        id: 'rank-evaluator',
+        start: () =>
+          rankEvaluator(
+            {
+              dbPath: config.dbPath,
+              writerPath: paths.dbWriter,
+              gatePath: paths.gate,
+              dataDir: config.dataDir ?? '.',
+              criteria: config.rankCriteria,
+              // Off: no first cycle, and the timer so far out that only requests run cycles.
+              intervalMs: config.rankEvaluation ? config.rankIntervalMs : 2 ** 31 - 1,
+              runAtStart: config.rankEvaluation,
+              oosWindowDays: config.oosWindowDays,
+              oosRetryMs: config.oosRetryMs,
+            },
+            deps.stats.ranks,
+          ),
+      },
+      {
+        id: 'daily-reporter',
+        start: () => dailyReporter({ dbPath: config.dbPath, writerPath: paths.dbWriter, notifierPath: paths.notifier, criteria: config.rankCriteria }, deps.stats.reports),
       },
       { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, handlers: deps.replayHandlers }) },
     ],

@@ -16,6 +16,8 @@ export interface ActorContext<M> {
   sender: ActorRef<any> | undefined;
   /** In a batch handler: the sender of each message of the batch, by index. */
   senders: readonly (ActorRef<any> | undefined)[];
+  /** Fails this actor now, from an I/O callback (see Cell.crash); no message is blamed. */
+  crash(error: unknown): void;
   /** Stops this actor with reason 'normal' once the current message is done. */
   stop(): void;
   /** Messages waiting in this actor's mailbox (lets an I/O loop feeding the actor pause when it is behind). */
@@ -127,6 +129,8 @@ export class Cell {
   /** Bumped at every (re)start and kill so that late async completions of an old incarnation are ignored. */
   private generation = 0;
   private stopRequested = false;
+  /** A stop for a restart is in progress: messages keep queueing for the next incarnation. */
+  private keepingMailbox = false;
   private inFlight: Promise<unknown> | undefined;
   /** The crashed incarnation's onStop and state, run with reason 'restart' before the next init. */
   private cleanup: { onStop: NonNullable<Behaviour<any, any>['onStop']>; state: unknown } | undefined;
@@ -167,6 +171,9 @@ export class Cell {
       stop() {
         cell.stopRequested = true;
       },
+      crash(error: unknown) {
+        cell.crash(error);
+      },
       mailboxLength() {
         return cell.mailbox.length;
       },
@@ -199,7 +206,7 @@ export class Cell {
 
   /** Queues a message; a stopped target or a full mailbox yields a dead letter. */
   enqueue(msg: unknown, sender: ActorRef<any> | undefined): boolean {
-    if (this.status === CellStatus.Stopped || this.status === CellStatus.Stopping) {
+    if (this.status === CellStatus.Stopped || (this.status === CellStatus.Stopping && !this.keepingMailbox)) {
       this.system.deadLetter({ reason: 'stopped', target: this.path, sender: sender?.path, message: msg, at: this.system.clock.now() });
       return false;
     }
@@ -283,6 +290,23 @@ export class Cell {
     this.status = CellStatus.Failed;
     this.noteError(e);
     this.faultHandler.actorFailed(this, e, 'init');
+  }
+
+  /**
+   * Fails the actor from outside message handling (an I/O callback saw its socket die, an
+   * operator injects a fault): the supervisor decides as for any crash, but no message is blamed,
+   * so nothing is retried or dead-lettered for it. A message being handled asynchronously stays
+   * at the head of the mailbox and is handled again after the restart.
+   */
+  crash(e: unknown): boolean {
+    if (this.status !== CellStatus.Running && this.status !== CellStatus.Busy) return false;
+    this.generation++;
+    this.inFlight = undefined;
+    this.status = CellStatus.Failed;
+    this.noteError(e);
+    if (this.behaviour.onStop) this.cleanup = { onStop: this.behaviour.onStop, state: this.state };
+    this.faultHandler.actorFailed(this, e, 'receive');
+    return true;
   }
 
   /** Marks the cell as waiting for a delayed restart (messages keep queueing). */
@@ -466,6 +490,7 @@ export class Cell {
     for (const child of [...this.children].reverse()) await child.stop('shutdown', timeoutMs, false);
     let outcome: 'graceful' | 'killed' = 'graceful';
     const wasRunning = this.status === CellStatus.Running || this.status === CellStatus.Busy;
+    this.keepingMailbox = keepMailbox;
     if (timeoutMs === 'brutal') {
       outcome = 'killed';
     } else {
@@ -485,6 +510,7 @@ export class Cell {
     }
     this.generation++;
     this.inFlight = undefined;
+    this.keepingMailbox = false;
     // Attempts belong to the head message: a bystander restart (keepMailbox) is no failure of it.
     if (keepMailbox) {
       this.status = CellStatus.Restarting;

@@ -292,6 +292,11 @@ export class ActorSystem {
     this.resolveTerminated(reason);
   }
 
+  /** Fails an actor as if its I/O had died (fault injection, operator action); false if it is not running. */
+  crashActor(ref: ActorRef<any>, error: unknown): boolean {
+    return this.cells.get(ref.path)?.crash(error) ?? false;
+  }
+
   stopActor(ref: ActorRef<any>, reason: StopReason = 'shutdown', timeoutMs: number | 'brutal' | 'infinity' = 5_000): Promise<void> {
     const cell = this.cells.get(ref.path);
     if (!cell) return Promise.resolve();

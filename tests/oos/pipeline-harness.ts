@@ -1,4 +1,5 @@
 /** Real sockets on 127.0.0.1 (ephemeral ports), a real database in a temp dir, a scriptable backtest service. */
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Pull, Push } from 'zeromq';
@@ -8,6 +9,7 @@ import type { BacktestEngine } from '../../backtester/engines.ts';
 import { Shoal, type OosRequestInput } from '../../oos/shoal.ts';
 import type { OosConfig } from '../../oos/config.ts';
 import { openStore, type Store } from '../../persistence/connection.ts';
+import { csv, validLines } from './candles/fixtures.ts';
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
 export async function freePort(): Promise<number> {
@@ -23,6 +25,8 @@ export async function freePort(): Promise<number> {
 
 export interface Pipeline {
   shoal: Shoal;
+  /** A valid candle file the data gate accepts. */
+  candles: string;
   reader: Store;
   requestEndpoint: string;
   resultEndpoint: string;
@@ -43,13 +47,17 @@ export async function pipeline(dir: string, options: { engine?: BacktestEngine; 
   const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const dbPath = path.join(dir, 'shoal.db');
+  const candles = path.join(dir, 'USDJPY_M1.csv');
+  fs.writeFileSync(candles, csv(validLines(100)));
   const shoal = await Shoal.start(
-    { dbPath, requestEndpoint, resultEndpoint, tickMs: 1_000, replay: { replayAtStartup: false, scanIntervalMs: 0 }, ...options.config },
+    // Rank evaluation is left to its own tests: here it would only add requests of its own.
+    { dbPath, requestEndpoint, resultEndpoint, tickMs: 1_000, dataDir: dir, rankEvaluation: false, replay: { replayAtStartup: false, scanIntervalMs: 0 }, ...options.config },
     { clock: options.clock, random: () => 0.5 },
   );
   let skippedPauses = 0;
   const p: Pipeline = {
     shoal,
+    candles,
     reader: openStore({ path: dbPath, readonly: true }),
     requestEndpoint,
     resultEndpoint,

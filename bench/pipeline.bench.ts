@@ -1,0 +1,133 @@
+/**
+ * End-to-end durable round trips through the whole OOS pipeline: outbox -> sender -> ZeroMQ ->
+ * an instant echo service in another process -> result-handler -> db-writer, synchronous=FULL.
+ * Then the latency shoal adds at a paced 1,000 requests/s: from the enqueue call to the result
+ * committed, with the instant service (so nearly all of it is shoal's: three commits, two hops).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyBatch, type WriteCommand } from '../persistence/commands.ts';
+import { openStore } from '../persistence/connection.ts';
+import { countByState } from '../persistence/outbox.ts';
+import { Shoal, type OosRequestInput } from '../oos/shoal.ts';
+import { figure, percentile, printGoals } from './lib/report.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function input(name: string): OosRequestInput {
+  return {
+    strategy: { name: `${name}-OOS`, smaShort: 5, smaLong: 20, sl: 0.3, tp: 0.6, volume: 0.01, indicatorType: 'sma', timeframe: 60 },
+    symbol: 'USDJPY',
+    dataId: 'USDJPY_M1',
+    timeframe: 60,
+    includeTrades: false,
+  };
+}
+
+function strategyCommand(name: string): WriteCommand {
+  return { type: 'upsertStrategy', strategy: { name, symbol: 'USDJPY', timeframe: 60, direction: 'BOTH', indicatorType: 'sma', params: { sma_short: 5, sma_long: 20 }, volume: 0.01, sl: 0.3, tp: 0.6, rank: 'B' } };
+}
+
+async function startEcho(requestPort: number, resultPort: number) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'backtester/main.ts'), '--engine', 'echo', '--bind', `tcp://127.0.0.1:${requestPort}`, '--results', `tcp://127.0.0.1:${resultPort}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+    child.once('exit', (c) => reject(new Error(`echo service exited (${c})`)));
+  });
+  return child;
+}
+
+async function throughput(n: number, window: number): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-'));
+  const dbPath = path.join(dir, 'shoal.db');
+  const seed = openStore({ path: dbPath });
+  for (let i = 0; i < n; i += 1_000) {
+    const cmds: WriteCommand[] = [];
+    for (let k = i; k < Math.min(n, i + 1_000); k++) cmds.push(strategyCommand(`S${k}`), { type: 'enqueueRequest', strategyName: `S${k}`, payload: input(`S${k}`) as unknown as Record<string, unknown> });
+    applyBatch(seed, cmds, Date.now());
+  }
+  seed.close();
+  const [reqPort, resPort] = [await freePort(), await freePort()];
+  const echo = await startEcho(reqPort, resPort);
+  const reader = openStore({ path: dbPath, readonly: true });
+  const t0 = performance.now();
+  const shoal = await Shoal.start({ dbPath, requestEndpoint: `tcp://127.0.0.1:${reqPort}`, resultEndpoint: `tcp://127.0.0.1:${resPort}`, window, replay: { replayAtStartup: false } });
+  while (countByState(reader).done < n) await new Promise((r) => setTimeout(r, 5));
+  const seconds = (performance.now() - t0) / 1_000;
+  const w = shoal.stats.writer;
+  figure(`  window ${window}: commits`, w.batches, '');
+  figure(`  window ${window}: commands per commit`, w.commands / w.batches, '', 1);
+  await shoal.stop();
+  reader.close();
+  echo.kill('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
+  return n / seconds;
+}
+
+async function pacedLatency(rate: number, seconds: number): Promise<number[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-'));
+  const dbPath = path.join(dir, 'shoal.db');
+  const n = rate * seconds;
+  const seed = openStore({ path: dbPath });
+  for (let i = 0; i < n; i += 1_000) applyBatch(seed, Array.from({ length: Math.min(1_000, n - i) }, (_, k) => strategyCommand(`P${i + k}`)), Date.now());
+  seed.close();
+  const [reqPort, resPort] = [await freePort(), await freePort()];
+  const echo = await startEcho(reqPort, resPort);
+  const shoal = await Shoal.start({ dbPath, requestEndpoint: `tcp://127.0.0.1:${reqPort}`, resultEndpoint: `tcp://127.0.0.1:${resPort}`, replay: { replayAtStartup: false } });
+  while (shoal.stats.sender.peers === 0) await new Promise((r) => setTimeout(r, 5));
+  const started = new Map<string, number>();
+  const latencies: number[] = [];
+  shoal.stats.results.onApplied = (requestId) => {
+    const t = started.get(requestId);
+    if (t !== undefined) latencies.push(performance.now() - t);
+  };
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1_000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const t = performance.now();
+    void shoal.enqueue(`P${i}`, input(`P${i}`)).then((o) => {
+      if (o.status === 'enqueued') started.set(o.requestId, t);
+    });
+  }
+  while (latencies.length < n && performance.now() - t0 < seconds * 1_000 + 30_000) await new Promise((r) => setTimeout(r, 10));
+  await shoal.stop();
+  echo.kill('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
+  return latencies;
+}
+
+console.log(`shoal pipeline bench — ${new Date().toISOString()} — Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}; synchronous=FULL; echo service in another process\n`);
+const n = 40_000;
+const rates: Record<number, number> = {};
+for (const window of [16, 256]) {
+  rates[window] = await throughput(n, window);
+  figure(`round trips/s, ${n} requests, window ${window}`, rates[window], '/s');
+}
+const lat = await pacedLatency(1_000, 10);
+const p50 = percentile(lat, 50);
+const p99 = percentile(lat, 99);
+figure('paced 1,000/s for 10 s: results', lat.length, '');
+figure('enqueue call -> result committed, p50', p50, 'ms', 3);
+figure('enqueue call -> result committed, p95', percentile(lat, 95), 'ms', 3);
+figure('enqueue call -> result committed, p99', p99, 'ms', 3);
+console.log('');
+printGoals([
+  { name: 'pipeline_round_trips', measured: rates[256], unit: 'round trips/s', target: '>= 20000', pass: rates[256] >= 20_000, digits: 0 },
+  { name: 'pipeline_p99_added_latency_at_1000_per_s', measured: p99, unit: 'ms', target: '< 2', pass: p99 < 2, digits: 3 },
+]);

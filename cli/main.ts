@@ -1,0 +1,44 @@
+/** The `shoal` command: dispatches to one command module each. */
+import { type CommandOutput, processOutput } from './args.ts';
+import { deadLettersCommand } from './dead-letters.ts';
+import { queueCommand } from './queue.ts';
+import { treeCommand } from './tree.ts';
+import { validateDataCommand } from './validate-data.ts';
+
+type Command = (argv: string[], out: CommandOutput) => Promise<number>;
+
+const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }> = {
+  demo: { run: async () => (await import('./demo.ts')).demoCommand, summary: 'run the OOS flow end to end on embedded defaults (a local backtest service, a temp database)' },
+  tree: { run: async () => treeCommand, summary: 'show the supervision tree and recent supervisor events' },
+  queue: { run: async () => queueCommand, summary: 'show the durable OOS outbox' },
+  'dead-letters': { run: async () => deadLettersCommand, summary: 'list, show, replay or discard dead letters' },
+  report: { run: async () => (await import('./report.ts')).reportCommand, summary: 'daily summary of the OOS flow (report daily)' },
+  'validate-data': { run: async () => validateDataCommand, summary: 'check a historical M1 candle CSV as the data gate does' },
+};
+
+export const USAGE = `Usage: shoal COMMAND [options]
+
+Fault-tolerant OOS validation for the trading host: a durable outbox, supervised actors, dead
+letters you can replay, and reports. Commands:
+
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(15)}${c.summary}`)
+  .join('\n')}
+
+Run 'shoal COMMAND --help' for a command's options. Most commands take --db PATH (default
+$SHOAL_DB or ./shoal.db).
+`;
+
+export async function main(argv: string[], out: CommandOutput = processOutput): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out.stdout(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    out.stderr(`shoal: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  return (await command.run())(rest, out);
+}
