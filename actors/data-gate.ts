@@ -15,13 +15,13 @@
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { ActorContext, ActorRef } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
-import type { EnqueueOutcome } from '../persistence/commands.ts';
+import type { CommandOutcome, EnqueueOutcome, WriteCommand } from '../persistence/commands.ts';
 import { createTraceparent } from '../protocol/index.ts';
 import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../oos/candles/index.ts';
 import type { CandleVerdict, Issue, ProblemKind } from '../oos/candles/index.ts';
 import { unreadableVerdict } from '../oos/candles/verdict.ts';
 import type { OosRequestInput } from '../oos/shoal.ts';
-import { writeCommand } from './db-client.ts';
+import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import { notify } from './notifier.ts';
 import type { SenderMessage } from './sender.ts';
@@ -186,72 +186,87 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
     });
   };
 
-  /** Writes a data_invalid event; false when the database did not take it (counted, never thrown). */
-  const recordFailure = async (ctx: ActorContext<DataGateMessage>, detail: string): Promise<boolean> => {
-    try {
-      await writeCommand(ctx.system, writer(ctx), { type: 'recordFailure', kind: 'data_invalid', source: ctx.path, detail });
-      return true;
-    } catch (e) {
-      stats.failureRecordErrors++;
-      stats.lastError = `recording data_invalid failed: ${(e as Error).message}`;
-      return false;
-    }
-  };
-
-  const enqueue = async (state: GateState, m: GateEnqueue, ctx: ActorContext<DataGateMessage>): Promise<void> => {
+  /**
+   * Judges one enqueue request; what it needs written is added to `commands`, and the returned
+   * function, given the outcomes of that write (or its error), answers the caller.
+   */
+  const planEnqueue = async (
+    state: GateState,
+    m: GateEnqueue,
+    ctx: ActorContext<DataGateMessage>,
+    judge: (file: string) => Promise<JudgedWindow>,
+    commands: WriteCommand[],
+  ): Promise<(outcomes: CommandOutcome[] | Error) => boolean> => {
     stats.enqueueRequests++;
     const reply = (r: GateReply) => m.replyTo?.tell(r);
     const file = candlesPathOf(m.request, config.dataDir);
+    const failure = (detail: string) => {
+      const at = commands.push({ type: 'recordFailure', kind: 'data_invalid', source: ctx.path, detail }) - 1;
+      return (outcomes: CommandOutcome[] | Error) => {
+        const ok = !(outcomes instanceof Error) && outcomes[at].status === 'recorded';
+        if (!ok) {
+          stats.failureRecordErrors++;
+          stats.lastError = `recording data_invalid failed: ${outcomes instanceof Error ? outcomes.message : JSON.stringify(outcomes[at])}`;
+        }
+        return ok;
+      };
+    };
     let judged: JudgedWindow;
     try {
       if (file === undefined) {
         const resolved = resolveCheckOptions({});
         judged = { verdict: unreadableVerdict('(none)', `the request for ${m.strategyName} names no candles_file and the gate has no dataDir`, resolved, 0) };
       } else {
-        judged = await judgeFile(file, { startTime: m.request.startTime, endTime: m.request.endTime, oosWindowDays: m.oosWindowDays }, state.cache, config.maxGapHours);
+        judged = await judge(file);
       }
     } catch (e) {
       // A malformed window is the caller's error: counted as invalid data, not sent.
       const error = `strategy=${m.strategyName} file=${file}: ${(e as Error).message}`;
       stats.errors++;
       stats.lastError = error;
-      const recorded = await recordFailure(ctx, error);
-      reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded });
-      return;
+      const recorded = failure(error);
+      return (o) => {
+        reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: recorded(o) });
+        return false;
+      };
     }
     const { verdict } = judged;
     if (!verdict.valid) {
       stats.rejected++;
       const detail = `strategy=${m.strategyName} ${verdictDetail(verdict)}`;
       alert(state, ctx, m.strategyName, verdict);
-      await recordFailure(ctx, detail);
-      reply({ type: 'dataGate', status: 'rejected', strategyName: m.strategyName, verdict, detail });
-      return;
+      const recorded = failure(detail);
+      return (o) => {
+        recorded(o);
+        reply({ type: 'dataGate', status: 'rejected', strategyName: m.strategyName, verdict, detail });
+        return false;
+      };
     }
     const payload = { ...m.request, candlesFile: file, startTime: judged.startTime, endTime: judged.endTime };
-    let outcome: EnqueueOutcome;
-    try {
-      outcome = await writeCommand(ctx.system, writer(ctx), {
+    const at =
+      commands.push({
         type: 'enqueueRequest',
         strategyName: m.strategyName,
         payload: payload as unknown as Record<string, unknown>,
         traceparent: createTraceparent(),
         requestId: m.requestId,
-      });
-    } catch (e) {
-      const error = `enqueue of the OOS request for ${m.strategyName} failed: ${(e as Error).message}`;
-      stats.errors++;
-      stats.lastError = error;
-      reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: false });
-      return;
-    }
-    if (outcome.status === 'enqueued') {
-      stats.enqueued++;
-      ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake' } satisfies SenderMessage);
-    } else {
-      stats.notEnqueued++;
-    }
-    reply(outcome);
+      }) - 1;
+    return (outcomes) => {
+      const outcome = outcomes instanceof Error ? undefined : outcomes[at];
+      if (outcome === undefined || outcome.status === 'error') {
+        const why = outcome === undefined ? (outcomes as Error).message : (outcome as { error: string }).error;
+        const error = `enqueue of the OOS request for ${m.strategyName} failed: ${why}`;
+        stats.errors++;
+        stats.lastError = error;
+        reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: false });
+        return false;
+      }
+      const enqueued = outcome as EnqueueOutcome;
+      if (enqueued.status === 'enqueued') stats.enqueued++;
+      else stats.notEnqueued++;
+      reply(enqueued);
+      return enqueued.status === 'enqueued';
+    };
   };
 
   const check = async (state: GateState, m: GateCheck): Promise<void> => {
@@ -267,11 +282,39 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
 
   return {
     init: () => ({ cache: config.cache ?? new VerdictCache(), notified: new Map() }),
-    receive: async (state, msg, ctx) => {
-      if (msg.kind === 'enqueue') await enqueue(state, msg, ctx);
-      else if (msg.kind === 'check') await check(state, msg);
-      // Unknown messages crash the handler so the kernel dead-letters them instead of dropping them.
-      else throw new TypeError(`data-gate ${ctx.path}: unknown message kind ${String((msg as { kind?: unknown }).kind)}`);
+    // Every request of a turn is judged (each distinct file and window once) and written in one
+    // db-writer call, so a burst of enqueues costs one commit, not one each.
+    receiveBatch: async (state, msgs, ctx) => {
+      const judged = new Map<string, Promise<JudgedWindow>>();
+      const commands: WriteCommand[] = [];
+      const answers: ((o: CommandOutcome[] | Error) => boolean)[] = [];
+      for (const msg of msgs) {
+        if (msg.kind === 'check') {
+          await check(state, msg);
+          continue;
+        }
+        // Unknown messages crash the handler so the kernel dead-letters them instead of dropping them.
+        if (msg.kind !== 'enqueue') throw new TypeError(`data-gate ${ctx.path}: unknown message kind ${String((msg as { kind?: unknown }).kind)}`);
+        const window = { startTime: msg.request.startTime, endTime: msg.request.endTime, oosWindowDays: msg.oosWindowDays };
+        const judge = (file: string) => {
+          const key = JSON.stringify([file, window.startTime, window.endTime, window.oosWindowDays]);
+          let j = judged.get(key);
+          if (!j) judged.set(key, (j = judgeFile(file, window, state.cache, config.maxGapHours)));
+          return j;
+        };
+        answers.push(await planEnqueue(state, msg, ctx, judge, commands));
+      }
+      let outcomes: CommandOutcome[] | Error = [];
+      if (commands.length > 0) {
+        try {
+          outcomes = await writeCommands(ctx.system, writer(ctx), commands);
+        } catch (e) {
+          outcomes = e instanceof Error ? e : new Error(String(e));
+        }
+      }
+      let enqueued = 0;
+      for (const answer of answers) if (answer(outcomes)) enqueued++;
+      if (enqueued > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake' } satisfies SenderMessage);
       return state;
     },
   };

@@ -17,7 +17,7 @@ import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import type { OutboxRequest } from '../persistence/records.ts';
 import type { FailureKind } from '../persistence/schema.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
-import { countByState } from '../persistence/outbox.ts';
+import { countInFlight } from '../persistence/outbox.ts';
 import { encodeBacktestRequest, type BacktestRequest } from '../protocol/index.ts';
 import { PushChannel } from '../transport/push-channel.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../oos/retry-policy.ts';
@@ -199,7 +199,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       const state: SenderState = {
         push,
         reader,
-        inFlight: countByState(reader).in_flight,
+        inFlight: countInFlight(reader),
         pausedUntil: 0,
         consecutiveSendFailures: 0,
         bucket: { tokens: window, at: ctx.clock.now() },
@@ -221,7 +221,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       if (tick) {
         await expireLeases(state, ctx);
         // Resynchronise with the store: results applied while we were restarting, lost wakes.
-        state.inFlight = countByState(state.reader).in_flight;
+        state.inFlight = countInFlight(state.reader);
         scheduleTick(state, ctx);
       }
       await pump(state, ctx);

@@ -191,6 +191,8 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   listInState: prepared(sqlite, ($: { state: RequestState; limit: number }) =>
     db.selectFrom('oos_requests').selectAll().where('state', '=', $.state).orderBy('request_id').limit($.limit),
   ),
+  // The state literal matches the lease index's condition, so only in-flight rows are counted.
+  countInFlight: prepared(sqlite, () => db.selectFrom('oos_requests').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', IN_FLIGHT)),
   countByState: prepared(sqlite, () =>
     db.selectFrom('oos_requests').select((eb) => ['state', eb.fn.countAll<number>().as('n')]).groupBy('state'),
   ),
@@ -342,6 +344,11 @@ export function countByState(store: Store): Record<RequestState, number> {
   const counts = Object.fromEntries(REQUEST_STATES.map((st) => [st, 0])) as Record<RequestState, number>;
   for (const r of statements(store).countByState.all({})) counts[r.state] = r.n;
   return counts;
+}
+
+/** Requests in flight now; cheap however many finished requests the table holds (the sender asks every tick). */
+export function countInFlight(store: Store): number {
+  return statements(store).countInFlight.get({})?.n ?? 0;
 }
 
 /** In-flight requests whose lease ended at or before `now`, earliest lease first. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyOne } from '../../persistence/commands.ts';
 import { getDeadLetter } from '../../persistence/dead-letters.ts';
 import { failureEventsSince } from '../../persistence/events.ts';
-import { countByState, getRequest, listExpiredLeases, listRequests } from '../../persistence/outbox.ts';
+import { countByState, countInFlight, getRequest, listExpiredLeases, listRequests } from '../../persistence/outbox.ts';
 import { uuidv7Time } from '../../persistence/uuidv7.ts';
 import { applyOk, count, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
 
@@ -240,5 +240,17 @@ describe('outbox: reads', () => {
     expect(listRequests(store).map((r) => r.requestId)).toEqual(ids);
     expect(listRequests(store, 'pending').map((r) => r.requestId)).toEqual(ids.slice(1));
     expect(listRequests(store, undefined, 1).length).toBe(1);
+  });
+});
+
+describe('countInFlight', () => {
+  const stores = useTempStores();
+  it('counts only in-flight requests, through the lease index', () => {
+    const store = stores.open();
+    seedRequests(store, ['a', 'b', 'c'], T0);
+    applyOk(store, [{ type: 'claimDue', limit: 2, leaseMs: 1_000 }], T0);
+    expect(countInFlight(store)).toBe(2);
+    const plan = store.sqlite.prepare("explain query plan select count(*) as n from oos_requests where state = 'in_flight'").all() as { detail: string }[];
+    expect(plan.map((p) => p.detail).join()).toMatch(/oos_requests_lease/);
   });
 });
