@@ -11,7 +11,7 @@
 import type { ActorContext, ActorRef } from '../runtime/index.ts';
 import { type BackoffPolicy, backoffDelay } from '../runtime/backoff.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
-import { type TokenBucket, msUntilToken, take } from '../runtime/token-bucket.ts';
+import { type TokenBucket, msUntilToken, refill } from '../runtime/token-bucket.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import type { OutboxRequest } from '../persistence/records.ts';
@@ -39,7 +39,7 @@ export interface SenderConfig {
   /** Deadline for a result after a send. Default 120 s. */
   readonly leaseMs?: number;
   readonly retry?: RetryPolicy;
-  /** Sends per second at most (token bucket, burst = window). Default: unlimited. */
+  /** Sends per second at most (token bucket holding one second's worth). Default: unlimited. */
   readonly ratePerSec?: number;
   /** Lease and due-time check period. Default 1 s. */
   readonly tickMs?: number;
@@ -81,6 +81,8 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
   const tickMs = config.tickMs ?? 1_000;
   const pause = config.pause ?? defaultPause;
   if (!(Number.isInteger(window) && window >= 1)) throw new RangeError(`sender: window must be an integer >= 1, got ${window}`);
+  if (config.ratePerSec !== undefined && !(config.ratePerSec > 0)) throw new RangeError(`sender: ratePerSec must be > 0, got ${config.ratePerSec}`);
+  const burst = Math.max(1, Math.ceil(config.ratePerSec ?? window));
   if (!(leaseMs > 0)) throw new RangeError(`sender: leaseMs must be > 0, got ${leaseMs}`);
 
   const db = (ctx: ActorContext<SenderMessage>, commands: WriteCommand[]): Promise<CommandOutcome[]> => {
@@ -137,16 +139,17 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       let room = window - state.inFlight;
       if (room <= 0) return;
       if (config.ratePerSec !== undefined) {
-        const t = take(state.bucket, now, config.ratePerSec, window, room);
-        state.bucket = t.bucket;
-        room = t.granted;
-        if (room === 0) return wakeLater(state, ctx, now + msUntilToken(state.bucket, now, config.ratePerSec, window));
+        // Tokens are spent only on requests actually claimed: an empty claim costs none.
+        state.bucket = refill(state.bucket, now, config.ratePerSec, burst);
+        room = Math.min(room, Math.floor(state.bucket.tokens));
+        if (room === 0) return wakeLater(state, ctx, now + msUntilToken(state.bucket, now, config.ratePerSec, burst));
       }
       const [claimed] = await db(ctx, [{ type: 'claimDue', limit: room, leaseMs }]);
       if (claimed.type !== 'claimDue' || claimed.status !== 'claimed') throw new Error(`sender: claim failed: ${JSON.stringify(claimed)}`);
       stats.claims++;
       const rows = claimed.requests;
       if (rows.length === 0) return;
+      if (config.ratePerSec !== undefined) state.bucket = { tokens: state.bucket.tokens - rows.length, at: state.bucket.at };
       state.inFlight += rows.length;
       if (state.inFlight > stats.maxInFlight) stats.maxInFlight = state.inFlight;
       for (let i = 0; i < rows.length; i++) {
@@ -202,7 +205,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         inFlight: countInFlight(reader),
         pausedUntil: 0,
         consecutiveSendFailures: 0,
-        bucket: { tokens: window, at: ctx.clock.now() },
+        bucket: { tokens: burst, at: ctx.clock.now() },
       };
       // Start-up recovery: leases that ran out while we were down are handled at once.
       ctx.self.tell({ kind: 'tick' });

@@ -9,13 +9,6 @@ export function refill(bucket: TokenBucket, now: number, ratePerSec: number, bur
   return { tokens: Math.min(burst, bucket.tokens + (elapsed * ratePerSec) / 1_000), at: now };
 }
 
-/** Takes up to `want` whole tokens; returns how many were granted and the bucket after. */
-export function take(bucket: TokenBucket, now: number, ratePerSec: number, burst: number, want: number): { granted: number; bucket: TokenBucket } {
-  const b = refill(bucket, now, ratePerSec, burst);
-  const granted = Math.max(0, Math.min(want, Math.floor(b.tokens)));
-  return { granted, bucket: { tokens: b.tokens - granted, at: now } };
-}
-
 /** Milliseconds until one whole token is available. */
 export function msUntilToken(bucket: TokenBucket, now: number, ratePerSec: number, burst: number): number {
   const b = refill(bucket, now, ratePerSec, burst);

@@ -93,3 +93,22 @@ describe('db-writer', () => {
     await t.system.stop();
   });
 });
+
+describe('db-writer and SQLITE_BUSY', () => {
+  it('retries a batch that meets another connection holding the write lock, with backoff, and commits it once the lock is gone', async () => {
+    const t = await writerTree(temp.dir());
+    await writeCommands(t.system, t.writer, [{ type: 'upsertStrategy', strategy: strategy('before') }]);
+    const other = openStore({ path: t.dbPath });
+    other.sqlite.exec('BEGIN IMMEDIATE');
+    const pending = writeCommands(t.system, t.writer, [{ type: 'upsertStrategy', strategy: strategy('blocked') }]);
+    // The writer's busy_timeout (100 ms) runs out while the lock is held: it backs off and tries again.
+    for (let i = 0; i < 200 && t.health.busyRetries === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(t.health.busyRetries).toBeGreaterThan(0);
+    other.sqlite.exec('COMMIT');
+    other.close();
+    const [o] = await pending;
+    expect(o.status).toBe('inserted');
+    expect(t.health.failedBatches).toBe(0);
+    await t.system.stop();
+  });
+});

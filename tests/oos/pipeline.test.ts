@@ -247,4 +247,20 @@ describe('the OOS pipeline over real sockets', () => {
     expect(count(p.reader, 'oos_results', `request_id = '${o2.requestId}'`)).toBe(0);
     await p.close();
   });
+
+  it('sends no faster than the configured rate, however many requests are due', async () => {
+    const clock = new ManualClock(Date.now());
+    const p = await pipeline(temp.dir(), { clock, engine: () => null, config: { ratePerSec: 2, window: 100, leaseMs: 600_000 } });
+    const names = Array.from({ length: 8 }, (_, i) => `RL${i}`);
+    await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
+    await Promise.all(names.map((n) => p.shoal.enqueue(n, requestInput(n))));
+    await p.waitFor(() => p.service!.stats.received === 2, 'the first second of sends');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(p.service!.stats.received).toBe(2);
+    clock.advance(1_000);
+    await p.waitFor(() => p.service!.stats.received === 4, 'the next second of sends');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(p.service!.stats.received).toBe(4);
+    await p.close();
+  });
 });
