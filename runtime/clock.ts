@@ -13,9 +13,8 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: Date.now and Node's timers. Timers are unref'd so they never keep a process alive on their own. */
+/** The real clock: Date.now and Node's timers. */
 export class SystemClock implements Clock {
-  private readonly timers = new Map<number, NodeJS.Timeout>();
   private nextId = 1;
 
   now(): number {
@@ -23,21 +22,14 @@ export class SystemClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.nextId++;
-    const t = setTimeout(() => {
-      this.timers.delete(id);
-      fn();
-    }, Math.max(0, ms));
-    this.timers.set(id, t);
-    return { id };
+    // The handle carries the Node timer itself: no lookup table on the hot path (every query sets one).
+    const t = setTimeout(fn, Math.max(0, ms));
+    return { id: this.nextId++, timer: t } as TimerHandle;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    const t = this.timers.get(handle.id);
-    if (t !== undefined) {
-      clearTimeout(t);
-      this.timers.delete(handle.id);
-    }
+    const t = (handle as { timer?: NodeJS.Timeout }).timer;
+    if (t !== undefined) clearTimeout(t);
   }
 }
 
