@@ -8,6 +8,7 @@
  *   smaCrossoverEngine()  a real backtest of the moving-average crossover over the request's M1 CSV
  *   withDelay(engine, ms) the same answers, `ms` later
  */
+import { prng } from './synthetic-candles.ts';
 import { join } from 'node:path';
 import type { BacktestRequest, BacktestResultInput, BacktestSuccess, TradeRecord } from '../protocol/index.ts';
 import { systemClock, type Clock } from '../runtime/clock.ts';
@@ -44,17 +45,6 @@ export function fnv1a32(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a tiny seeded generator of uniforms in [0, 1). */
-function uniforms(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
@@ -67,7 +57,7 @@ export type EchoMetrics = Omit<BacktestSuccess, 'kind' | 'requestId' | 'strategy
  * same side of break-even, drawdown 1-20 %.
  */
 export function echoMetrics(name: string): EchoMetrics {
-  const u = uniforms(fnv1a32(name));
+  const u = prng(fnv1a32(name));
   const trades = 20 + Math.floor(u() * 280);
   const wins = Math.round(trades * (0.35 + u() * 0.3));
   const sharpe = round(-0.2 + u() * 1.4, 3);
@@ -86,7 +76,7 @@ export function echoMetrics(name: string): EchoMetrics {
 
 /** The echo engine's trade list: 3 trades inside the request's window (or from 1,700,000,000 hourly). */
 export function echoTrades(req: BacktestRequest): TradeRecord[] {
-  const u = uniforms(fnv1a32(req.strategy.name) ^ 0x9e3779b9);
+  const u = prng(fnv1a32(req.strategy.name) ^ 0x9e3779b9);
   const n = 3;
   const start = req.startTime ?? (req.endTime !== undefined ? req.endTime - 4 * 3600 : 1_700_000_000);
   const end = req.endTime ?? start + 4 * 3600;

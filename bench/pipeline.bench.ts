@@ -6,7 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,18 +14,10 @@ import { openStore } from '../persistence/connection.ts';
 import { countByState } from '../persistence/outbox.ts';
 import { Shoal, type OosRequestInput } from '../oos/shoal.ts';
 import { figure, percentile, printGoals } from './lib/report.ts';
+import { freePort } from '../transport/free-port.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A small valid candle file for the data gate (the echo service does not read it). */
 function writeCandles(dir: string): string {

@@ -8,7 +8,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +21,7 @@ import type { StrategyInput } from '../persistence/commands.ts';
 import { type CommandOutput, formatTime, parseFlags, runCommand } from './args.ts';
 import { renderTree } from './tree.ts';
 import { reportCommand } from './report.ts';
+import { freePort } from '../transport/free-port.ts';
 
 export const DEMO_USAGE = `Usage: shoal demo [--dir DIR] [--strategies N] [--keep]
 
@@ -40,16 +40,6 @@ crashed result-handler, the service killed and restarted), and a report of what 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DAY = 86_400;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function startService(requestPort: number, resultPort: number, dataDir: string, log: (s: string) => void): Promise<ChildProcess> {
   const child = spawn(

@@ -31,10 +31,4 @@ export function printGoals(goals: Goal[]): void {
   }
 }
 
-/** Percentile (nearest-rank on a sorted copy); p in [0, 100]. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
-}
+export { percentile } from '../../oos/percentiles.ts';

@@ -1,6 +1,5 @@
 /** Real sockets on 127.0.0.1 (ephemeral ports), a real database in a temp dir, a scriptable backtest service. */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Pull, Push } from 'zeromq';
 import { ManualClock, type Clock } from '../../runtime/index.ts';
@@ -10,18 +9,10 @@ import { Shoal, type OosRequestInput } from '../../oos/shoal.ts';
 import type { OosConfig } from '../../oos/config.ts';
 import { openStore, type Store } from '../../persistence/connection.ts';
 import { csv, validLines } from './candles/fixtures.ts';
+import { freePort } from '../../transport/free-port.ts';
 
-/** A free TCP port on 127.0.0.1 (bound, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
+
 
 export interface Pipeline {
   shoal: Shoal;
