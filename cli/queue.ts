@@ -31,8 +31,10 @@ export async function queueCommand(argv: string[], out: CommandOutput, now = Dat
     try {
       const counts = countByState(store);
       const states: RequestState[] = flags.state ? [flags.state as RequestState] : ['in_flight', 'pending'];
-      const rows = states.flatMap((s) => listRequests(store, s, limit)).sort((a, b) => a.enqueuedAt - b.enqueuedAt).slice(0, limit);
-      const live = [...listRequests(store, 'pending', 1), ...listRequests(store, 'in_flight', 1)].sort((a, b) => a.enqueuedAt - b.enqueuedAt)[0];
+      // Oldest first; request ids are time-ordered, so they break ties within a millisecond.
+      const byAge = (a: { enqueuedAt: number; requestId: string }, b: { enqueuedAt: number; requestId: string }) => a.enqueuedAt - b.enqueuedAt || (a.requestId < b.requestId ? -1 : 1);
+      const rows = states.flatMap((s) => listRequests(store, s, limit)).sort(byAge).slice(0, limit);
+      const live = [...listRequests(store, 'pending', 1), ...listRequests(store, 'in_flight', 1)].sort(byAge)[0];
       if (flags.json) {
         out.stdout(`${JSON.stringify({ counts, oldestLive: live ?? null, requests: rows }, null, 2)}\n`);
         return 0;
