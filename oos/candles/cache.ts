@@ -5,6 +5,11 @@
  * preserved (copy tools, `touch -r`) as long as it changes the head or the tail — where appends,
  * truncations and re-exports show. A same-size edit confined to the middle with the mtime restored
  * is not detected; that is the price of not reading the file.
+ *
+ * The edge hash itself is reused while a file's stat stamp (device, inode, size, mtime and ctime)
+ * is unchanged: ctime moves on every content or metadata change and cannot be set back by
+ * utimes, so an equal stamp means the same bytes, and an unchanged file costs one stat, not two
+ * block reads and a hash, per request.
  */
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
@@ -71,8 +76,11 @@ export interface VerdictCacheOptions {
 export class VerdictCache {
   readonly maxEntries: number;
   private readonly entries = new Map<string, CandleVerdict>();
+  private readonly identities = new Map<string, { stamp: string; identity: FileIdentity }>();
   private hitCount = 0;
   private missCount = 0;
+  /** Edge hashes computed (reads of a file's first and last blocks). */
+  identityReads = 0;
 
   constructor(options: VerdictCacheOptions = {}) {
     const maxEntries = options.maxEntries ?? DEFAULT_CACHE_ENTRIES;
@@ -117,6 +125,24 @@ export class VerdictCache {
 
   clear(): void {
     this.entries.clear();
+    this.identities.clear();
+  }
+
+  /** The file's identity; the edge hash is read again only when the file's stat stamp changed. */
+  async identityOf(path: string): Promise<FileIdentity> {
+    const absolute = resolve(path);
+    const st = await stat(absolute);
+    const stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const known = this.identities.get(absolute);
+    if (known && known.stamp === stamp) return known.identity;
+    const identity = await fileIdentity(absolute);
+    this.identityReads++;
+    if (identity.size === st.size && identity.mtimeMs === st.mtimeMs) {
+      this.identities.delete(absolute);
+      this.identities.set(absolute, { stamp, identity });
+      while (this.identities.size > this.maxEntries) this.identities.delete(this.identities.keys().next().value as string);
+    }
+    return identity;
   }
 }
 
@@ -128,7 +154,7 @@ export async function validateCandleFileCached(path: string, options: ValidateFi
   const resolved = resolveCheckOptions(options);
   let before: FileIdentity;
   try {
-    before = await fileIdentity(path);
+    before = await cache.identityOf(path);
   } catch {
     return validateCandleFile(path, options); // reports the file as unreadable, with the OS error
   }

@@ -27,6 +27,16 @@ describe('VerdictCache with validateCandleFileCached', () => {
     expect({ hits: cache.hits, misses: cache.misses, size: cache.size }).toEqual({ hits: 1, misses: 1, size: 1 });
   });
 
+  it('reads an unchanged file\'s edge blocks once: later requests cost a stat', async () => {
+    const cache = new VerdictCache();
+    const path = dir.file(csv(validLines()));
+    for (let i = 0; i < 5; i++) await validateCandleFileCached(path, {}, cache);
+    expect(cache.identityReads).toBe(1);
+    writeFileSync(path, csv(validLines(12)));
+    await validateCandleFileCached(path, {}, cache);
+    expect(cache.identityReads).toBe(2);
+  });
+
   it('another window or other options are another entry', async () => {
     const cache = new VerdictCache();
     const path = dir.file(csv(validLines()));
