@@ -52,8 +52,9 @@ export interface OosConfig {
 
 export const defaultRestartBackoff: BackoffPolicy = Object.freeze({ minMs: 100, maxMs: 30_000, factor: 2, jitter: 0.2, resetAfterMs: 60_000, firstImmediate: true });
 
-export function oosConfig(overrides: Partial<OosConfig> & { dbPath: string }, env: Record<string, string | undefined> = process.env): OosConfig {
-  const endpoints = endpointsFromEnv(env);
+export function oosConfig(overrides: Partial<OosConfig> & { dbPath: string; resultsLoopbackOnly?: boolean }, env: Record<string, string | undefined> = process.env): OosConfig {
+  // The result socket binds every interface like the host's, or 127.0.0.1 only when asked.
+  const endpoints = endpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly });
   return {
     synchronous: 'FULL',
     requestEndpoint: endpoints.requests,

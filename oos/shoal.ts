@@ -55,7 +55,7 @@ export class Shoal {
     private readonly unsubscribe: () => void,
   ) {}
 
-  static async start(config: Partial<OosConfig> & { dbPath: string }, options: ShoalOptions = {}): Promise<Shoal> {
+  static async start(config: Partial<OosConfig> & { dbPath: string; resultsLoopbackOnly?: boolean }, options: ShoalOptions = {}): Promise<Shoal> {
     const cfg = oosConfig(config);
     const system = start({ name: ROOT, clock: options.clock, random: options.random });
     const spool = new DeadLetterSpool(`${cfg.dbPath}.deadletters.jsonl`);
