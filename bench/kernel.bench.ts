@@ -243,6 +243,29 @@ type CrashMsg = { kind: 'crash'; id: number } | { kind: 'mark' };
 const crashFlags = { strategy: 'one_for_one', intensity: 1_000_000_000, backoff: noBackoff } as const;
 
 /**
+ * One worker under a supervisor with `crashFlags` (and `periodMs` when given); returns its ref.
+ * Every (re)start gets a fresh handler from `makeReceive`, as a child spec written inline would.
+ */
+async function crashingWorker<M>(
+  system: ReturnType<typeof start>,
+  name: string,
+  makeReceive: () => (state: number, msg: M) => number,
+  periodMs: number | undefined,
+  mailboxCapacity?: number,
+) {
+  const sup = await startSupervisor(
+    system,
+    {
+      ...crashFlags,
+      ...(periodMs === undefined ? {} : { periodMs }),
+      children: [{ id: 'worker', start: () => ({ initialState: 0, receive: makeReceive(), options: { maxMessageRetries: 1_000_000_000, mailboxCapacity } }) }],
+    },
+    name,
+  );
+  return sup.childRef<M>('worker')!;
+}
+
+/**
  * One sample: dispatch a message that throws on its first attempt (time taken just before the
  * throw), then a 'mark' message (time taken when it is handled). The interval covers the crash
  * report, the supervisor's decision, the restart (init), the retry of the crashing message and the
@@ -254,37 +277,24 @@ async function crashLatencyOurs(samples: number, periodMs?: number): Promise<num
   const latencies: number[] = [];
   let thrownAt = 0n;
   let marked: () => void = () => undefined;
-  const sup = await startSupervisor(
+  const ref = await crashingWorker<CrashMsg>(
     system,
-    {
-      ...crashFlags,
-      ...(periodMs === undefined ? {} : { periodMs }),
-      children: [
-        {
-          id: 'worker',
-          start: () => ({
-            initialState: 0,
-            receive: (state: number, msg: CrashMsg) => {
-              if (msg.kind === 'crash') {
-                if (!crashed.has(msg.id)) {
-                  crashed.add(msg.id);
-                  thrownAt = process.hrtime.bigint();
-                  throw new Error(`crash ${msg.id}`);
-                }
-                return state;
-              }
-              latencies.push(Number(process.hrtime.bigint() - thrownAt) / 1000);
-              marked();
-              return state + 1;
-            },
-            options: { maxMessageRetries: 1_000_000_000 },
-          }),
-        },
-      ],
-    },
     'crash-latency',
+    () => (state, msg) => {
+      if (msg.kind === 'crash') {
+        if (!crashed.has(msg.id)) {
+          crashed.add(msg.id);
+          thrownAt = process.hrtime.bigint();
+          throw new Error(`crash ${msg.id}`);
+        }
+        return state;
+      }
+      latencies.push(Number(process.hrtime.bigint() - thrownAt) / 1000);
+      marked();
+      return state + 1;
+    },
+    periodMs,
   );
-  const ref = sup.childRef<CrashMsg>('worker')!;
   for (let i = 0; i < samples; i++) {
     const d = deferred();
     marked = d.resolve;
@@ -360,32 +370,20 @@ async function backlogOurs(n: number, periodMs?: number): Promise<Timing> {
   const crashed = new Set<number>();
   const d = deferred();
   let handled = 0;
-  const sup = await startSupervisor(
+  const ref = await crashingWorker<number>(
     system,
-    {
-      ...crashFlags,
-      ...(periodMs === undefined ? {} : { periodMs }),
-      children: [
-        {
-          id: 'worker',
-          start: () => ({
-            initialState: 0,
-            receive: (state: number, msg: number) => {
-              if (!crashed.has(msg)) {
-                crashed.add(msg);
-                throw new Error(`crash ${msg}`);
-              }
-              if (++handled === n) d.resolve();
-              return state + 1;
-            },
-            options: { maxMessageRetries: 1_000_000_000, mailboxCapacity: n },
-          }),
-        },
-      ],
-    },
     'crash-backlog',
+    () => (state, msg) => {
+      if (!crashed.has(msg)) {
+        crashed.add(msg);
+        throw new Error(`crash ${msg}`);
+      }
+      if (++handled === n) d.resolve();
+      return state + 1;
+    },
+    periodMs,
+    n,
   );
-  const ref = sup.childRef<number>('worker')!;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) dispatch(ref, i);

@@ -79,4 +79,3 @@ export function formatTime(ms: number | null | undefined): string {
   return ms === null || ms === undefined ? '-' : new Date(ms).toISOString().replace('.000Z', 'Z');
 }
 
-export { formatDuration as formatAge } from '../oos/daily-summary.ts';

@@ -1,8 +1,9 @@
 /** `shoal queue`: the durable OOS outbox: counts by state, the oldest live request, and a listing. */
 import { countByState, listRequests } from '../persistence/outbox.ts';
 import { REQUEST_STATES, type RequestState } from '../persistence/schema.ts';
-import { type CommandOutput, UsageError, dbPathFrom, formatAge, formatTime, parseFlags, runCommand } from './args.ts';
+import { type CommandOutput, UsageError, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
+import { formatDuration } from '../oos/daily-summary.ts';
 
 export const QUEUE_USAGE = `Usage: shoal queue [--db PATH] [--state pending|in_flight|done|dead] [--limit N] [--json]
 
@@ -40,7 +41,7 @@ export async function queueCommand(argv: string[], out: CommandOutput, now = Dat
         return 0;
       }
       out.stdout(`outbox: ${REQUEST_STATES.map((s) => `${s} ${counts[s]}`).join(', ')}\n`);
-      out.stdout(live ? `oldest live request: ${live.requestId} (${live.strategyName}), enqueued ${formatTime(live.enqueuedAt)}, ${formatAge(now - live.enqueuedAt)} ago\n` : 'no live request\n');
+      out.stdout(live ? `oldest live request: ${live.requestId} (${live.strategyName}), enqueued ${formatTime(live.enqueuedAt)}, ${formatDuration(now - live.enqueuedAt)} ago\n` : 'no live request\n');
       if (rows.length > 0) {
         out.stdout(`\n${'request id'.padEnd(38)}${'strategy'.padEnd(28)}${'state'.padEnd(11)}${'tries'.padEnd(7)}${'next attempt'.padEnd(22)}last error\n`);
         for (const r of rows) {

@@ -1,9 +1,10 @@
 /** `shoal tree`: the supervision tree of the runtime that uses a database, with recent supervisor events. */
+import { existsSync } from 'node:fs';
 import type { TreeNode } from '../runtime/index.ts';
 import { openStore } from '../persistence/connection.ts';
 import { readSnapshot } from '../oos/snapshot-file.ts';
-import { type CommandOutput, dbPathFrom, formatAge, formatTime, parseFlags, runCommand } from './args.ts';
-import { existsSync } from 'node:fs';
+import { type CommandOutput, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
+import { formatDuration } from '../oos/daily-summary.ts';
 
 export const TREE_USAGE = `Usage: shoal tree [--db PATH] [--json] [--events N]
 
@@ -26,7 +27,7 @@ export function renderTree(nodes: readonly TreeNode[], now: number): string[] {
     const parts = [`${n.status}`, kind, `restarts ${n.restartCount}`];
     if (n.kind === 'supervisor') parts.push(`in window ${n.restartWindow.length}`);
     else parts.push(`mailbox ${n.mailboxLength}`);
-    if (n.lastError) parts.push(`last error ${n.lastErrorAt ? `${formatAge(now - n.lastErrorAt)} ago` : ''}: ${n.lastError}`);
+    if (n.lastError) parts.push(`last error ${n.lastErrorAt ? `${formatDuration(now - n.lastErrorAt)} ago` : ''}: ${n.lastError}`);
     lines.push(`${prefix}${root ? '' : last ? '└── ' : '├── '}${name}  [${parts.join(', ')}]`);
     const kids = n.children;
     kids.forEach((c, i) => walk(c, root ? '' : prefix + (last ? '    ' : '│   '), i === kids.length - 1, false));
@@ -55,7 +56,7 @@ export async function treeCommand(argv: string[], out: CommandOutput, now = Date
     if (!snap) out.stdout(`no runtime snapshot for ${db}: the runtime has not run with this database yet\n`);
     else {
       const state = snap.stopped ? `stopped (${snap.stopped})` : `pid ${snap.pid}`;
-      out.stdout(`runtime ${state}, snapshot taken ${formatTime(snap.at)} (${formatAge(Math.max(0, now - snap.at))} ago)\n`);
+      out.stdout(`runtime ${state}, snapshot taken ${formatTime(snap.at)} (${formatDuration(Math.max(0, now - snap.at))} ago)\n`);
       out.stdout(`${renderTree(snap.tree, now).join('\n')}\n`);
     }
     const n = flags.events ?? 10;
