@@ -3,8 +3,8 @@
  * batches (group commit). `applyBatch` runs ALL commands of a batch in ONE `BEGIN IMMEDIATE`
  * transaction, so the batch costs one commit (one fsync with synchronous=FULL) whatever its size.
  *
- * Each command runs inside its own savepoint: a command that fails on its own data (a constraint,
- * a bad value) is rolled back alone and yields an `error` outcome while the others commit. A
+ * A command that fails on its own data (a constraint, a bad value) is rolled back alone and
+ * yields an `error` outcome while the others commit (see BatchIsolation for how, cheaply). A
  * failure of the database itself (busy, full, I/O, corrupt, read-only) rolls back the whole batch
  * and throws a StoreError; nothing of the batch is committed then.
  *
@@ -493,12 +493,18 @@ class BatchAbort extends Error {
   }
 }
 
+/**
+ * How a command that fails on its own data is kept from failing its batch:
+ * - 'retry' (default): the batch first runs without savepoints; if a command fails on its own
+ *   data, the whole transaction is rolled back and the batch runs again with a savepoint per
+ *   command. Same outcomes as 'savepoint', without paying for savepoints in the common case.
+ * - 'savepoint': a savepoint around every command, always.
+ * - 'none': no isolation; any failing command rolls back the whole batch (StoreError).
+ */
+export type BatchIsolation = 'retry' | 'savepoint' | 'none';
+
 export interface BatchOptions {
-  /**
-   * Default true. False runs the commands without per-command savepoints: cheaper, but then any
-   * failing command rolls back the whole batch (StoreError). Exists to measure what isolation costs.
-   */
-  savepoints?: boolean;
+  isolation?: BatchIsolation;
 }
 
 const transactions = perConnection((store: Store) => {
@@ -541,8 +547,18 @@ export function applyBatch(store: Store, commands: readonly WriteCommand[], now:
   if (commands.length === 0) return [];
   if (!Number.isInteger(now)) throw new TypeError(`applyBatch: now must be integer Unix ms, got ${now}`);
   if (store.sqlite.inTransaction) throw new Error('applyBatch: a transaction is already open on this connection');
+  const isolation = options.isolation ?? 'retry';
+  const { batch } = transactions(store);
   try {
-    return transactions(store).batch.immediate(commands, now, options.savepoints ?? true);
+    if (isolation === 'savepoint') return batch.immediate(commands, now, true);
+    try {
+      return batch.immediate(commands, now, false);
+    } catch (err) {
+      // The first run was rolled back as a whole, so running the batch again starts clean.
+      const retryable = isolation === 'retry' && err instanceof BatchAbort && !isBatchFatal(err.failure);
+      if (!retryable) throw err;
+      return batch.immediate(commands, now, true);
+    }
   } catch (err) {
     throw toStoreError(err, commands);
   }

@@ -3,7 +3,7 @@ import { applyBatch, type WriteCommand } from '../../persistence/commands.ts';
 import { StoreError } from '../../persistence/errors.ts';
 import { getCursor } from '../../persistence/cursors.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
-import { getRequest } from '../../persistence/outbox.ts';
+import { countByState, getRequest } from '../../persistence/outbox.ts';
 import { applyOk, count, exited, metrics, seedRequests, spawnFixture, strategy, T0, useTempStores, waitForLine } from './helpers.ts';
 
 const temp = useTempStores();
@@ -18,7 +18,7 @@ function catchStoreError(fn: () => unknown): StoreError {
   throw new Error('expected a StoreError');
 }
 
-describe('group commit: one transaction per batch, one savepoint per command', () => {
+describe('group commit: one transaction per batch, a failing command rolled back alone', () => {
   it('a command failing on its own data is rolled back alone; the rest of the batch commits', () => {
     const store = temp.open();
     const out = applyBatch(
@@ -86,11 +86,29 @@ describe('group commit: one transaction per batch, one savepoint per command', (
           { type: 'enqueueRequest', strategyName: 'missing', payload: {} },
         ],
         T0,
-        { savepoints: false },
+        { isolation: 'none' },
       ),
     );
     expect(err.message).toMatch(/write batch of 2 command\(s\) rolled back.*command #1 \(enqueueRequest/);
     expect(getStrategy(store, 'a')).toBeUndefined();
+  });
+
+  it('a batch rerun after a failing command (the default) ends exactly as with a savepoint per command', () => {
+    const batch: WriteCommand[] = [
+      { type: 'upsertStrategy', strategy: strategy('a') },
+      { type: 'enqueueRequest', strategyName: 'a', payload: { n: 1 }, requestId: 'r-1' },
+      { type: 'enqueueRequest', strategyName: 'missing', payload: {}, requestId: 'r-2' },
+      { type: 'claimDue', limit: 10, leaseMs: 1000 },
+    ];
+    const ends = (['retry', 'savepoint'] as const).map((isolation) => {
+      const store = temp.open();
+      const outcomes = applyBatch(store, batch, T0, { isolation });
+      return { outcomes, counts: countByState(store), strategy: getStrategy(store, 'a')?.name };
+    });
+    expect(ends[0].outcomes[2]).toMatchObject({ type: 'enqueueRequest', status: 'error' });
+    expect(ends[0].outcomes[3]).toMatchObject({ type: 'claimDue', status: 'claimed', requests: [{ requestId: 'r-1' }] });
+    expect(ends[0].counts.in_flight).toBe(1);
+    expect(ends[0]).toEqual(ends[1]);
   });
 
   it('an empty batch does nothing', () => {
