@@ -27,7 +27,7 @@ import type { DeadLetter, OutboxRequest } from './records.ts';
 import { applyResult } from './results.ts';
 import type { DeadLetterState, FailureKind, Rank, RequestState, SupervisorEventKind } from './schema.ts';
 import { setCursor } from './cursors.ts';
-import { changeRank, upsertStrategy } from './strategies.ts';
+import { beginStrategyWrites, changeRank, endStrategyWrites, upsertStrategy } from './strategies.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Commands
@@ -512,6 +512,7 @@ const transactions = perConnection((store: Store) => {
   // One wrapper each, made once: called inside the batch, better-sqlite3 turns it into a savepoint.
   const isolated = sqlite.transaction((c: WriteCommand, now: number) => execute(store, c, now));
   const batch = sqlite.transaction((commands: readonly WriteCommand[], now: number, savepoints: boolean) => {
+    beginStrategyWrites(store);
     const outcomes = new Array<CommandOutcome>(commands.length);
     for (let i = 0; i < commands.length; i++) {
       const c = commands[i];
@@ -523,6 +524,7 @@ const transactions = perConnection((store: Store) => {
         outcomes[i] = failed(c, err);
       }
     }
+    endStrategyWrites(store);
     return outcomes;
   });
   return { batch };

@@ -1,11 +1,12 @@
 /**
  * Strategy rows and their change sequence. Every statement that writes a strategy row sets
- * `change_seq` to the next value of the global `strategy_change` sequence and then advances the
- * sequence, both inside the caller's transaction: writers are serialised by BEGIN IMMEDIATE, so
- * values are unique and grow in commit order, and an incremental reader that remembers the
- * highest change_seq it has seen never misses a write. All strategy writes live in this module.
+ * `change_seq` to the next value of the global `strategy_change` sequence, inside the caller's
+ * write batch: writers are serialised by BEGIN IMMEDIATE, so values are unique and grow in commit
+ * order, and an incremental reader that remembers the highest change_seq it has seen never misses
+ * a write. The sequence row is read at a batch's first strategy write and written back once
+ * before the commit (ChangeSequence), not bumped per row. All strategy writes live in this module.
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type {
   ChangeRankCommand,
   ChangeRankOutcome,
@@ -17,18 +18,10 @@ import type {
 import type { Store } from './connection.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { toStrategy, type StrategyRecord } from './records.ts';
-import { ARCHIVED_RANKS, RANKS, type Rank, type Schema, type StrategiesTable } from './schema.ts';
+import { ARCHIVED_RANKS, RANKS, type Rank, type StrategiesTable } from './schema.ts';
 import { requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
 
 const SEQUENCE = text('strategy_change');
-
-/** Scalar subquery: the change_seq the next write takes. */
-function nextChangeSeq(db: Kysely<Schema>) {
-  return db
-    .selectFrom('sequences')
-    .select((eb) => eb('value', '+', eb.lit(1)).as('next'))
-    .where('name', '=', SEQUENCE);
-}
 
 type Definition = {
   name: string;
@@ -49,6 +42,7 @@ type Definition = {
   cpcvMedianDd: number | null;
   rank: Rank;
   now: number;
+  changeSeq: number;
 };
 
 type OosArgs = {
@@ -61,6 +55,7 @@ type OosArgs = {
   maxDd: number;
   trades: number;
   now: number;
+  changeSeq: number;
 };
 
 const statements = perConnection(({ sqlite, db }: Store) => {
@@ -82,7 +77,7 @@ const statements = perConnection(({ sqlite, db }: Store) => {
     cpcv_median_dd: $.cpcvMedianDd,
     rank: $.rank,
     updated_at: $.now,
-    change_seq: nextChangeSeq(db),
+    change_seq: $.changeSeq,
   });
   return {
     get: prepared(sqlite, ($: { name: string }) => db.selectFrom('strategies').selectAll().where('name', '=', $.name)),
@@ -90,17 +85,12 @@ const statements = perConnection(({ sqlite, db }: Store) => {
       db.insertInto('strategies').values({ name: $.name, created_at: $.now, ...definitionColumns($) }),
     ),
     update: prepared(sqlite, ($: Definition) => db.updateTable('strategies').set(definitionColumns($)).where('name', '=', $.name)),
-    bumpSequence: prepared(sqlite, () =>
-      db
-        .updateTable('sequences')
-        .set((eb) => ({ value: eb('value', '+', eb.lit(1)) }))
-        .where('name', '=', SEQUENCE)
-        .returning('value'),
-    ),
-    changeRank: prepared(sqlite, ($: { name: string; from: Rank; to: Rank; now: number }) =>
+    readSequence: prepared(sqlite, () => db.selectFrom('sequences').select('value').where('name', '=', SEQUENCE)),
+    writeSequence: prepared(sqlite, ($: { value: number }) => db.updateTable('sequences').set({ value: $.value }).where('name', '=', SEQUENCE)),
+    changeRank: prepared(sqlite, ($: { name: string; from: Rank; to: Rank; now: number; changeSeq: number }) =>
       db
         .updateTable('strategies')
-        .set({ rank: $.to, updated_at: $.now, change_seq: nextChangeSeq(db) })
+        .set({ rank: $.to, updated_at: $.now, change_seq: $.changeSeq })
         .where('name', '=', $.name)
         .where('rank', '=', $.from),
     ),
@@ -123,7 +113,7 @@ const statements = perConnection(({ sqlite, db }: Store) => {
           oos_request_id: $.requestId,
           oos_completed_at: $.now,
           updated_at: $.now,
-          change_seq: nextChangeSeq(db),
+          change_seq: $.changeSeq,
         })
         .where('name', '=', $.name)
         .where((eb) =>
@@ -149,10 +139,62 @@ const statements = perConnection(({ sqlite, db }: Store) => {
   };
 });
 
-function bumpSequence(store: Store): number {
-  const row = statements(store).bumpSequence.get({});
-  if (!row) throw new Error('sequences: the strategy_change row is missing');
-  return row.value;
+/**
+ * The strategy_change sequence during one write batch: read at the batch's first strategy write,
+ * advanced in memory, written back by `flush` before the commit. A number taken by a command that
+ * is then rolled back (to its savepoint, or a row the write did not match) is simply skipped:
+ * readers need unique, growing values, not contiguous ones.
+ */
+class ChangeSequence {
+  private value: number | undefined;
+  private dirty = false;
+  constructor(private readonly store: Store) {}
+
+  /** Forgets what it read: a new transaction must read the row again. */
+  reset(): void {
+    this.value = undefined;
+    this.dirty = false;
+  }
+
+  next(): number {
+    if (this.value === undefined) {
+      const row = statements(this.store).readSequence.get({});
+      if (!row) throw new Error('sequences: the strategy_change row is missing');
+      this.value = row.value;
+    }
+    this.dirty = true;
+    return ++this.value;
+  }
+
+  /** Gives back the number just taken when its write matched no row, so values stay contiguous. */
+  giveBack(n: number): void {
+    if (n === this.value) this.value--;
+  }
+
+  flush(): void {
+    if (this.dirty && this.value !== undefined) statements(this.store).writeSequence.run({ value: this.value });
+    this.dirty = false;
+  }
+}
+
+const sequences = perConnection((store: Store) => new ChangeSequence(store));
+
+/** Call at the start of every write transaction (commands.ts does). */
+export function beginStrategyWrites(store: Store): void {
+  sequences(store).reset();
+}
+
+/** Call at the end of every write transaction, before its commit (commands.ts does). */
+export function endStrategyWrites(store: Store): void {
+  sequences(store).flush();
+}
+
+function nextChangeSeq(store: Store): number {
+  return sequences(store).next();
+}
+
+function giveBackChangeSeq(store: Store, n: number): void {
+  sequences(store).giveBack(n);
 }
 
 function requireRank(context: string, field: string, value: unknown): Rank {
@@ -167,7 +209,7 @@ function optionalFraction(context: string, field: string, value: number | null |
 }
 
 /** The row's new definition: the input's fields, or the stored value where the input has none. */
-function definition(input: StrategyInput, rank: Rank, now: number, old?: Selectable<StrategiesTable>): Definition {
+function definition(input: StrategyInput, rank: Rank, now: number, changeSeq: number, old?: Selectable<StrategiesTable>): Definition {
   const keep = <T>(value: T | undefined, stored: T | undefined): T | null => (value !== undefined ? value : (stored ?? null));
   return {
     name: input.name,
@@ -188,6 +230,7 @@ function definition(input: StrategyInput, rank: Rank, now: number, old?: Selecta
     cpcvMedianDd: keep(input.cpcvMedianDd, old?.cpcv_median_dd),
     rank,
     now,
+    changeSeq,
   };
 }
 
@@ -205,8 +248,8 @@ export function upsertStrategy(store: Store, c: UpsertStrategyCommand, now: numb
 
   if (!old) {
     const rank = input.rank ?? 'INCUBATOR';
-    s.insert.run(definition(input, rank, now));
-    const changeSeq = bumpSequence(store);
+    const changeSeq = nextChangeSeq(store);
+    s.insert.run(definition(input, rank, now, changeSeq));
     s.insertHistory.run({ name: input.name, at: now, from: null, to: rank, reason: 'created', metrics: '{}' });
     return { type: 'upsertStrategy', status: 'inserted', name: input.name, changeSeq };
   }
@@ -214,8 +257,8 @@ export function upsertStrategy(store: Store, c: UpsertStrategyCommand, now: numb
     return { type: 'upsertStrategy', status: 'archived', name: input.name, rank: old.rank };
   }
   const rank = c.force === true && input.rank !== undefined ? input.rank : old.rank;
-  s.update.run(definition(input, rank, now, old));
-  const changeSeq = bumpSequence(store);
+  const changeSeq = nextChangeSeq(store);
+  s.update.run(definition(input, rank, now, changeSeq, old));
   if (rank !== old.rank) {
     s.insertHistory.run({ name: input.name, at: now, from: old.rank, to: rank, reason: 'forced upsert', metrics: '{}' });
   }
@@ -229,10 +272,11 @@ export function changeRank(store: Store, c: ChangeRankCommand, now: number): Cha
   requireRank(context, 'to', c.to);
   requireText(context, 'reason', c.reason);
   const s = statements(store);
-  if (s.changeRank.run({ name: c.name, from: c.expectedFrom, to: c.to, now }).changes === 0) {
+  const changeSeq = nextChangeSeq(store);
+  if (s.changeRank.run({ name: c.name, from: c.expectedFrom, to: c.to, now, changeSeq }).changes === 0) {
+    giveBackChangeSeq(store, changeSeq);
     return { type: 'changeRank', status: 'conflict', name: c.name, actual: s.get.get({ name: c.name })?.rank ?? null };
   }
-  const changeSeq = bumpSequence(store);
   s.insertHistory.run({ name: c.name, at: now, from: c.expectedFrom, to: c.to, reason: c.reason, metrics: JSON.stringify(c.metrics ?? {}) });
   return { type: 'changeRank', status: 'changed', name: c.name, from: c.expectedFrom, to: c.to, changeSeq };
 }
@@ -248,6 +292,7 @@ export function recordOosMetrics(
   result: OosMetrics,
   now: number,
 ): number | null {
+  const changeSeq = nextChangeSeq(store);
   const changed = statements(store).setOos.run({
     name: strategyName,
     requestId: request.requestId,
@@ -258,8 +303,11 @@ export function recordOosMetrics(
     maxDd: result.maxDd,
     trades: result.trades,
     now,
+    changeSeq,
   }).changes;
-  return changed === 1 ? bumpSequence(store) : null;
+  if (changed === 1) return changeSeq;
+  giveBackChangeSeq(store, changeSeq);
+  return null;
 }
 
 // Reads ------------------------------------------------------------------------------------------
