@@ -227,7 +227,31 @@ const failuresAndDeadLetters: Migration = {
   ],
 };
 
-export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters];
+/**
+ * The attempt history keeps only finished attempts; the send in progress (or the one a result
+ * completed) is described by the row's own columns and `sends`, the number of sends ever made.
+ * Why: appending an open entry on every claim and closing it on every result cost two JSON
+ * rewrites per request on the hot path; now JSON is written only when an attempt fails.
+ */
+const sendsCounter: Migration = {
+  version: 4,
+  name: 'outbox: sends counter, history of finished attempts only',
+  up: (db) => [
+    db.schema
+      .alterTable('oos_requests')
+      .addColumn('sends', 'integer', (c) => c.notNull().defaultTo(0).check(sql`sends >= 0`)),
+    db.updateTable('oos_requests').set((eb) => ({ sends: eb.fn<number>('json_array_length', ['history']) })),
+    // An in-flight row's last entry is its open attempt: it now lives in the columns.
+    db
+      .updateTable('oos_requests')
+      .set((eb) => ({ history: eb.fn<string>('json_remove', ['history', sql.lit('$[#-1]')]) }))
+      .where('state', '=', sql.lit('in_flight'))
+      .where((eb) => eb(eb.fn('json_array_length', ['history']), '>', eb.lit(0)))
+      .where(sql`json_extract(history, '$[#-1].outcome')`, 'is', null),
+  ],
+};
+
+export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
   return migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -34,23 +34,34 @@ import type {
 import { insertDeadLetterRow, resolveReplayed } from './dead-letters.ts';
 import { insertFailureEvent } from './events.ts';
 import { perConnection, prepared } from './prepared.ts';
-import { toAttempts, toOutboxRequest, type OutboxRequest } from './records.ts';
+import { requestAttempts, toOutboxRequest, type OutboxRequest } from './records.ts';
 import { REQUEST_STATES, type OosRequestsTable, type RequestState, type Schema } from './schema.ts';
 import { DEAD, DONE, IN_FLIGHT, jsonPath, LIVE, PENDING, requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
 
 type OutboxEb = ExpressionBuilder<Schema, 'oos_requests'>;
 
 /**
- * The history after an attempt ended: its entry (the last) gets outcome, time and error. Only an
- * in-flight request has an open attempt; otherwise the history is left as it is.
+ * The history after an attempt failed: the send in progress (`sends`, sent at last_sent_at) is
+ * appended with its outcome. Only an in-flight request has one; otherwise the history stays.
+ * A successful attempt is not written here: the row's columns describe it (see schema.ts).
  */
-function endAttempt(eb: OutboxEb, outcome: string, at: number, error: string | null) {
-  const fields = [jsonPath('$[#-1].outcome'), eb.val(outcome), jsonPath('$[#-1].at'), eb.val(at)];
-  if (error !== null) fields.push(jsonPath('$[#-1].error'), eb.val(error));
+function endFailedAttempt(eb: OutboxEb, outcome: string, at: number, error: string) {
+  const entry = eb.fn('json_object', [
+    text('attempt'),
+    eb.ref('sends'),
+    text('sent_at'),
+    eb.ref('last_sent_at'),
+    text('outcome'),
+    eb.val(outcome),
+    text('at'),
+    eb.val(at),
+    text('error'),
+    eb.val(error),
+  ]);
   return eb
     .case()
     .when('state', '=', IN_FLIGHT)
-    .then(eb.fn<string>('json_set', ['history', ...fields]))
+    .then(eb.fn<string>('json_insert', ['history', jsonPath('$[#]'), entry]))
     .else(eb.ref('history'))
     .end();
 }
@@ -69,6 +80,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
           payload: $.payload,
           state: PENDING,
           attempts: 0,
+          sends: 0,
           next_attempt_at: $.nextAttemptAt,
           traceparent: $.traceparent,
           enqueued_at: $.now,
@@ -94,12 +106,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
         lease_until: $.leaseUntil,
         first_sent_at: eb.fn.coalesce('first_sent_at', eb.val($.now)),
         last_sent_at: $.now,
-        history: eb.fn<string>('json_insert', [
-          'history',
-          jsonPath('$[#]'),
-          // The entry's number counts every send of the request, also those before a requeue.
-          eb.fn('json_object', [text('attempt'), eb(eb.fn('json_array_length', ['history']), '+', eb.lit(1)), text('sent_at'), eb.val($.now)]),
-        ]),
+        sends: eb('sends', '+', eb.lit(1)),
       }))
       .where(
         'request_id',
@@ -115,8 +122,8 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       )
       .returningAll(),
   ),
-  // Exactly undoes claim: drops the attempt just appended and restores the send times it set
-  // (the previous attempt's sent_at, or NULL when there was none).
+  // Exactly undoes claim: one send fewer, and the send times it set restored (the previous
+  // attempt's sent_at, or NULL when there was none).
   release: prepared(sqlite, ($: { requestId: string }) =>
     db
       .updateTable('oos_requests')
@@ -124,14 +131,10 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
         state: PENDING,
         attempts: eb('attempts', '-', eb.lit(1)),
         lease_until: null,
-        first_sent_at: eb
-          .case()
-          .when(eb.fn('json_array_length', ['history']), '=', eb.lit(1))
-          .then(eb.lit(null))
-          .else(eb.ref('first_sent_at'))
-          .end(),
-        last_sent_at: eb.fn<number | null>('json_extract', ['history', jsonPath('$[#-2].sent_at')]),
-        history: eb.fn<string>('json_remove', ['history', jsonPath('$[#-1]')]),
+        sends: eb('sends', '-', eb.lit(1)),
+        first_sent_at: eb.case().when('sends', '=', eb.lit(1)).then(eb.lit(null)).else(eb.ref('first_sent_at')).end(),
+        // Every earlier send is finished, so the history's last entry is the previous send.
+        last_sent_at: eb.fn<number | null>('json_extract', ['history', jsonPath('$[#-1].sent_at')]),
       }))
       .where('request_id', '=', $.requestId)
       .where('state', '=', IN_FLIGHT),
@@ -161,7 +164,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
         next_attempt_at: $.nextAttemptAt,
         lease_until: null,
         last_error: $.error,
-        history: endAttempt(eb, $.kind, $.now, $.error),
+        history: endFailedAttempt(eb, $.kind, $.now, $.error),
       }))
       .where('request_id', '=', $.requestId)
       .where('state', 'in', LIVE)
@@ -174,7 +177,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
         state: DEAD,
         lease_until: null,
         last_error: $.error,
-        history: endAttempt(eb, $.kind, $.now, $.error),
+        history: endFailedAttempt(eb, $.kind, $.now, $.error),
       }))
       .where('request_id', '=', $.requestId)
       .where('state', 'in', LIVE)
@@ -183,7 +186,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   complete: prepared(sqlite, ($: { requestId: string; now: number }) =>
     db
       .updateTable('oos_requests')
-      .set((eb) => ({ state: DONE, completed_at: $.now, lease_until: null, history: endAttempt(eb, 'result', $.now, null) }))
+      .set({ state: DONE, completed_at: $.now, lease_until: null })
       .where('request_id', '=', $.requestId)
       .where('state', '!=', DONE),
   ),
@@ -274,7 +277,7 @@ export function retryRequest(store: Store, c: RetryRequestCommand, now: number):
 
 function firstFailureAt(row: Selectable<OosRequestsTable>, now: number): number {
   let first = now;
-  for (const a of toAttempts(row.history)) if (a.at !== undefined && a.at < first) first = a.at;
+  for (const a of requestAttempts(row)) if (a.at !== undefined && a.at < first) first = a.at;
   return first;
 }
 

@@ -125,6 +125,23 @@ export function toAttempts(history: string): AttemptEntry[] {
   });
 }
 
+/**
+ * The attempts of a request: the finished ones from its history, then the last send when the
+ * history does not hold it (see OosRequestsTable.sends).
+ */
+export function requestAttempts(row: Pick<Selectable<OosRequestsTable>, 'history' | 'sends' | 'state' | 'last_sent_at' | 'completed_at'>): AttemptEntry[] {
+  const attempts = toAttempts(row.history);
+  if (row.sends > attempts.length && row.last_sent_at !== null) {
+    const last: AttemptEntry = { attempt: row.sends, sentAt: row.last_sent_at };
+    if (row.state === 'done' && row.completed_at !== null) {
+      last.outcome = 'result';
+      last.at = row.completed_at;
+    }
+    attempts.push(last);
+  }
+  return attempts;
+}
+
 export function toOutboxRequest(row: Selectable<OosRequestsTable>): OutboxRequest {
   return {
     requestId: row.request_id,
@@ -140,7 +157,7 @@ export function toOutboxRequest(row: Selectable<OosRequestsTable>): OutboxReques
     lastSentAt: row.last_sent_at,
     completedAt: row.completed_at,
     lastError: row.last_error,
-    history: toAttempts(row.history),
+    history: requestAttempts(row),
   };
 }
 

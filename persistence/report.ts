@@ -96,9 +96,19 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .orderBy('received_at')
       .orderBy('request_id'),
   ),
-  // Each send appends {attempt, sent_at} to the request's history (a released, unsent claim is
-  // removed again), so entries numbered 2+ are exactly the re-sends, replays included. Only rows
-  // whose send span overlaps the period can hold one.
+  // Every finished send is an entry {attempt, sent_at} of the request's history; the last send,
+  // while open or once a result completed it, is not (attempt number `sends`, at last_sent_at; a
+  // released, unsent claim is not counted). Sends numbered 2+ are exactly the re-sends, replays
+  // included. Only rows whose send span overlaps the period can hold one.
+  lastResends: prepared(sqlite, ($: { from: number; to: number }) =>
+    db
+      .selectFrom('oos_requests')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('last_sent_at', '>=', $.from)
+      .where('last_sent_at', '<', $.to)
+      .where('sends', '>', 1)
+      .where((eb) => eb('sends', '>', eb.fn<number>('json_array_length', ['history']))),
+  ),
   resends: prepared(sqlite, ($: { from: number; to: number }) =>
     db
       .selectFrom(['oos_requests as r', sql<{ value: string }>`json_each(r.history)`.as('h')])
@@ -200,7 +210,7 @@ export function readDailyFacts(store: Store, from: number, to: number): DailyFac
         maxDd: r.max_dd,
         trades: r.trades,
       })),
-      resends: s.resends.get({ from, to })?.n ?? 0,
+      resends: (s.resends.get({ from, to })?.n ?? 0) + (s.lastResends.get({ from, to })?.n ?? 0),
       deadLettered: s.deadLettered.get({ from, to })?.n ?? 0,
       failures: s.failures.all({ from, to }).map((r) => ({ kind: r.kind, source: r.source, count: r.n })),
       restarts: s.restarts.all({ from, to }).map((r) => ({ path: r.path, count: r.n })),

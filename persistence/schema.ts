@@ -106,8 +106,14 @@ export interface OosRequestsTable {
   last_sent_at: number | null;
   completed_at: number | null;
   last_error: string | null;
-  /** JSON array of AttemptEntry. */
+  /** JSON array of the FINISHED attempts (each with outcome); see `sends`. */
   history: string;
+  /**
+   * Sends ever made (a requeue resets `attempts`, not this). When it exceeds the history's
+   * length, the last send is not in the history: it is open (in_flight), or the result completed
+   * it (done, at completed_at).
+   */
+  sends: number;
 }
 
 /** REAL columns may hold +/-Infinity; NaN is stored as NULL by SQLite. */

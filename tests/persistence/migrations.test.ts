@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { openStore } from '../../persistence/connection.ts';
 import { latestVersion, MIGRATIONS, readSchemaVersion, SchemaVersionError } from '../../persistence/migrations.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
-import { applyOk, strategy, T0, useTempStores } from './helpers.ts';
+import { getRequest } from '../../persistence/outbox.ts';
+import { applyOk, metrics, strategy, T0, useTempStores } from './helpers.ts';
 
 const temp = useTempStores();
 
@@ -53,6 +54,38 @@ describe('migrations', () => {
     expect(getStrategy(current, 'from-v1')?.changeSeq).toBe(1);
     applyOk(current, [{ type: 'upsertStrategy', strategy: strategy('from-v3') }], T0);
     expect(getStrategy(current, 'from-v3')).toBeDefined();
+  });
+
+  it('version 4 moves each open attempt out of the history into the sends counter; requests read the same', () => {
+    const old = temp.open({ migrations: MIGRATIONS.slice(0, 3) });
+    applyOk(old, [{ type: 'upsertStrategy', strategy: strategy('a') }, { type: 'upsertStrategy', strategy: strategy('b') }, { type: 'upsertStrategy', strategy: strategy('c') }], T0);
+    // Rows as a version-3 build wrote them: every send appended an entry, closed when it ended.
+    const insert = old.sqlite.prepare(
+      `insert into oos_requests (request_id, strategy_name, payload, state, attempts, next_attempt_at, lease_until, enqueued_at, first_sent_at, last_sent_at, completed_at, history)
+       values (?, ?, '{}', ?, ?, ${T0}, ?, ${T0}, ?, ?, ?, ?)`,
+    );
+    insert.run('r-open', 'a', 'in_flight', 2, T0 + 9_000, T0 + 1, T0 + 5, null,
+      JSON.stringify([{ attempt: 1, sent_at: T0 + 1, outcome: 'timeout', at: T0 + 4, error: 'late' }, { attempt: 2, sent_at: T0 + 5 }]));
+    insert.run('r-done', 'b', 'done', 1, null, T0 + 1, T0 + 1, T0 + 3, JSON.stringify([{ attempt: 1, sent_at: T0 + 1, outcome: 'result', at: T0 + 3 }]));
+    insert.run('r-new', 'c', 'pending', 0, null, null, null, null, '[]');
+    const before = ['r-open', 'r-done', 'r-new'].map((id) => old.sqlite.prepare('select history from oos_requests where request_id = ?').pluck().get(id) as string);
+    old.close();
+
+    const current = temp.open({ path: old.path });
+    const rows = current.sqlite.prepare('select request_id, sends, history from oos_requests order by request_id').all();
+    expect(rows).toEqual([
+      { request_id: 'r-done', sends: 1, history: before[1] },
+      { request_id: 'r-new', sends: 0, history: '[]' },
+      { request_id: 'r-open', sends: 2, history: JSON.stringify([{ attempt: 1, sent_at: T0 + 1, outcome: 'timeout', at: T0 + 4, error: 'late' }]) },
+    ]);
+    expect(getRequest(current, 'r-open')?.history).toEqual([
+      { attempt: 1, sentAt: T0 + 1, outcome: 'timeout', at: T0 + 4, error: 'late' },
+      { attempt: 2, sentAt: T0 + 5 },
+    ]);
+    expect(getRequest(current, 'r-done')?.history).toEqual([{ attempt: 1, sentAt: T0 + 1, outcome: 'result', at: T0 + 3 }]);
+    // A result for the migrated open attempt closes it as before.
+    applyOk(current, [{ type: 'applyResult', requestId: 'r-open', result: metrics() }], T0 + 10);
+    expect(getRequest(current, 'r-open')?.history.at(-1)).toEqual({ attempt: 2, sentAt: T0 + 5, outcome: 'result', at: T0 + 10 });
   });
 
   it('refuses a database migrated by a newer build, with a clear message, without touching the file', () => {
