@@ -27,7 +27,11 @@ export interface RootNode {
 
 interface PendingQuery {
   resolve(value: unknown): void;
-  timer: ReturnType<Clock['setTimeout']>;
+  reject(error: Error): void;
+  /** Clock time at which it times out. */
+  deadline: number;
+  path: string;
+  timeoutMs: number;
 }
 
 /** Reply address of one query: delivering to it resolves the query, once. */
@@ -51,6 +55,12 @@ export class ActorSystem {
   private readonly cells = new Map<string, Cell>();
   private readonly roots = new Map<string, RootNode>();
   private readonly pendingQueries = new Map<number, PendingQuery>();
+  /**
+   * One timer for all queries, armed at the earliest deadline: a query that is answered costs no
+   * timer of its own (asks are the db-writer's hot path). When it fires, every query past its
+   * deadline is rejected and the timer is armed again for the earliest one left.
+   */
+  private queryTimer: { at: number; handle: ReturnType<Clock['setTimeout']> } | undefined;
   private correlationSeq = 0;
   private nameSeq = 0;
   private readonly deadLetterRetryMs: number;
@@ -218,15 +228,13 @@ export class ActorSystem {
     const id = ++this.correlationSeq;
     const replyTo = new ReplyRef<R>(this, id, `${ref.path}#query-${id}`);
     return new Promise<R>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        if (this.pendingQueries.delete(id)) reject(new QueryTimeoutError(ref.path, id, timeoutMs));
-      }, timeoutMs);
-      this.pendingQueries.set(id, { resolve: resolve as (v: unknown) => void, timer });
+      const deadline = this.clock.now() + timeoutMs;
+      this.pendingQueries.set(id, { resolve: resolve as (v: unknown) => void, reject, deadline, path: ref.path, timeoutMs });
       const target = (ref as { cell?: Cell }).cell ?? this.cells.get(ref.path);
       const queued = target ? target.enqueue(makeMessage(replyTo), replyTo) : this.dispatchPath(ref.path, makeMessage(replyTo), replyTo);
-      if (!queued) {
+      if (queued) this.armQueryTimer(deadline);
+      else {
         this.pendingQueries.delete(id);
-        this.clock.clearTimeout(timer);
         if (target && !target.isStopped && target.mailbox.length >= target.capacity) reject(new MailboxFullError(ref.path, target.capacity));
         else reject(new ActorStoppedError(ref.path, target ? 'is stopped' : 'does not exist'));
       }
@@ -242,9 +250,28 @@ export class ActorSystem {
       return false;
     }
     this.pendingQueries.delete(id);
-    this.clock.clearTimeout(pending.timer);
     pending.resolve(msg);
     return true;
+  }
+
+  private armQueryTimer(deadline: number): void {
+    if (this.queryTimer !== undefined && this.queryTimer.at <= deadline) return;
+    if (this.queryTimer !== undefined) this.clock.clearTimeout(this.queryTimer.handle);
+    const handle = this.clock.setTimeout(() => this.expireQueries(), Math.max(0, deadline - this.clock.now()));
+    this.queryTimer = { at: deadline, handle };
+  }
+
+  private expireQueries(): void {
+    this.queryTimer = undefined;
+    const now = this.clock.now();
+    let next = Infinity;
+    for (const [id, q] of this.pendingQueries) {
+      if (q.deadline <= now) {
+        this.pendingQueries.delete(id);
+        q.reject(new QueryTimeoutError(q.path, id, q.timeoutMs));
+      } else if (q.deadline < next) next = q.deadline;
+    }
+    if (next !== Infinity) this.armQueryTimer(next);
   }
 
   get pendingQueryCount(): number {
@@ -284,10 +311,9 @@ export class ActorSystem {
     if (this.stoppedReason !== undefined) return;
     this.stoppedReason = reason;
     for (const root of [...this.roots.values()].reverse()) await root.shutdown();
-    for (const [id, q] of this.pendingQueries) {
-      this.clock.clearTimeout(q.timer);
-      this.pendingQueries.delete(id);
-    }
+    if (this.queryTimer !== undefined) this.clock.clearTimeout(this.queryTimer.handle);
+    this.queryTimer = undefined;
+    this.pendingQueries.clear();
     this.events.emit({ type: 'system_stopped', at: this.clock.now(), path: '', reason });
     this.resolveTerminated(reason);
   }

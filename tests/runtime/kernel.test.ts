@@ -124,6 +124,30 @@ describe('query correlation and timeouts', () => {
     expect(sink.letters.at(-1)).toMatchObject({ reason: 'late_reply', message: 'too late' });
   });
 
+  it('times every query out at its own deadline, whatever the order of deadlines and of answers', async () => {
+    const { sys, clock } = system();
+    const held = new Map<string, ActorRef<string>>();
+    const slow = spawnStateless<{ key: string; replyTo: ActorRef<string> }>(sys, (m) => void held.set(m.key, m.replyTo), 'slow');
+    const settled: string[] = [];
+    const ask = (key: string, timeoutMs: number) =>
+      query(slow, (replyTo: ActorRef<string>) => ({ key, replyTo }), timeoutMs).then(
+        (v) => void settled.push(`${key}:${v}@${clock.now() - T}`),
+        (e: Error) => void settled.push(`${key}:${e.name}@${clock.now() - T}`),
+      );
+    const T = clock.now();
+    const all = [ask('long', 300), ask('short', 100), ask('answered', 50), ask('middle', 200)];
+    await sys.whenIdle();
+    held.get('answered')!.tell('ok');
+    await sys.whenIdle();
+    for (let t = 0; t < 300; t += 50) {
+      clock.advance(50);
+      await sys.whenIdle();
+    }
+    await Promise.all(all);
+    expect(settled).toEqual(['answered:ok@0', 'short:QueryTimeoutError@100', 'middle:QueryTimeoutError@200', 'long:QueryTimeoutError@300']);
+    expect(sys.pendingQueryCount).toBe(0);
+  });
+
   it('rejects a query to a stopped actor at once and dead-letters the message', async () => {
     const { sys, sink } = system();
     const c = counter(sys);
