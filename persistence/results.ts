@@ -29,6 +29,11 @@ type ResultArgs = {
   now: number;
 };
 
+/** Trades per multi-row insert: one statement call instead of a call per trade (a real result carries hundreds). */
+const TRADE_CHUNK = 64;
+
+type TradeChunkArgs = { requestId: string } & Record<`t${number}` | `p${number}`, number>;
+
 const statements = perConnection(({ sqlite, db }: Store) => ({
   insertResult: prepared(sqlite, ($: ResultArgs) =>
     db
@@ -55,6 +60,12 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
     db
       .insertInto('oos_trades')
       .values({ request_id: $.requestId, timestamp: $.timestamp, pnl: $.pnl })
+      .onConflict((oc) => oc.doNothing()),
+  ),
+  insertTradeChunk: prepared(sqlite, ($: TradeChunkArgs) =>
+    db
+      .insertInto('oos_trades')
+      .values(Array.from({ length: TRADE_CHUNK }, (_, i) => ({ request_id: $.requestId, timestamp: $[`t${i}`], pnl: $[`p${i}`] })))
       .onConflict((oc) => oc.doNothing()),
   ),
   get: prepared(sqlite, ($: { requestId: string }) => db.selectFrom('oos_results').selectAll().where('request_id', '=', $.requestId)),
@@ -108,8 +119,7 @@ export function applyResult(store: Store, c: ApplyResultCommand, now: number): A
     insertFailureEvent(store, { kind: 'duplicate_result', source, requestId: c.requestId, detail: 'result row already present' }, now);
     return { type: 'applyResult', status: 'duplicate', requestId: c.requestId };
   }
-  let tradesInserted = 0;
-  for (const t of r.tradeList ?? []) tradesInserted += s.insertTrade.run({ requestId: c.requestId, timestamp: t.timestamp, pnl: t.pnl }).changes;
+  const tradesInserted = insertTrades(store, c.requestId, r.tradeList ?? []);
   const changeSeq = recordOosMetrics(store, request.strategy_name, { requestId: c.requestId, enqueuedAt: request.enqueued_at }, r, now);
   completeRequest(store, c.requestId, now);
   return {
@@ -122,6 +132,25 @@ export function applyResult(store: Store, c: ApplyResultCommand, now: number): A
     changeSeq,
     tradesInserted,
   };
+}
+
+/** Inserts a result's trades, whole chunks in one statement each; a repeated timestamp is skipped. */
+function insertTrades(store: Store, requestId: string, trades: readonly { timestamp: number; pnl: number }[]): number {
+  const s = statements(store);
+  let inserted = 0;
+  let i = 0;
+  if (trades.length >= TRADE_CHUNK) {
+    const args: Record<string, unknown> = { requestId };
+    for (; i + TRADE_CHUNK <= trades.length; i += TRADE_CHUNK) {
+      for (let k = 0; k < TRADE_CHUNK; k++) {
+        args[`t${k}`] = trades[i + k].timestamp;
+        args[`p${k}`] = trades[i + k].pnl;
+      }
+      inserted += s.insertTradeChunk.run(args as TradeChunkArgs).changes;
+    }
+  }
+  for (; i < trades.length; i++) inserted += s.insertTrade.run({ requestId, timestamp: trades[i].timestamp, pnl: trades[i].pnl }).changes;
+  return inserted;
 }
 
 // Reads ------------------------------------------------------------------------------------------

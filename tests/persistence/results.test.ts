@@ -13,6 +13,19 @@ function claimAll(store: ReturnType<typeof temp.open>, now: number) {
 }
 
 describe('applying results', () => {
+  it('a long trade list (whole chunks and a remainder) is stored in full, a repeated timestamp once', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['s'], T0);
+    claimAll(store, T0);
+    const tradeList = Array.from({ length: 150 }, (_, k) => ({ timestamp: T0 + k * 60_000, pnl: k / 100 }));
+    tradeList[100] = { ...tradeList[99] }; // the service sent one trade twice
+    const o = applyOne(store, { type: 'applyResult', requestId: id, result: metrics({ trades: 150, tradeList }) }, T0 + 500);
+    expect(o).toMatchObject({ status: 'applied', tradesInserted: 149 });
+    const stored = getResult(store, id)!.tradeList;
+    expect(stored).toHaveLength(149);
+    expect(stored).toEqual(tradeList.filter((_, k) => k !== 100));
+  });
+
   it('a result stores its row and trades, sets the strategy OOS metrics and completes the request, in one step', () => {
     const store = temp.open();
     const [id] = seedRequests(store, ['s'], T0);
