@@ -116,6 +116,7 @@ interface HistoryJson {
 }
 
 export function toAttempts(history: string): AttemptEntry[] {
+  if (history === '[]') return []; // most rows: no attempt has failed
   return (JSON.parse(history) as HistoryJson[]).map((h) => {
     const entry: AttemptEntry = { attempt: h.attempt, sentAt: h.sent_at };
     if (h.outcome !== undefined) entry.outcome = h.outcome;
