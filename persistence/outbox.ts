@@ -120,7 +120,18 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
           .orderBy('request_id')
           .limit($.limit),
       )
-      .returningAll(),
+  ),
+  // The same rows, read before the claim changes them: RETURNING would buffer every row in a
+  // temporary table first, which cost more than reading them here.
+  due: prepared(sqlite, ($: { now: number; limit: number }) =>
+    db
+      .selectFrom('oos_requests')
+      .selectAll()
+      .where('state', '=', PENDING)
+      .where('next_attempt_at', '<=', $.now)
+      .orderBy('next_attempt_at')
+      .orderBy('request_id')
+      .limit($.limit),
   ),
   // Exactly undoes claim: one send fewer, and the send times it set restored (the previous
   // attempt's sent_at, or NULL when there was none).
@@ -201,8 +212,9 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   ),
 }));
 
-function byDueOrder(a: OutboxRequest, b: OutboxRequest): number {
-  return a.nextAttemptAt - b.nextAttemptAt || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0);
+/** A row as the claim statement leaves it (keep the two in step), for rows read just before it. */
+function afterSend(row: Selectable<OosRequestsTable>, now: number, leaseUntil: number): Selectable<OosRequestsTable> {
+  return { ...row, state: 'in_flight', attempts: row.attempts + 1, sends: row.sends + 1, lease_until: leaseUntil, first_sent_at: row.first_sent_at ?? now, last_sent_at: now };
 }
 
 export function enqueueRequest(store: Store, c: EnqueueRequestCommand, now: number): EnqueueOutcome {
@@ -233,8 +245,12 @@ export function enqueueRequest(store: Store, c: EnqueueRequestCommand, now: numb
 export function claimDue(store: Store, c: ClaimDueCommand, now: number): ClaimDueOutcome {
   const limit = requirePositiveInteger('claimDue', 'limit', c.limit);
   const leaseMs = requirePositiveInteger('claimDue', 'leaseMs', c.leaseMs);
-  // RETURNING gives no order guarantee; hand the rows out oldest first as selected.
-  const requests = statements(store).claim.all({ now, leaseUntil: now + leaseMs, limit }).map(toOutboxRequest).sort(byDueOrder);
+  const s = statements(store);
+  const leaseUntil = now + leaseMs;
+  const rows = s.due.all({ now, limit });
+  if (rows.length === 0) return { type: 'claimDue', status: 'claimed', requests: [] };
+  s.claim.run({ now, leaseUntil, limit });
+  const requests = rows.map((r) => toOutboxRequest(afterSend(r, now, leaseUntil)));
   return { type: 'claimDue', status: 'claimed', requests };
 }
 

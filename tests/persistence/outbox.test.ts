@@ -88,6 +88,20 @@ describe('outbox: claim, leases, retry', () => {
     expect(claim(store, T0 + 60_000).length).toBe(1);
   });
 
+  it('claimDue hands out each request exactly as it is now stored, also after earlier attempts and a requeue', () => {
+    const store = temp.open();
+    const [a, b] = seedRequests(store, ['a', 'b'], T0);
+    claim(store, T0, 2, 1_000);
+    applyOk(store, [{ type: 'retryRequest', requestId: a, nextAttemptAt: T0 + 100, error: 'timeout', failureKind: 'timeout' }], T0 + 50);
+    applyOk(store, [{ type: 'deadLetterRequest', requestId: b, error: 'gave up', failureKind: 'timeout', source: 'test' }], T0 + 60);
+    applyOk(store, [{ type: 'requeueRequest', requestId: b }], T0 + 70);
+    const claimed = claim(store, T0 + 200, 10, 1_000);
+    expect(claimed.map((r) => r.requestId)).toEqual([b, a]);
+    for (const r of claimed) expect(r).toEqual(getRequest(store, r.requestId));
+    expect(claimed[1]).toMatchObject({ attempts: 2, firstSentAt: T0, lastSentAt: T0 + 200 });
+    expect(claimed[0]).toMatchObject({ attempts: 1, firstSentAt: T0, lastSentAt: T0 + 200 });
+  });
+
   it('expiredLeases lists in-flight requests whose lease ran out and changes nothing', () => {
     const store = temp.open();
     const [a, b] = seedRequests(store, ['a', 'b'], T0);
