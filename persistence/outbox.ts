@@ -13,7 +13,7 @@
  *
  * Every write runs inside the caller's transaction (commands.ts); reads run anywhere.
  */
-import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Store } from './connection.ts';
 import type {
   ClaimDueCommand,
@@ -66,6 +66,11 @@ function endFailedAttempt(eb: OutboxEb, outcome: string, at: number, error: stri
     .end();
 }
 
+/** Pending requests due at `now`, oldest first, at most `limit`: walks the due index, no sort. */
+function dueRequests(db: Kysely<Schema>, now: number, limit: number) {
+  return db.selectFrom('oos_requests').where('state', '=', PENDING).where('next_attempt_at', '<=', now).orderBy('next_attempt_at').orderBy('request_id').limit(limit);
+}
+
 const statements = perConnection(({ sqlite, db }: Store) => ({
   // DO NOTHING without a target covers both the primary key (a caller's request id used twice)
   // and the one-live-request-per-strategy index; the caller tells the two apart afterwards.
@@ -108,31 +113,11 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
         last_sent_at: $.now,
         sends: eb('sends', '+', eb.lit(1)),
       }))
-      .where(
-        'request_id',
-        'in',
-        db
-          .selectFrom('oos_requests')
-          .select('request_id')
-          .where('state', '=', PENDING)
-          .where('next_attempt_at', '<=', $.now)
-          .orderBy('next_attempt_at')
-          .orderBy('request_id')
-          .limit($.limit),
-      )
+      .where('request_id', 'in', dueRequests(db, $.now, $.limit).select('request_id')),
   ),
   // The same rows, read before the claim changes them: RETURNING would buffer every row in a
   // temporary table first, which cost more than reading them here.
-  due: prepared(sqlite, ($: { now: number; limit: number }) =>
-    db
-      .selectFrom('oos_requests')
-      .selectAll()
-      .where('state', '=', PENDING)
-      .where('next_attempt_at', '<=', $.now)
-      .orderBy('next_attempt_at')
-      .orderBy('request_id')
-      .limit($.limit),
-  ),
+  due: prepared(sqlite, ($: { now: number; limit: number }) => dueRequests(db, $.now, $.limit).selectAll()),
   // Exactly undoes claim: one send fewer, and the send times it set restored (the previous
   // attempt's sent_at, or NULL when there was none).
   release: prepared(sqlite, ($: { requestId: string }) =>
