@@ -21,6 +21,7 @@
  *   max_drawdown             largest (peak - equity) / peak over the equity after each trade in
  *                            exit order, the start equity being the first peak; a fraction clamped to 0..1
  */
+import type { BacktestSuccess } from '../protocol/index.ts';
 import { utcDay } from './candles.ts';
 
 export const INITIAL_EQUITY = 10_000;
@@ -39,18 +40,8 @@ export interface MetricsOptions {
   readonly initialEquity?: number;
 }
 
-export interface Metrics {
-  readonly trades: number;
-  readonly wins: number;
-  readonly losses: number;
-  readonly pnl: number;
-  readonly sharpe: number;
-  readonly sortino: number;
-  readonly maxDrawdown: number;
-  /** Fraction 0..1. */
-  readonly winRate: number;
-  readonly profitFactor: number;
-}
+/** What a backtest computes: the metric fields of the wire's success result (win rate a fraction). */
+export type Metrics = Pick<BacktestSuccess, 'trades' | 'wins' | 'losses' | 'pnl' | 'sharpe' | 'sortino' | 'maxDrawdown' | 'winRate' | 'profitFactor'>;
 
 /**
  * Daily returns over `days` (UTC day numbers, ascending; days that trades exit on but that are
