@@ -167,10 +167,12 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       if (!writer) throw new Error(`result-handler ${ctx.path}: db-writer ${config.writerPath} is not running`);
       const outcomes: CommandOutcome[] = await writeCommands(ctx.system, writer, commands);
       let freed = 0;
+      let retried = 0;
       const followUps: WriteCommand[] = [];
       outcomes.forEach((o, i) => {
         const p = purpose[i];
         if (p.kind === 'failure' && (o.status === 'retried' || o.status === 'dead_lettered')) freed++;
+        if (p.kind === 'failure' && o.status === 'retried') retried++;
         if (p.kind !== 'result') return;
         if (o.status === 'applied') {
           stats.applied++;
@@ -187,7 +189,8 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         }
       });
       if (followUps.length > 0) await writeCommands(ctx.system, writer, followUps);
-      if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed } satisfies SenderMessage);
+      // A retried request may be due at once (the policy decides), so the sender must look.
+      if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed, due: retried > 0 } satisfies SenderMessage);
       return state;
     },
     onStop: (state) => {

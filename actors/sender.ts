@@ -25,8 +25,11 @@ import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 
 export type SenderMessage =
-  /** Due work may exist (a request was enqueued, or results freed slots). */
-  | { readonly kind: 'wake'; readonly freed?: number; readonly peerUp?: boolean }
+  /**
+   * Due work may exist (a request was enqueued, a peer came up), or results freed `freed` slots.
+   * A wake that only frees slots says so by `freed` without `due`.
+   */
+  | { readonly kind: 'wake'; readonly freed?: number; readonly due?: boolean; readonly peerUp?: boolean }
   | { readonly kind: 'tick' };
 
 export interface SenderConfig {
@@ -68,6 +71,12 @@ interface SenderState {
   pausedUntil: number;
   consecutiveSendFailures: number;
   bucket: TokenBucket;
+  /**
+   * Whether requests may be due that no claim has seen. A claim that returns fewer rows than it
+   * asked for took everything due; after it, only an enqueue, a tick or a timed wake can make
+   * more due, so a freed slot alone need not cost a claim that comes back empty.
+   */
+  backlog: boolean;
   tick?: TimerHandle;
   wakeAt?: { at: number; timer: TimerHandle };
 }
@@ -133,7 +142,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
 
   /** Claims due requests and sends them while the window has room. */
   const pump = async (state: SenderState, ctx: ActorContext<SenderMessage>) => {
-    for (;;) {
+    while (state.backlog) {
       const now = ctx.clock.now();
       if (now < state.pausedUntil) return wakeLater(state, ctx, state.pausedUntil);
       let room = window - state.inFlight;
@@ -148,6 +157,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       if (claimed.type !== 'claimDue' || claimed.status !== 'claimed') throw new Error(`sender: claim failed: ${JSON.stringify(claimed)}`);
       stats.claims++;
       const rows = claimed.requests;
+      state.backlog = rows.length === room;
       if (rows.length === 0) return;
       if (config.ratePerSec !== undefined) state.bucket = { tokens: state.bucket.tokens - rows.length, at: state.bucket.at };
       state.inFlight += rows.length;
@@ -206,6 +216,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         pausedUntil: 0,
         consecutiveSendFailures: 0,
         bucket: { tokens: burst, at: ctx.clock.now() },
+        backlog: true,
       };
       // Start-up recovery: leases that ran out while we were down are handled at once.
       ctx.self.tell({ kind: 'tick' });
@@ -218,6 +229,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         if (m.kind === 'tick') tick = true;
         else {
           if (m.freed) state.inFlight = Math.max(0, state.inFlight - m.freed);
+          if (!m.freed || m.due) state.backlog = true;
           if (m.peerUp) state.pausedUntil = 0;
         }
       }
@@ -225,6 +237,8 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         await expireLeases(state, ctx);
         // Resynchronise with the store: results applied while we were restarting, lost wakes.
         state.inFlight = countInFlight(state.reader);
+        // Retries come due on their own time, and wakes can be lost across a restart.
+        state.backlog = true;
         scheduleTick(state, ctx);
       }
       await pump(state, ctx);

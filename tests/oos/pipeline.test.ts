@@ -248,6 +248,40 @@ describe('the OOS pipeline over real sockets', () => {
     await p.close();
   });
 
+  it('claims once per wake that can find work: no claim after a short one, none for a slot freed with nothing due', async () => {
+    // A manual clock that never moves: the periodic tick never fires, so every claim is a wake's.
+    const p = await pipeline(temp.dir(), { clock: new ManualClock(Date.now()), engine: echoEngine });
+    const names = ['C1', 'C2', 'C3', 'C4', 'C5'];
+    await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
+    await p.waitFor(() => p.shoal.stats.sender.claims >= 1, 'the start-up claim');
+    const before = p.shoal.stats.sender.claims;
+    for (const n of names) {
+      const o = await p.shoal.enqueue(n, requestInput(n));
+      if (o.status !== 'enqueued') throw new Error('not enqueued');
+      await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', `${n} to be done`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    // One claim per enqueue: it took one row of a window of 16, so it asks no more, and the
+    // result that frees the slot finds nothing due and claims nothing.
+    expect(p.shoal.stats.sender.claims - before).toBe(names.length);
+    await p.close();
+  });
+
+  it('sends a retried request again at once when the retry policy makes it due at once', async () => {
+    const clock = new ManualClock(Date.now());
+    let calls = 0;
+    const flaky: BacktestEngine = (req) => (calls++ === 0 ? failingEngine('Guardian process failure')(req) : echoEngine(req));
+    const retry = { maxAttempts: 3, backoff: { minMs: 1_000, maxMs: 10_000, factor: 2, jitter: 0, resetAfterMs: 0, firstImmediate: true } };
+    const p = await pipeline(temp.dir(), { clock, engine: flaky, config: { retry } });
+    await p.shoal.upsertStrategies([strategy('I1')]);
+    const o = await p.shoal.enqueue('I1', requestInput('I1'));
+    if (o.status !== 'enqueued') throw new Error('not enqueued');
+    // The clock never moves: only the result-handler's wake can get the retry sent.
+    await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', 'the immediate retry to succeed');
+    expect(getRequest(p.reader, o.requestId)!.attempts).toBe(2);
+    await p.close();
+  });
+
   it('sends no faster than the configured rate, however many requests are due', async () => {
     const clock = new ManualClock(Date.now());
     const p = await pipeline(temp.dir(), { clock, engine: () => null, config: { ratePerSec: 2, window: 100, leaseMs: 600_000 } });
