@@ -27,6 +27,13 @@ export interface StoreOptions {
   busyTimeoutMs?: number;
   /** Automatic checkpoint after this many WAL pages. Default 1000 (SQLite's default, set explicitly). */
   walAutocheckpointPages?: number;
+  /**
+   * Page size of a database this call creates (a power of two, 512-65536). Default 8 KiB: a
+   * commit's cost here is mostly one write() pair per dirty page, and rows written in time order
+   * (requests, results, their indexes) fill half as many 8 KiB pages; see docs/adr/0002. An
+   * existing file keeps the page size it was made with (WAL mode cannot change it).
+   */
+  pageSizeBytes?: number;
   /** After a checkpoint resets the WAL, truncate the file down to this size. Default 64 MiB. */
   journalSizeLimitBytes?: number;
   /** A read-only connection: no migrations, no writes; the schema must be current. */
@@ -62,6 +69,10 @@ export function openStore(options: StoreOptions): Store {
   const busyTimeoutMs = nonNegativeInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5000);
   const autocheckpoint = nonNegativeInteger('walAutocheckpointPages', options.walAutocheckpointPages ?? 1000);
   const journalSizeLimit = nonNegativeInteger('journalSizeLimitBytes', options.journalSizeLimitBytes ?? 64 * 1024 * 1024);
+  const pageSize = options.pageSizeBytes ?? 8192;
+  if (!(Number.isInteger(pageSize) && pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0)) {
+    throw new RangeError(`openStore: pageSizeBytes must be a power of two from 512 to 65536, got ${pageSize}`);
+  }
   const migrations = options.migrations ?? MIGRATIONS;
   const readonly = options.readonly ?? false;
 
@@ -71,6 +82,8 @@ export function openStore(options: StoreOptions): Store {
     // Before any pragma that writes: a file from a newer build is left exactly as it is.
     assertSchemaSupported(sqlite, latestVersion(migrations), options.path);
     if (!readonly) {
+      // Only an empty file takes a page size; after the first write it is fixed.
+      if (sqlite.pragma('page_count', { simple: true }) === 0) sqlite.pragma(`page_size = ${pageSize}`);
       const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new Error(`could not enable WAL on ${options.path}: journal_mode is ${String(mode)}`);
     }

@@ -26,6 +26,21 @@ describe('connection settings', () => {
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
   });
 
+  it('makes a new database with 8 KiB pages, and an existing file keeps the page size it was made with', () => {
+    const fresh = temp.open();
+    expect(fresh.sqlite.pragma('page_size', { simple: true })).toBe(8192);
+    const small = temp.open({ pageSizeBytes: 4096 });
+    seedRequests(small, ['p'], T0);
+    small.close();
+    const reopened = temp.open({ path: small.path });
+    expect(reopened.sqlite.pragma('page_size', { simple: true })).toBe(4096);
+    expect(getStrategy(reopened, 'p')?.name).toBe('p');
+  });
+
+  it('refuses a page size that is not a power of two from 512 to 65536', () => {
+    for (const bad of [1000, 256, 131072, 0]) expect(() => temp.open({ pageSizeBytes: bad })).toThrow(/pageSizeBytes must be a power of two/);
+  });
+
   it('refuses an unknown synchronous mode', () => {
     expect(() => temp.open({ synchronous: 'OFF' as 'FULL' })).toThrow(/FULL or NORMAL/);
   });
