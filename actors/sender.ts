@@ -72,9 +72,9 @@ interface SenderState {
   consecutiveSendFailures: number;
   bucket: TokenBucket;
   /**
-   * Whether requests may be due that no claim has seen. A claim that returns fewer rows than it
-   * asked for took everything due; after it, only an enqueue, a tick or a timed wake can make
-   * more due, so a freed slot alone need not cost a claim that comes back empty.
+   * Whether requests may be due that no claim has seen. A claim says when the next pending
+   * request comes due; until then only an enqueue, a retried result or a tick can make more
+   * due, so a freed slot alone need not cost a claim that comes back empty.
    */
   backlog: boolean;
   tick?: TimerHandle;
@@ -157,7 +157,10 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       if (claimed.type !== 'claimDue' || claimed.status !== 'claimed') throw new Error(`sender: claim failed: ${JSON.stringify(claimed)}`);
       stats.claims++;
       const rows = claimed.requests;
-      state.backlog = rows.length === room;
+      const { nextDueAt } = claimed;
+      state.backlog = nextDueAt !== null && nextDueAt <= now;
+      // A retry waiting out its backoff is sent when it comes due, not at the next tick.
+      if (nextDueAt !== null && nextDueAt > now) wakeLater(state, ctx, nextDueAt);
       if (rows.length === 0) return;
       if (config.ratePerSec !== undefined) state.bucket = { tokens: state.bucket.tokens - rows.length, at: state.bucket.at };
       state.inFlight += rows.length;

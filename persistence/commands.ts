@@ -284,7 +284,12 @@ export type EnqueueOutcome =
   | { type: 'enqueueRequest'; status: 'exists'; requestId: string; state: RequestState }
   | { type: 'enqueueRequest'; status: 'duplicate_live'; existingRequestId: string };
 
-export type ClaimDueOutcome = { type: 'claimDue'; status: 'claimed'; requests: OutboxRequest[] };
+/**
+ * `nextDueAt`: when the earliest pending request the claim left comes due (at or before `now`
+ * when the limit stopped the claim), or null when none is left pending. A claimer can sleep
+ * until then instead of polling.
+ */
+export type ClaimDueOutcome = { type: 'claimDue'; status: 'claimed'; requests: OutboxRequest[]; nextDueAt: number | null };
 
 export type ReleaseClaimOutcome =
   | { type: 'releaseClaim'; status: 'released'; requestId: string }

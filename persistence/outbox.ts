@@ -66,9 +66,14 @@ function endFailedAttempt(eb: OutboxEb, outcome: string, at: number, error: stri
     .end();
 }
 
-/** Pending requests due at `now`, oldest first, at most `limit`: walks the due index, no sort. */
+/** Pending requests in the order they come due, at most `limit`: walks the due index, no sort. */
+function pendingInDueOrder(db: Kysely<Schema>, limit: number) {
+  return db.selectFrom('oos_requests').where('state', '=', PENDING).orderBy('next_attempt_at').orderBy('request_id').limit(limit);
+}
+
+/** Pending requests due at `now`, oldest first, at most `limit`. */
 function dueRequests(db: Kysely<Schema>, now: number, limit: number) {
-  return db.selectFrom('oos_requests').where('state', '=', PENDING).where('next_attempt_at', '<=', now).orderBy('next_attempt_at').orderBy('request_id').limit(limit);
+  return pendingInDueOrder(db, limit).where('next_attempt_at', '<=', now);
 }
 
 const statements = perConnection(({ sqlite, db }: Store) => ({
@@ -115,9 +120,11 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       }))
       .where('request_id', 'in', dueRequests(db, $.now, $.limit).select('request_id')),
   ),
-  // The same rows, read before the claim changes them: RETURNING would buffer every row in a
-  // temporary table first, which cost more than reading them here.
-  due: prepared(sqlite, ($: { now: number; limit: number }) => dueRequests(db, $.now, $.limit).selectAll()),
+  // The same rows, read before the claim changes them (RETURNING would buffer every row in a
+  // temporary table first, which cost more than reading them here), and one row more: the
+  // pending request that comes due next, if any. Due rows come first in this order, so the
+  // claim's own selection is exactly the leading due rows.
+  pendingHead: prepared(sqlite, ($: { limit: number }) => pendingInDueOrder(db, $.limit).selectAll()),
   // Exactly undoes claim: one send fewer, and the send times it set restored (the previous
   // attempt's sent_at, or NULL when there was none).
   release: prepared(sqlite, ($: { requestId: string }) =>
@@ -232,11 +239,15 @@ export function claimDue(store: Store, c: ClaimDueCommand, now: number): ClaimDu
   const leaseMs = requirePositiveInteger('claimDue', 'leaseMs', c.leaseMs);
   const s = statements(store);
   const leaseUntil = now + leaseMs;
-  const rows = s.due.all({ now, limit });
-  if (rows.length === 0) return { type: 'claimDue', status: 'claimed', requests: [] };
+  const head = s.pendingHead.all({ limit: limit + 1 });
+  let due = 0;
+  while (due < head.length && due < limit && head[due].next_attempt_at <= now) due++;
+  const nextDueAt = due < head.length ? head[due].next_attempt_at : null;
+  if (due === 0) return { type: 'claimDue', status: 'claimed', requests: [], nextDueAt };
   s.claim.run({ now, leaseUntil, limit });
-  const requests = rows.map((r) => toOutboxRequest(afterSend(r, now, leaseUntil)));
-  return { type: 'claimDue', status: 'claimed', requests };
+  const requests = new Array<OutboxRequest>(due);
+  for (let i = 0; i < due; i++) requests[i] = toOutboxRequest(afterSend(head[i], now, leaseUntil));
+  return { type: 'claimDue', status: 'claimed', requests, nextDueAt };
 }
 
 export function releaseClaim(store: Store, c: ReleaseClaimCommand, _now: number): ReleaseClaimOutcome {

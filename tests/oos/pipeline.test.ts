@@ -282,6 +282,25 @@ describe('the OOS pipeline over real sockets', () => {
     await p.close();
   });
 
+  it('sends a retry when its backoff ends, not at the next periodic tick', async () => {
+    const clock = new ManualClock(Date.now());
+    let calls = 0;
+    const flaky: BacktestEngine = (req) => (calls++ === 0 ? failingEngine('Guardian process failure')(req) : echoEngine(req));
+    // The tick would come only after 10 minutes; the default backoff before a second attempt is ~1 s.
+    const p = await pipeline(temp.dir(), { clock, engine: flaky, config: { tickMs: 600_000 } });
+    await p.shoal.upsertStrategies([strategy('B1')]);
+    const o = await p.shoal.enqueue('B1', requestInput('B1'));
+    if (o.status !== 'enqueued') throw new Error('not enqueued');
+    await p.waitFor(() => getRequest(p.reader, o.requestId)?.attempts === 1 && getRequest(p.reader, o.requestId)?.state === 'pending', 'the retryable error');
+    const due = getRequest(p.reader, o.requestId)!.nextAttemptAt;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(p.service!.stats.received).toBe(1); // not before it is due
+    clock.advance(due - clock.now());
+    await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', 'the retry, sent when due');
+    expect(p.service!.stats.received).toBe(2);
+    await p.close();
+  });
+
   it('sends no faster than the configured rate, however many requests are due', async () => {
     const clock = new ManualClock(Date.now());
     const p = await pipeline(temp.dir(), { clock, engine: () => null, config: { ratePerSec: 2, window: 100, leaseMs: 600_000 } });

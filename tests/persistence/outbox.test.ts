@@ -88,6 +88,21 @@ describe('outbox: claim, leases, retry', () => {
     expect(claim(store, T0 + 60_000).length).toBe(1);
   });
 
+  it('claimDue says when the next pending request it left comes due: due already when the limit stopped it, later when it waits, null when none is left', () => {
+    const store = temp.open();
+    seedRequests(store, ['a', 'b'], T0);
+    applyOk(store, [{ type: 'upsertStrategy', strategy: strategy('later') }, { type: 'enqueueRequest', strategyName: 'later', payload: {}, nextAttemptAt: T0 + 60_000 }], T0);
+    const next = (now: number, limit: number) => {
+      const o = applyOne(store, { type: 'claimDue', limit, leaseMs: 5_000 }, now);
+      if (o.status !== 'claimed') throw new Error(JSON.stringify(o));
+      return { claimed: o.requests.length, nextDueAt: o.nextDueAt };
+    };
+    expect(next(T0 + 10, 1)).toEqual({ claimed: 1, nextDueAt: T0 }); // 'b' is due and was left by the limit
+    expect(next(T0 + 20, 5)).toEqual({ claimed: 1, nextDueAt: T0 + 60_000 }); // only 'later' waits
+    expect(next(T0 + 30, 5)).toEqual({ claimed: 0, nextDueAt: T0 + 60_000 });
+    expect(next(T0 + 60_000, 5)).toEqual({ claimed: 1, nextDueAt: null });
+  });
+
   it('claimDue hands out each request exactly as it is now stored, also after earlier attempts and a requeue', () => {
     const store = temp.open();
     const [a, b] = seedRequests(store, ['a', 'b'], T0);
