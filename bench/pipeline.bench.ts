@@ -52,6 +52,19 @@ async function startEcho(requestPort: number, resultPort: number) {
   return child;
 }
 
+/**
+ * CPU time a child process has used so far, in microseconds (Linux /proc; undefined elsewhere).
+ * Fields 14 and 15 of /proc/<pid>/stat count user and system time in clock ticks of 10 ms.
+ */
+function childCpuMicros(pid: number | undefined): number | undefined {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
 async function throughput(n: number, window: number): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-'));
   const dbPath = path.join(dir, 'shoal.db');
@@ -65,12 +78,24 @@ async function throughput(n: number, window: number): Promise<number> {
   const [reqPort, resPort] = [await freePort(), await freePort()];
   const echo = await startEcho(reqPort, resPort);
   const reader = openStore({ path: dbPath, readonly: true });
+  // Both processes share the machine's cores, so what each spends per round trip bounds the rate.
+  const cpu0 = process.cpuUsage();
+  const echoCpu0 = childCpuMicros(echo.pid);
   const t0 = performance.now();
   const shoal = await Shoal.start({ dbPath, dataDir: dir, rankEvaluation: false, requestEndpoint: `tcp://127.0.0.1:${reqPort}`, resultEndpoint: `tcp://127.0.0.1:${resPort}`, window, replay: { replayAtStartup: false } });
   // Polls an in-memory counter: counting rows in the database would itself load the machine.
   while (shoal.stats.results.applied < n) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - t0) / 1_000;
+  const cpu = process.cpuUsage(cpu0);
+  const echoCpu1 = childCpuMicros(echo.pid);
   if (countByState(reader).done !== n) throw new Error('not every request is done in the store');
+  const shoalPerTrip = (cpu.user + cpu.system) / n;
+  figure(`  window ${window}: shoal's process, CPU per round trip`, shoalPerTrip, 'us', 1);
+  if (echoCpu0 !== undefined && echoCpu1 !== undefined) {
+    const echoPerTrip = (echoCpu1 - echoCpu0) / n;
+    figure(`  window ${window}: echo service, CPU per round trip`, echoPerTrip, 'us', 1);
+    figure(`  window ${window}: CPU per round trip, both`, shoalPerTrip + echoPerTrip, 'us', 1);
+  }
   const w = shoal.stats.writer;
   figure(`  window ${window}: commits`, w.batches, '');
   figure(`  window ${window}: commands per commit`, w.commands / w.batches, '', 1);
@@ -177,6 +202,7 @@ figure('enqueue call -> result committed, p99', p99, 'ms', 3);
 const floor = twoCommitFloor(1_000, 10);
 figure('floor (no shoal): 2 FULL commits in a row, 1,000/s, p50', percentile(floor, 50), 'ms', 3);
 figure('floor (no shoal): 2 FULL commits in a row, 1,000/s, p99', percentile(floor, 99), 'ms', 3);
+figure(`CPU per round trip that ${os.cpus().length} cores allow at 20,000/s`, (os.cpus().length * 1e6) / 20_000, 'us', 1);
 console.log('');
 printGoals([
   { name: 'pipeline_round_trips', measured: rates[256], unit: 'round trips/s', target: '>= 20000', pass: rates[256] >= 20_000, digits: 0 },
