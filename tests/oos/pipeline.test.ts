@@ -250,7 +250,8 @@ describe('the OOS pipeline over real sockets', () => {
 
   it('claims once per wake that can find work: no claim after a short one, none for a slot freed with nothing due', async () => {
     // A manual clock that never moves: the periodic tick never fires, so every claim is a wake's.
-    const p = await pipeline(temp.dir(), { clock: new ManualClock(Date.now()), engine: echoEngine });
+    // A rate limit leaves all claiming to the sender (the data gate claims only without one).
+    const p = await pipeline(temp.dir(), { clock: new ManualClock(Date.now()), engine: echoEngine, config: { ratePerSec: 1_000 } });
     const names = ['C1', 'C2', 'C3', 'C4', 'C5'];
     await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
     await p.waitFor(() => p.shoal.stats.sender.claims >= 1, 'the start-up claim');
@@ -264,6 +265,47 @@ describe('the OOS pipeline over real sockets', () => {
     // One claim per enqueue: it took one row of a window of 16, so it asks no more, and the
     // result that frees the slot finds nothing due and claims nothing.
     expect(p.shoal.stats.sender.claims - before).toBe(names.length);
+    await p.close();
+  });
+
+  it('claims a request in its enqueue commit when the window has room, so the sender sends it without a claim of its own', async () => {
+    const p = await pipeline(temp.dir(), { clock: new ManualClock(Date.now()), engine: echoEngine });
+    const names = ['G1', 'G2', 'G3'];
+    await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
+    await p.waitFor(() => p.shoal.stats.sender.claims >= 1, 'the start-up claim');
+    const before = p.shoal.stats.sender.claims;
+    for (const n of names) {
+      const o = await p.shoal.enqueue(n, requestInput(n));
+      if (o.status !== 'enqueued') throw new Error('not enqueued');
+      await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', `${n} to be done`);
+      expect(getRequest(p.reader, o.requestId)!.attempts).toBe(1);
+    }
+    expect(p.shoal.stats.sender.claims - before).toBe(0);
+    expect(p.service!.stats.received).toBe(names.length);
+    await p.close();
+  });
+
+  it('puts a request claimed at enqueue back to pending, with no attempt used, when the sender is paused', async () => {
+    const clock = new ManualClock(Date.now());
+    const p = await pipeline(temp.dir(), { clock });
+    await p.shoal.upsertStrategies([strategy('P1'), strategy('P2')]);
+    // No service: the first request's send fails and the sender pauses (on the manual clock).
+    const first = await p.shoal.enqueue('P1', requestInput('P1'));
+    if (first.status !== 'enqueued') throw new Error('not enqueued');
+    await until(() => p.shoal.stats.sender.sendFailures === 1, 'the failed send');
+    const second = await p.shoal.enqueue('P2', requestInput('P2'));
+    if (second.status !== 'enqueued') throw new Error('not enqueued');
+    await until(() => getRequest(p.reader, second.requestId)?.state === 'pending', 'the handed-over request back to pending');
+    expect(getRequest(p.reader, second.requestId)).toMatchObject({ attempts: 0, firstSentAt: null, lastSentAt: null });
+    expect(p.shoal.stats.sender.sendFailures).toBe(1);
+    // A service appearing ends the pause: the second goes out on its first attempt; the first
+    // waits out its retry backoff (on the manual clock), then goes out on its second.
+    await p.startService(echoEngine);
+    await until(() => getRequest(p.reader, second.requestId)?.state === 'done', 'the second request done');
+    expect(getRequest(p.reader, second.requestId)!.attempts).toBe(1);
+    clock.advance(getRequest(p.reader, first.requestId)!.nextAttemptAt - clock.now());
+    await until(() => getRequest(p.reader, first.requestId)?.state === 'done', 'the first request done');
+    expect(getRequest(p.reader, first.requestId)!.attempts).toBe(2);
     await p.close();
   });
 
