@@ -7,6 +7,7 @@ import { listDeadLetters } from '../../persistence/dead-letters.ts';
 import { getResult } from '../../persistence/results.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
 import { count, strategy, useTempStores } from '../persistence/helpers.ts';
+import type { OosConfig } from '../../oos/config.ts';
 import { pipeline, rawResultPush, rawService, requestInput, until } from './pipeline-harness.ts';
 
 const temp = useTempStores();
@@ -26,6 +27,12 @@ function success(req: BacktestRequest, sharpe = 0.52) {
     winRate: 0.5566,
     profitFactor: 1.34,
   });
+}
+
+/** A service engine whose first request gets an error result with `error`; every later one, an echo. */
+function failsOnceThenEchoes(error: string): BacktestEngine {
+  let calls = 0;
+  return (req) => (calls++ === 0 ? failingEngine(error)(req) : echoEngine(req));
 }
 
 describe('the OOS pipeline over real sockets', () => {
@@ -225,8 +232,7 @@ describe('the OOS pipeline over real sockets', () => {
 
   it('retries a retryable error result and dead-letters a non-retryable one with the service error text, storing no metric', async () => {
     const clock = new ManualClock(Date.now());
-    let calls = 0;
-    const flaky: BacktestEngine = (req) => (calls++ === 0 ? failingEngine('Guardian process failure')(req) : echoEngine(req));
+    const flaky = failsOnceThenEchoes('Guardian process failure');
     const p = await pipeline(temp.dir(), { clock, engine: flaky });
     await p.shoal.upsertStrategies([strategy('E1'), strategy('E2')]);
     const o1 = await p.shoal.enqueue('E1', requestInput('E1'));
@@ -248,29 +254,12 @@ describe('the OOS pipeline over real sockets', () => {
     await p.close();
   });
 
-  it('claims once per wake that can find work: no claim after a short one, none for a slot freed with nothing due', async () => {
-    // A manual clock that never moves: the periodic tick never fires, so every claim is a wake's.
-    // A rate limit leaves all claiming to the sender (the data gate claims only without one).
-    const p = await pipeline(temp.dir(), { clock: new ManualClock(Date.now()), engine: echoEngine, config: { ratePerSec: 1_000 } });
-    const names = ['C1', 'C2', 'C3', 'C4', 'C5'];
-    await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
-    await p.waitFor(() => p.shoal.stats.sender.claims >= 1, 'the start-up claim');
-    const before = p.shoal.stats.sender.claims;
-    for (const n of names) {
-      const o = await p.shoal.enqueue(n, requestInput(n));
-      if (o.status !== 'enqueued') throw new Error('not enqueued');
-      await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', `${n} to be done`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-    // One claim per enqueue: it took one row of a window of 16, so it asks no more, and the
-    // result that frees the slot finds nothing due and claims nothing.
-    expect(p.shoal.stats.sender.claims - before).toBe(names.length);
-    await p.close();
-  });
-
-  it('claims a request in its enqueue commit when the window has room, so the sender sends it without a claim of its own', async () => {
-    const p = await pipeline(temp.dir(), { clock: new ManualClock(Date.now()), engine: echoEngine });
-    const names = ['G1', 'G2', 'G3'];
+  /**
+   * Enqueues `names` one at a time, each waited for until done, and counts the sender's own
+   * claims meanwhile. The manual clock never moves, so no periodic tick claims.
+   */
+  async function senderClaimsWhileEnqueuing(names: string[], config: Partial<OosConfig> = {}) {
+    const p = await pipeline(temp.dir(), { clock: new ManualClock(Date.now()), engine: echoEngine, config });
     await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
     await p.waitFor(() => p.shoal.stats.sender.claims >= 1, 'the start-up claim');
     const before = p.shoal.stats.sender.claims;
@@ -280,9 +269,25 @@ describe('the OOS pipeline over real sockets', () => {
       await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', `${n} to be done`);
       expect(getRequest(p.reader, o.requestId)!.attempts).toBe(1);
     }
-    expect(p.shoal.stats.sender.claims - before).toBe(0);
-    expect(p.service!.stats.received).toBe(names.length);
+    await new Promise((r) => setTimeout(r, 50));
+    const claims = p.shoal.stats.sender.claims - before;
+    const received = p.service!.stats.received;
     await p.close();
+    return { claims, received };
+  }
+
+  it('claims once per wake that can find work: no claim after a short one, none for a slot freed with nothing due', async () => {
+    // A rate limit leaves all claiming to the sender (the data gate claims only without one).
+    const names = ['C1', 'C2', 'C3', 'C4', 'C5'];
+    const { claims } = await senderClaimsWhileEnqueuing(names, { ratePerSec: 1_000 });
+    // One claim per enqueue: it took one row of a window of 16, so it asks no more, and the
+    // result that frees the slot finds nothing due and claims nothing.
+    expect(claims).toBe(names.length);
+  });
+
+  it('claims a request in its enqueue commit when the window has room, so the sender sends it without a claim of its own', async () => {
+    const names = ['G1', 'G2', 'G3'];
+    expect(await senderClaimsWhileEnqueuing(names)).toEqual({ claims: 0, received: names.length });
   });
 
   it('puts a request claimed at enqueue back to pending, with no attempt used, when the sender is paused', async () => {
@@ -311,8 +316,7 @@ describe('the OOS pipeline over real sockets', () => {
 
   it('sends a retried request again at once when the retry policy makes it due at once', async () => {
     const clock = new ManualClock(Date.now());
-    let calls = 0;
-    const flaky: BacktestEngine = (req) => (calls++ === 0 ? failingEngine('Guardian process failure')(req) : echoEngine(req));
+    const flaky = failsOnceThenEchoes('Guardian process failure');
     const retry = { maxAttempts: 3, backoff: { minMs: 1_000, maxMs: 10_000, factor: 2, jitter: 0, resetAfterMs: 0, firstImmediate: true } };
     const p = await pipeline(temp.dir(), { clock, engine: flaky, config: { retry } });
     await p.shoal.upsertStrategies([strategy('I1')]);
@@ -326,8 +330,7 @@ describe('the OOS pipeline over real sockets', () => {
 
   it('sends a retry when its backoff ends, not at the next periodic tick', async () => {
     const clock = new ManualClock(Date.now());
-    let calls = 0;
-    const flaky: BacktestEngine = (req) => (calls++ === 0 ? failingEngine('Guardian process failure')(req) : echoEngine(req));
+    const flaky = failsOnceThenEchoes('Guardian process failure');
     // The tick would come only after 10 minutes; the default backoff before a second attempt is ~1 s.
     const p = await pipeline(temp.dir(), { clock, engine: flaky, config: { tickMs: 600_000 } });
     await p.shoal.upsertStrategies([strategy('B1')]);
