@@ -12,7 +12,6 @@
  * `oosWindowDays`, the last that many days before the newest candle (the host's rule, 180 days):
  * end = the last timestamp, start = end - days * 86,400, and the file must cover it.
  */
-import type { OutboxRequest } from '../persistence/records.ts';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { ActorContext, ActorRef } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
@@ -78,12 +77,6 @@ export interface DataGateConfig {
   readonly maxGapHours?: number;
   /** The same rejection (file and problem classes) is notified at most once per this period; default 1 h. */
   readonly renotifyMs?: number;
-  /**
-   * The sender's window and lease. When set, an enqueue that finds the window with room is
-   * claimed in its own commit and handed to the sender to send, saving the claim's commit on
-   * the request's path. Leave unset when sends are rate-limited: the sender decides then.
-   */
-  readonly claimOnEnqueue?: { readonly window: number; readonly leaseMs: number };
 }
 
 export class GateStats {
@@ -257,7 +250,6 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
         payload: payload as unknown as Record<string, unknown>,
         traceparent: createTraceparent(),
         requestId: m.requestId,
-        claim: claimOnEnqueue,
       }) - 1;
     return (outcomes) => {
       const outcome = outcomes instanceof Error ? undefined : outcomes[at];
@@ -275,21 +267,6 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
       reply(enqueued);
       return enqueued.status === 'enqueued';
     };
-  };
-
-  const claimOnEnqueue = config.claimOnEnqueue && { leaseMs: config.claimOnEnqueue.leaseMs, maxInFlight: config.claimOnEnqueue.window };
-
-  /**
-   * Requests claimed in the enqueue's commit go to the sender to be sent. With no sender running
-   * they go back to pending at once rather than wait out their lease.
-   */
-  const handOver = async (ctx: ActorContext<DataGateMessage>, requests: OutboxRequest[]): Promise<void> => {
-    const sender = ctx.system.lookup(config.senderPath);
-    if (sender) {
-      sender.tell({ kind: 'send', requests } satisfies SenderMessage);
-      return;
-    }
-    await writeCommands(ctx.system, writer(ctx), requests.map((r): WriteCommand => ({ type: 'releaseClaim', requestId: r.requestId })));
   };
 
   const check = async (state: GateState, m: GateCheck): Promise<void> => {
@@ -335,12 +312,9 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
           outcomes = e instanceof Error ? e : new Error(String(e));
         }
       }
-      const claimed: OutboxRequest[] = [];
-      if (!(outcomes instanceof Error)) for (const o of outcomes) if (o.type === 'enqueueRequest' && o.status === 'enqueued' && o.claimed) claimed.push(o.claimed);
-      if (claimed.length > 0) await handOver(ctx, claimed);
       let enqueued = 0;
       for (const answer of answers) if (answer(outcomes)) enqueued++;
-      if (enqueued > claimed.length) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake' } satisfies SenderMessage);
+      if (enqueued > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake' } satisfies SenderMessage);
       return state;
     },
   };

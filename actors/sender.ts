@@ -30,9 +30,7 @@ export type SenderMessage =
    * A wake that only frees slots says so by `freed` without `due`.
    */
   | { readonly kind: 'wake'; readonly freed?: number; readonly due?: boolean; readonly peerUp?: boolean }
-  | { readonly kind: 'tick' }
-  /** Requests already claimed (in flight, leased) by the enqueue that wrote them: send them. */
-  | { readonly kind: 'send'; readonly requests: readonly OutboxRequest[] };
+  | { readonly kind: 'tick' };
 
 export interface SenderConfig {
   /** The service's request socket, e.g. tcp://localhost:5580. */
@@ -155,56 +153,46 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         room = Math.min(room, Math.floor(state.bucket.tokens));
         if (room === 0) return wakeLater(state, ctx, now + msUntilToken(state.bucket, now, config.ratePerSec, burst));
       }
-      // The store counts the window (the data gate claims too), so claims never overshoot it.
-      const [claimed] = await db(ctx, [{ type: 'claimDue', limit: room, leaseMs, maxInFlight: window }]);
+      const [claimed] = await db(ctx, [{ type: 'claimDue', limit: room, leaseMs }]);
       if (claimed.type !== 'claimDue' || claimed.status !== 'claimed') throw new Error(`sender: claim failed: ${JSON.stringify(claimed)}`);
       stats.claims++;
       const rows = claimed.requests;
       const { nextDueAt } = claimed;
       state.backlog = nextDueAt !== null && nextDueAt <= now;
-      // The store's count is the truth (the data gate claims too); sendClaimed adds these rows.
-      if (claimed.inFlight !== undefined) state.inFlight = claimed.inFlight - rows.length;
       // A retry waiting out its backoff is sent when it comes due, not at the next tick.
       if (nextDueAt !== null && nextDueAt > now) wakeLater(state, ctx, nextDueAt);
       if (rows.length === 0) return;
       if (config.ratePerSec !== undefined) state.bucket = { tokens: state.bucket.tokens - rows.length, at: state.bucket.at };
-      if (!(await sendClaimed(state, ctx, rows))) return;
-    }
-  };
-
-  /** Sends requests already marked in flight; false when a send failed and the sender paused. */
-  const sendClaimed = async (state: SenderState, ctx: ActorContext<SenderMessage>, rows: readonly OutboxRequest[]): Promise<boolean> => {
-    state.inFlight += rows.length;
-    if (state.inFlight > stats.maxInFlight) stats.maxInFlight = state.inFlight;
-    for (let i = 0; i < rows.length; i++) {
-      let frame: string;
-      try {
-        frame = frameOf(rows[i]);
-      } catch (e) {
-        // Our own request is malformed: no retry can fix it.
-        state.inFlight--;
-        await db(ctx, [afterFailure(ctx, rows[i], 'send_failure', (e as Error).message, false)]);
-        continue;
-      }
-      try {
-        await state.push.send(frame);
-        stats.sent++;
-        state.consecutiveSendFailures = 0;
-      } catch (e) {
-        stats.sendFailures++;
-        // This attempt failed; the rest of the claim goes back unsent, without using an attempt.
-        const unsent = rows.slice(i + 1);
-        state.inFlight -= 1 + unsent.length;
-        const commands: WriteCommand[] = [afterFailure(ctx, rows[i], 'send_failure', (e as Error).message)];
-        for (const r of unsent) commands.push({ type: 'releaseClaim', requestId: r.requestId });
-        await db(ctx, commands);
-        const delay = backoffDelay(state.consecutiveSendFailures++, pause, Math.random);
-        state.pausedUntil = ctx.clock.now() + delay;
-        wakeLater(state, ctx, state.pausedUntil);
-        return false;
+      state.inFlight += rows.length;
+      if (state.inFlight > stats.maxInFlight) stats.maxInFlight = state.inFlight;
+      for (let i = 0; i < rows.length; i++) {
+        let frame: string;
+        try {
+          frame = frameOf(rows[i]);
+        } catch (e) {
+          // Our own request is malformed: no retry can fix it.
+          state.inFlight--;
+          await db(ctx, [afterFailure(ctx, rows[i], 'send_failure', (e as Error).message, false)]);
+          continue;
+        }
+        try {
+          await state.push.send(frame);
+          stats.sent++;
+          state.consecutiveSendFailures = 0;
+        } catch (e) {
+          stats.sendFailures++;
+          // This attempt failed; the rest of the claim goes back unsent, without using an attempt.
+          const unsent = rows.slice(i + 1);
+          state.inFlight -= 1 + unsent.length;
+          const commands: WriteCommand[] = [afterFailure(ctx, rows[i], 'send_failure', (e as Error).message)];
+          for (const r of unsent) commands.push({ type: 'releaseClaim', requestId: r.requestId });
+          await db(ctx, commands);
+          const delay = backoffDelay(state.consecutiveSendFailures++, pause, Math.random);
+          state.pausedUntil = ctx.clock.now() + delay;
+          return wakeLater(state, ctx, state.pausedUntil);
+        }
       }
     }
-    return true;
   };
 
   const scheduleTick = (state: SenderState, ctx: ActorContext<SenderMessage>) => {
@@ -240,10 +228,8 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
     // Every queued wake/tick is folded into one pass: one claim per turn, however many results freed slots.
     receiveBatch: async (state, msgs, ctx) => {
       let tick = false;
-      const handed: OutboxRequest[] = [];
       for (const m of msgs) {
         if (m.kind === 'tick') tick = true;
-        else if (m.kind === 'send') handed.push(...m.requests);
         else {
           if (m.freed) state.inFlight = Math.max(0, state.inFlight - m.freed);
           if (!m.freed || m.due) state.backlog = true;
@@ -257,11 +243,6 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         // Retries come due on their own time, and wakes can be lost across a restart.
         state.backlog = true;
         scheduleTick(state, ctx);
-      }
-      if (handed.length > 0) {
-        // Claimed in the enqueue's own commit. While paused they go back unsent, no attempt used.
-        if (ctx.clock.now() < state.pausedUntil) await db(ctx, handed.map((r) => ({ type: 'releaseClaim', requestId: r.requestId }) as WriteCommand));
-        else await sendClaimed(state, ctx, handed);
       }
       await pump(state, ctx);
       return state;

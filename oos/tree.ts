@@ -109,18 +109,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
       { id: 'notifier', start: () => notifier({ file: config.notificationsFile, webhookUrl: config.webhookUrl }, deps.notifications) },
       {
         id: 'data-gate',
-        start: () => dataGate(
-            {
-              writerPath: paths.dbWriter,
-              senderPath: paths.sender,
-              notifierPath: paths.notifier,
-              cache: deps.verdicts,
-              dataDir: config.dataDir,
-              // With a rate limit, only the sender may decide when a request goes out.
-              claimOnEnqueue: config.ratePerSec === undefined ? { window: config.window, leaseMs: config.leaseMs } : undefined,
-            },
-            deps.stats.gate,
-          ),
+        start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir }, deps.stats.gate),
       },
       {
         id: 'rank-evaluator',

@@ -47,11 +47,6 @@ export interface EnqueueRequestCommand {
   traceparent?: string;
   requestId?: string;
   nextAttemptAt?: number;
-  /**
-   * Claim it in the same commit when it is due now and fewer than `maxInFlight` requests are in
-   * flight: the row starts in flight with a lease, and the outcome carries it for sending.
-   */
-  claim?: { leaseMs: number; maxInFlight: number };
 }
 
 /** Marks up to `limit` due pending requests in flight (oldest first) and returns them. */
@@ -59,8 +54,6 @@ export interface ClaimDueCommand {
   type: 'claimDue';
   limit: number;
   leaseMs: number;
-  /** Claim no more than keeps in-flight requests at or under this count (claims by others count too). */
-  maxInFlight?: number;
 }
 
 /**
@@ -287,7 +280,7 @@ export type CommandType = WriteCommand['type'];
 // ---------------------------------------------------------------------------------------------
 
 export type EnqueueOutcome =
-  | { type: 'enqueueRequest'; status: 'enqueued'; requestId: string; claimed?: OutboxRequest }
+  | { type: 'enqueueRequest'; status: 'enqueued'; requestId: string }
   | { type: 'enqueueRequest'; status: 'exists'; requestId: string; state: RequestState }
   | { type: 'enqueueRequest'; status: 'duplicate_live'; existingRequestId: string };
 
@@ -296,14 +289,7 @@ export type EnqueueOutcome =
  * when the limit stopped the claim), or null when none is left pending. A claimer can sleep
  * until then instead of polling.
  */
-export type ClaimDueOutcome = {
-  type: 'claimDue';
-  status: 'claimed';
-  requests: OutboxRequest[];
-  nextDueAt: number | null;
-  /** With `maxInFlight`: requests in flight after this claim. */
-  inFlight?: number;
-};
+export type ClaimDueOutcome = { type: 'claimDue'; status: 'claimed'; requests: OutboxRequest[]; nextDueAt: number | null };
 
 export type ReleaseClaimOutcome =
   | { type: 'releaseClaim'; status: 'released'; requestId: string }

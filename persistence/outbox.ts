@@ -98,28 +98,6 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
         })
         .onConflict((oc) => oc.doNothing()),
   ),
-  insertInFlight: prepared(
-    sqlite,
-    ($: { requestId: string; strategyName: string; payload: string; leaseUntil: number; traceparent: string | null; now: number }) =>
-      db
-        .insertInto('oos_requests')
-        .values({
-          request_id: $.requestId,
-          strategy_name: $.strategyName,
-          payload: $.payload,
-          state: IN_FLIGHT,
-          attempts: 1,
-          sends: 1,
-          next_attempt_at: $.now,
-          lease_until: $.leaseUntil,
-          first_sent_at: $.now,
-          last_sent_at: $.now,
-          traceparent: $.traceparent,
-          enqueued_at: $.now,
-          history: text('[]'),
-        })
-        .onConflict((oc) => oc.doNothing()),
-  ),
   get: prepared(sqlite, ($: { requestId: string }) => db.selectFrom('oos_requests').selectAll().where('request_id', '=', $.requestId)),
   // Just what completing a request needs: no payload or history strings to copy out.
   brief: prepared(sqlite, ($: { requestId: string }) =>
@@ -237,40 +215,16 @@ export function enqueueRequest(store: Store, c: EnqueueRequestCommand, now: numb
   if (typeof c.payload !== 'object' || c.payload === null || Array.isArray(c.payload)) throw new TypeError(`${context}: payload must be an object`);
   const nextAttemptAt = c.nextAttemptAt === undefined ? now : requireInteger(context, 'nextAttemptAt', c.nextAttemptAt);
   const requestId = c.requestId === undefined ? store.ids.next(now) : requireText(context, 'requestId', c.requestId);
-  if (c.claim !== undefined) {
-    requirePositiveInteger(context, 'claim.leaseMs', c.claim.leaseMs);
-    requirePositiveInteger(context, 'claim.maxInFlight', c.claim.maxInFlight);
-  }
   const s = statements(store);
-  const payload = JSON.stringify(c.payload);
-  const traceparent = c.traceparent ?? null;
-  // Due now and the window has room: the row starts in flight, as a claim would leave it.
-  const claim = c.claim !== undefined && nextAttemptAt <= now && countInFlight(store) < c.claim.maxInFlight ? c.claim : undefined;
-  if (claim) {
-    const leaseUntil = now + claim.leaseMs;
-    if (s.insertInFlight.run({ requestId, strategyName: c.strategyName, payload, leaseUntil, traceparent, now }).changes === 1) {
-      const row: Selectable<OosRequestsTable> = {
-        request_id: requestId,
-        strategy_name: c.strategyName,
-        payload,
-        state: 'in_flight',
-        attempts: 1,
-        sends: 1,
-        next_attempt_at: now,
-        lease_until: leaseUntil,
-        traceparent,
-        enqueued_at: now,
-        first_sent_at: now,
-        last_sent_at: now,
-        completed_at: null,
-        last_error: null,
-        history: '[]',
-      };
-      return { type: 'enqueueRequest', status: 'enqueued', requestId, claimed: toOutboxRequest(row) };
-    }
-  } else if (s.insert.run({ requestId, strategyName: c.strategyName, payload, nextAttemptAt, traceparent, now }).changes === 1) {
-    return { type: 'enqueueRequest', status: 'enqueued', requestId };
-  }
+  const r = s.insert.run({
+    requestId,
+    strategyName: c.strategyName,
+    payload: JSON.stringify(c.payload),
+    nextAttemptAt,
+    traceparent: c.traceparent ?? null,
+    now,
+  });
+  if (r.changes === 1) return { type: 'enqueueRequest', status: 'enqueued', requestId };
   if (c.requestId !== undefined) {
     const existing = s.get.get({ requestId });
     if (existing) return { type: 'enqueueRequest', status: 'exists', requestId, state: existing.state };
@@ -285,27 +239,15 @@ export function claimDue(store: Store, c: ClaimDueCommand, now: number): ClaimDu
   const leaseMs = requirePositiveInteger('claimDue', 'leaseMs', c.leaseMs);
   const s = statements(store);
   const leaseUntil = now + leaseMs;
-  let room = limit;
-  let inFlight: number | undefined;
-  if (c.maxInFlight !== undefined) {
-    requirePositiveInteger('claimDue', 'maxInFlight', c.maxInFlight);
-    inFlight = countInFlight(store);
-    room = Math.min(limit, c.maxInFlight - inFlight);
-    if (room <= 0) {
-      // No room: nothing is claimed, but the caller learns whether work is waiting.
-      const [next] = s.pendingHead.all({ limit: 1 });
-      return { type: 'claimDue', status: 'claimed', requests: [], nextDueAt: next?.next_attempt_at ?? null, inFlight };
-    }
-  }
-  const head = s.pendingHead.all({ limit: room + 1 });
+  const head = s.pendingHead.all({ limit: limit + 1 });
   let due = 0;
-  while (due < head.length && due < room && head[due].next_attempt_at <= now) due++;
+  while (due < head.length && due < limit && head[due].next_attempt_at <= now) due++;
   const nextDueAt = due < head.length ? head[due].next_attempt_at : null;
-  if (due === 0) return { type: 'claimDue', status: 'claimed', requests: [], nextDueAt, inFlight };
-  s.claim.run({ now, leaseUntil, limit: room });
+  if (due === 0) return { type: 'claimDue', status: 'claimed', requests: [], nextDueAt };
+  s.claim.run({ now, leaseUntil, limit });
   const requests = new Array<OutboxRequest>(due);
   for (let i = 0; i < due; i++) requests[i] = toOutboxRequest(afterSend(head[i], now, leaseUntil));
-  return { type: 'claimDue', status: 'claimed', requests, nextDueAt, inFlight: inFlight === undefined ? undefined : inFlight + due };
+  return { type: 'claimDue', status: 'claimed', requests, nextDueAt };
 }
 
 export function releaseClaim(store: Store, c: ReleaseClaimCommand, _now: number): ReleaseClaimOutcome {

@@ -103,37 +103,6 @@ describe('outbox: claim, leases, retry', () => {
     expect(next(T0 + 60_000, 5)).toEqual({ claimed: 1, nextDueAt: null });
   });
 
-  it('an enqueue with claim starts in flight exactly as a claim would leave it while the window has room, and pending once it is full', () => {
-    const store = temp.open();
-    applyOk(store, ['a', 'b', 'c'].map((n) => ({ type: 'upsertStrategy', strategy: strategy(n) }) as const), T0);
-    const claim = { leaseMs: 5_000, maxInFlight: 2 };
-    const outcomes = applyOk(store, ['a', 'b', 'c'].map((n) => ({ type: 'enqueueRequest', strategyName: n, payload: { action: 'BACKTEST' }, claim }) as const), T0);
-    const [a, b, c] = outcomes.map((o) => (o.type === 'enqueueRequest' && o.status === 'enqueued' ? o : undefined));
-    for (const o of [a, b]) {
-      expect(o?.claimed).toEqual(getRequest(store, o!.requestId));
-      expect(o?.claimed).toMatchObject({ state: 'in_flight', attempts: 1, leaseUntil: T0 + 5_000, firstSentAt: T0, lastSentAt: T0, payload: { action: 'BACKTEST' } });
-      expect(o?.claimed?.history).toEqual([{ attempt: 1, sentAt: T0 }]);
-    }
-    expect(c?.claimed).toBeUndefined();
-    expect(getRequest(store, c!.requestId)).toMatchObject({ state: 'pending', attempts: 0 });
-    // A request not yet due is not claimed at enqueue, however much room there is.
-    const [later] = applyOk(store, [{ type: 'upsertStrategy', strategy: strategy('later') }, { type: 'enqueueRequest', strategyName: 'later', payload: {}, nextAttemptAt: T0 + 60_000, claim: { leaseMs: 5_000, maxInFlight: 100 } }], T0).slice(1);
-    expect(later.type === 'enqueueRequest' && later.status === 'enqueued' && later.claimed).toBe(undefined);
-  });
-
-  it('claimDue with maxInFlight claims only the room left by requests in flight, and says how many are in flight', () => {
-    const store = temp.open();
-    seedRequests(store, ['a', 'b', 'c', 'd'], T0);
-    const o1 = applyOne(store, { type: 'claimDue', limit: 10, leaseMs: 5_000, maxInFlight: 3 }, T0);
-    if (o1.status !== 'claimed') throw new Error(JSON.stringify(o1));
-    expect([o1.requests.length, o1.inFlight, o1.nextDueAt]).toEqual([3, 3, T0]);
-    const o2 = applyOne(store, { type: 'claimDue', limit: 10, leaseMs: 5_000, maxInFlight: 3 }, T0 + 1);
-    if (o2.status !== 'claimed') throw new Error(JSON.stringify(o2));
-    // No room: nothing claimed, but the caller learns that a due request waits.
-    expect([o2.requests.length, o2.inFlight, o2.nextDueAt]).toEqual([0, 3, T0]);
-    expect(applyOne(store, { type: 'claimDue', limit: 1, leaseMs: 5_000, maxInFlight: 0 }, T0).status).toBe('error');
-  });
-
   it('claimDue hands out each request exactly as it is now stored, also after earlier attempts and a requeue', () => {
     const store = temp.open();
     const [a, b] = seedRequests(store, ['a', 'b'], T0);
