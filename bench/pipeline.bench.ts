@@ -154,6 +154,23 @@ async function pacedLatency(rate: number, seconds: number, warmupSeconds: number
   return { warm: latencies, cold };
 }
 
+/** A bare FULL store in a temp dir with one small table, for the floors below (no shoal schema). */
+function bareTable(name: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-'));
+  const store = openStore({ path: path.join(dir, `${name}.db`), synchronous: 'FULL', migrations: [] });
+  store.sqlite.exec('create table t (id text primary key, state text not null, payload text not null) strict');
+  return {
+    store,
+    insert: store.sqlite.prepare("insert into t values (?, 'pending', ?)"),
+    update: store.sqlite.prepare('update t set state = ? where id = ?'),
+    payload: 'x'.repeat(300),
+    remove: () => {
+      store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * The floor any design meets on this disk: a request is durable before it is sent, and its result
  * is durable before it counts, so its path holds at least two commits one after the other. Here
@@ -162,24 +179,59 @@ async function pacedLatency(rate: number, seconds: number, warmupSeconds: number
  * pipeline's p99 cannot go below.
  */
 function twoCommitFloor(rate: number, seconds: number): number[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-'));
-  const store = openStore({ path: path.join(dir, 'floor.db'), synchronous: 'FULL', migrations: [] });
-  store.sqlite.exec('create table t (id text primary key, state text not null, payload text not null) strict');
-  const insert = store.sqlite.prepare("insert into t values (?, 'pending', ?)");
-  const complete = store.sqlite.prepare("update t set state = 'done' where id = ?");
-  const payload = 'x'.repeat(300);
+  const t = bareTable('floor');
   const spans: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < rate * seconds; i++) {
     while (performance.now() < t0 + (i * 1_000) / rate); // busy-wait: timers would add their own jitter
-    const id = store.ids.next(Date.now());
-    const t = performance.now();
-    insert.run(id, payload); // each statement outside a transaction is its own commit
-    complete.run(id);
-    spans.push(performance.now() - t);
+    const id = t.store.ids.next(Date.now());
+    const start = performance.now();
+    t.insert.run(id, t.payload); // each statement outside a transaction is its own commit
+    t.update.run('done', id);
+    spans.push(performance.now() - start);
   }
-  store.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  t.remove();
+  return spans;
+}
+
+/**
+ * The floor for any design that runs on one event loop, as shoal and the host do: requests paced
+ * by timers as in the paced run, each waiting for `commits` FULL commits one after another, made
+ * by the simplest group-commit writer (what is queued when its turn comes goes into one
+ * transaction). Nothing else runs: no actors, sockets, codec or data gate. While a commit runs the
+ * loop is blocked, so requests queue behind each other's commits; this is the part of the tail no
+ * code on top can remove.
+ */
+async function eventLoopFloor(rate: number, seconds: number, commits: number): Promise<number[]> {
+  const t = bareTable('loop-floor');
+  const queued: Array<{ run: () => void; done: () => void }> = [];
+  const flush = () => {
+    const batch = queued.splice(0);
+    t.store.sqlite.transaction(() => batch.forEach((w) => w.run()))();
+    for (const w of batch) w.done();
+  };
+  const write = (run: () => void) =>
+    new Promise<void>((done) => {
+      if (queued.push({ run, done }) === 1) setImmediate(flush);
+    });
+  const spans: number[] = [];
+  const chains: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < rate * seconds; i++) {
+    const wait = t0 + (i * 1_000) / rate - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const start = performance.now();
+    const id = t.store.ids.next(Date.now());
+    chains.push(
+      (async () => {
+        await write(() => t.insert.run(id, t.payload));
+        for (let k = 1; k < commits; k++) await write(() => t.update.run(`step${k}`, id));
+        spans.push(performance.now() - start);
+      })(),
+    );
+  }
+  await Promise.all(chains);
+  t.remove();
   return spans;
 }
 
@@ -202,6 +254,12 @@ figure('enqueue call -> result committed, p99', p99, 'ms', 3);
 const floor = twoCommitFloor(1_000, 10);
 figure('floor (no shoal): 2 FULL commits in a row, 1,000/s, p50', percentile(floor, 50), 'ms', 3);
 figure('floor (no shoal): 2 FULL commits in a row, 1,000/s, p99', percentile(floor, 99), 'ms', 3);
+// A request in shoal waits for three commits (enqueue, claim, result); two is the least possible.
+for (const commits of [3, 2]) {
+  const spans = await eventLoopFloor(1_000, 10, commits);
+  figure(`event-loop floor (no shoal): ${commits} group commits, p50`, percentile(spans, 50), 'ms', 3);
+  figure(`event-loop floor (no shoal): ${commits} group commits, p99`, percentile(spans, 99), 'ms', 3);
+}
 figure(`CPU per round trip that ${os.cpus().length} cores allow at 20,000/s`, (os.cpus().length * 1e6) / 20_000, 'us', 1);
 console.log('');
 printGoals([
