@@ -56,7 +56,8 @@ interface State {
   closed: boolean;
 }
 
-function metricsOf(r: BacktestSuccess): OosMetrics {
+/** A decoded success result as the store's metrics (trade times from the wire's Unix seconds to ms). */
+export function metricsOf(r: BacktestSuccess): OosMetrics {
   return {
     trades: r.trades,
     wins: r.wins,

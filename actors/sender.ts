@@ -83,6 +83,14 @@ interface SenderState {
 
 const defaultPause: BackoffPolicy = { minMs: 200, maxMs: 10_000, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
 
+/** The wire frame of an outbox request: its stored BACKTEST fields, its id and its trace context. */
+export function requestFrame(req: OutboxRequest): string {
+  const request = { ...(req.payload as unknown as Omit<BacktestRequest, 'requestId'>), requestId: req.requestId, traceparent: req.traceparent ?? undefined } as BacktestRequest;
+  const encoded = encodeBacktestRequest(request);
+  if (!encoded.ok) throw new Error(`request ${req.requestId} cannot be encoded: ${encoded.error.message}`);
+  return encoded.value;
+}
+
 export function sender(config: SenderConfig, stats = new SenderStats()): ActorDefinition<SenderState, SenderMessage> {
   const window = config.window ?? 16;
   const leaseMs = config.leaseMs ?? 120_000;
@@ -119,13 +127,6 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       ctx.self.tell({ kind: 'wake' });
     }, Math.max(0, at - ctx.clock.now()));
     state.wakeAt = { at, timer };
-  };
-
-  const frameOf = (req: OutboxRequest): string => {
-    const request = { ...(req.payload as unknown as Omit<BacktestRequest, 'requestId'>), requestId: req.requestId, traceparent: req.traceparent ?? undefined } as BacktestRequest;
-    const encoded = encodeBacktestRequest(request);
-    if (!encoded.ok) throw new Error(`request ${req.requestId} cannot be encoded: ${encoded.error.message}`);
-    return encoded.value;
   };
 
   /** Times out in-flight requests whose lease ran out. */
@@ -168,7 +169,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       for (let i = 0; i < rows.length; i++) {
         let frame: string;
         try {
-          frame = frameOf(rows[i]);
+          frame = requestFrame(rows[i]);
         } catch (e) {
           // Our own request is malformed: no retry can fix it.
           state.inFlight--;

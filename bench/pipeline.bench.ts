@@ -14,8 +14,13 @@ import { applyBatch, type WriteCommand } from '../persistence/commands.ts';
 import { openStore } from '../persistence/connection.ts';
 import { countByState } from '../persistence/outbox.ts';
 import { Shoal, type OosRequestInput } from '../oos/shoal.ts';
-import { figure, percentile, printGoals } from './lib/report.ts';
+import { figure, percentile, printGoals, ratio } from './lib/report.ts';
 import { freePort } from '../transport/free-port.ts';
+import { PullChannel } from '../transport/pull-channel.ts';
+import { PushChannel } from '../transport/push-channel.ts';
+import { decodeBacktestResult } from '../protocol/index.ts';
+import { requestFrame } from '../actors/sender.ts';
+import { metricsOf } from '../actors/result-handler.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -65,7 +70,8 @@ function childCpuMicros(pid: number | undefined): number | undefined {
   }
 }
 
-async function throughput(n: number, window: number): Promise<number> {
+/** A store in a temp dir holding `n` strategies with one pending request each. */
+function seedOutbox(n: number): { dir: string; dbPath: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-'));
   const dbPath = path.join(dir, 'shoal.db');
   const seed = openStore({ path: dbPath });
@@ -75,6 +81,11 @@ async function throughput(n: number, window: number): Promise<number> {
     applyBatch(seed, cmds, Date.now());
   }
   seed.close();
+  return { dir, dbPath };
+}
+
+async function throughput(n: number, window: number): Promise<number> {
+  const { dir, dbPath } = seedOutbox(n);
   const [reqPort, resPort] = [await freePort(), await freePort()];
   const echo = await startEcho(reqPort, resPort);
   const reader = openStore({ path: dbPath, readonly: true });
@@ -103,6 +114,77 @@ async function throughput(n: number, window: number): Promise<number> {
   reader.close();
   echo.kill('SIGTERM');
   fs.rmSync(dir, { recursive: true, force: true });
+  return n / seconds;
+}
+
+/**
+ * The baseline: the same durable work with no actor runtime. One loop on the main thread claims
+ * due requests with the store's own command, encodes and sends them with the sender's frame and
+ * socket class, receives and decodes results, and applies each turn's results in one commit, as
+ * the reference notes' prototype did. No supervision, mailboxes, queries, leases or gate. What
+ * shoal reaches against it is the cost of the runtime; what this reaches is the cost of the work.
+ */
+async function withoutRuntime(n: number, window: number): Promise<number> {
+  const { dir, dbPath } = seedOutbox(n);
+  const [reqPort, resPort] = [await freePort(), await freePort()];
+  const echo = await startEcho(reqPort, resPort);
+  const store = openStore({ path: dbPath });
+  const push = new PushChannel(`tcp://127.0.0.1:${reqPort}`);
+  const pull = await PullChannel.bind(`tcp://127.0.0.1:${resPort}`);
+  while (push.peers === 0) await new Promise((r) => setTimeout(r, 5));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let inFlight = 0;
+  let applied = 0;
+  let sending = false;
+  const sendDue = async () => {
+    if (sending) return;
+    sending = true;
+    while (inFlight < window) {
+      const [claimed] = applyBatch(store, [{ type: 'claimDue', limit: window - inFlight, leaseMs: 60_000 }], Date.now());
+      if (claimed.type !== 'claimDue' || claimed.status !== 'claimed' || claimed.requests.length === 0) break;
+      inFlight += claimed.requests.length;
+      for (const req of claimed.requests) await push.send(requestFrame(req));
+    }
+    sending = false;
+  };
+  let results: WriteCommand[] = [];
+  let allApplied!: () => void;
+  let failed!: (e: unknown) => void;
+  const finished = new Promise<void>((resolve, reject) => {
+    allApplied = resolve;
+    failed = reject;
+  });
+  const applyResults = () => {
+    const batch = results;
+    results = [];
+    applied += applyBatch(store, batch, Date.now()).length;
+    inFlight -= batch.length;
+    if (applied >= n) allApplied();
+    else void sendDue();
+  };
+  const receiving = (async () => {
+    for (;;) {
+      const frame = await pull.receive().catch(() => undefined);
+      if (frame === undefined) return; // closed at the end
+      const decoded = decodeBacktestResult(frame);
+      if (!decoded.ok || decoded.value.kind !== 'success') throw new Error('the echo service sent a frame that is not a success result');
+      if (results.push({ type: 'applyResult', requestId: decoded.value.requestId, result: metricsOf(decoded.value) }) === 1) setImmediate(applyResults);
+    }
+  })();
+  receiving.catch(failed);
+  void sendDue();
+  await finished;
+  const seconds = (performance.now() - t0) / 1_000;
+  const cpu = process.cpuUsage(cpu0);
+  if (countByState(store).done !== n) throw new Error('baseline: not every request is done in the store');
+  push.close();
+  pull.close();
+  await receiving;
+  store.close();
+  echo.kill('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
+  figure(`  baseline: process CPU per round trip`, (cpu.user + cpu.system) / n, 'us', 1);
   return n / seconds;
 }
 
@@ -242,6 +324,9 @@ for (const window of [16, 256]) {
   rates[window] = await throughput(n, window);
   figure(`round trips/s, ${n} requests, window ${window}`, rates[window], '/s');
 }
+const bare = await withoutRuntime(n, 256);
+figure('baseline: the same work without the runtime, window 256', bare, '/s');
+ratio('shoal / baseline, window 256', rates[256], bare);
 const paced = await pacedLatency(1_000, 10, 2);
 const lat = paced.warm;
 const p50 = percentile(lat, 50);
