@@ -3,7 +3,8 @@
  * an instant echo service in another process -> result-handler -> db-writer, synchronous=FULL.
  * Then the latency shoal adds at a paced 1,000 requests/s: from the enqueue call to the result
  * committed, with the instant service (so nearly all of it is shoal's: three commits, two hops).
- * Last, in the same run, the floor this disk sets for any design: two FULL commits in a row.
+ * Baseline, in the same run: the same durable work with no actor runtime. Last, the floors this
+ * disk sets for any design: two FULL commits in a row, and chains of group commits on one event loop.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
