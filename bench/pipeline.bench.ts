@@ -349,7 +349,7 @@ class WalSyncThread {
  * transaction). Nothing else runs: no actors, sockets, codec or data gate. While a commit runs the
  * loop is blocked, so requests queue behind each other's commits; this is the part of the tail no
  * code on top can remove. With `syncOnThread` the commits' fsync runs on its own thread instead
- * (WalSyncThread), the one way left to keep the loop free without giving up FULL's guarantee.
+ * (WalSyncThread): a way to keep the loop free without giving up FULL's guarantee.
  */
 async function eventLoopFloor(rate: number, seconds: number, commits: number, syncOnThread = false): Promise<number[]> {
   const t = bareTable('loop-floor', syncOnThread ? 'NORMAL' : 'FULL');
