@@ -128,12 +128,8 @@ async function throughput(n: number, window: number): Promise<number> {
  */
 async function withoutRuntime(n: number, window: number): Promise<number> {
   const { dir, dbPath } = seedOutbox(n);
-  const [reqPort, resPort] = [await freePort(), await freePort()];
-  const echo = await startEcho(reqPort, resPort);
   const store = openStore({ path: dbPath });
-  const push = new PushChannel(`tcp://127.0.0.1:${reqPort}`);
-  const pull = await PullChannel.bind(`tcp://127.0.0.1:${resPort}`);
-  while (push.peers === 0) await new Promise((r) => setTimeout(r, 5));
+  const { push, pull, close } = await echoSockets();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let inFlight = 0;
@@ -180,14 +176,94 @@ async function withoutRuntime(n: number, window: number): Promise<number> {
   const seconds = (performance.now() - t0) / 1_000;
   const cpu = process.cpuUsage(cpu0);
   if (countByState(store).done !== n) throw new Error('baseline: not every request is done in the store');
-  push.close();
-  pull.close();
+  close();
   await receiving;
   store.close();
-  echo.kill('SIGTERM');
   fs.rmSync(dir, { recursive: true, force: true });
   figure(`  baseline: process CPU per round trip`, (cpu.user + cpu.system) / n, 'us', 1);
   return n / seconds;
+}
+
+/** The echo service in its own process, with the sender's and the result-handler's socket classes connected to it. */
+async function echoSockets() {
+  const [reqPort, resPort] = [await freePort(), await freePort()];
+  const echo = await startEcho(reqPort, resPort);
+  const push = new PushChannel(`tcp://127.0.0.1:${reqPort}`);
+  const pull = await PullChannel.bind(`tcp://127.0.0.1:${resPort}`);
+  while (push.peers === 0) await new Promise((r) => setTimeout(r, 5));
+  return {
+    push,
+    pull,
+    echoPid: echo.pid,
+    close: () => {
+      push.close();
+      pull.close();
+      echo.kill('SIGTERM');
+    },
+  };
+}
+
+const echoedMetrics = { trades: 10, wins: 6, losses: 4, pnl: 1, sharpe: 1.2, sortino: 0.8, maxDd: 0.1, winRate: 0.5, profitFactor: 1.3 };
+
+/**
+ * The baseline's two halves apart, each alone on the main thread: the store's share of a round trip
+ * (claim and apply a result, 256 per commit, FULL, no sockets), and the sockets' share (frame,
+ * send, the echo service, receive, decode; no store). A thread doing both cannot beat
+ * 1 / (1/store + 1/sockets) round trips/s.
+ */
+function storeOnly(n: number, window: number): { rate: number; cpuPerTrip: number } {
+  const { dir, dbPath } = seedOutbox(n);
+  const store = openStore({ path: dbPath });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let done = 0; done < n; ) {
+    const [claimed] = applyBatch(store, [{ type: 'claimDue', limit: window, leaseMs: 60_000 }], Date.now());
+    if (claimed.type !== 'claimDue' || claimed.status !== 'claimed' || claimed.requests.length === 0) throw new Error('store only: nothing left to claim');
+    done += applyBatch(store, claimed.requests.map((r): WriteCommand => ({ type: 'applyResult', requestId: r.requestId, result: echoedMetrics })), Date.now()).length;
+  }
+  const seconds = (performance.now() - t0) / 1_000;
+  const cpu = process.cpuUsage(cpu0);
+  if (countByState(store).done !== n) throw new Error('store only: not every request is done');
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { rate: n / seconds, cpuPerTrip: (cpu.user + cpu.system) / n };
+}
+
+/** The sockets' half (see storeOnly): `window` requests' frames sent round and round, no store. */
+async function socketsOnly(n: number, window: number): Promise<{ rate: number; cpuPerTrip: number; echoCpuPerTrip: number | undefined }> {
+  const { dir, dbPath } = seedOutbox(window);
+  const store = openStore({ path: dbPath });
+  const [claimed] = applyBatch(store, [{ type: 'claimDue', limit: window, leaseMs: 60_000 }], Date.now());
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (claimed.type !== 'claimDue' || claimed.status !== 'claimed') throw new Error('sockets only: claim failed');
+  const requests = claimed.requests;
+  const { push, pull, echoPid, close } = await echoSockets();
+  const cpu0 = process.cpuUsage();
+  const echoCpu0 = childCpuMicros(echoPid);
+  const t0 = performance.now();
+  let sent = 0;
+  let received = 0;
+  let sending = false;
+  const sendToWindow = async () => {
+    if (sending) return;
+    sending = true;
+    while (sent - received < window && sent < n) await push.send(requestFrame(requests[sent++ % window]));
+    sending = false;
+  };
+  void sendToWindow();
+  while (received < n) {
+    const decoded = decodeBacktestResult(await pull.receive());
+    if (!decoded.ok || decoded.value.kind !== 'success') throw new Error('the echo service sent a frame that is not a success result');
+    metricsOf(decoded.value);
+    if (++received % 64 === 0) void sendToWindow();
+  }
+  const seconds = (performance.now() - t0) / 1_000;
+  const cpu = process.cpuUsage(cpu0);
+  const echoCpu1 = childCpuMicros(echoPid);
+  close();
+  const echoCpuPerTrip = echoCpu0 === undefined || echoCpu1 === undefined ? undefined : (echoCpu1 - echoCpu0) / n;
+  return { rate: n / seconds, cpuPerTrip: (cpu.user + cpu.system) / n, echoCpuPerTrip };
 }
 
 /**
@@ -398,6 +474,18 @@ for (const window of [16, 256]) {
 const bare = await withoutRuntime(n, 256);
 figure('baseline: the same work without the runtime, window 256', bare, '/s');
 ratio('shoal / baseline, window 256', rates[256], bare);
+const storeShare = storeOnly(n, 256);
+figure('  its store alone: claim + result, 256 per commit', storeShare.rate, '/s');
+figure('  its store alone: CPU per round trip', storeShare.cpuPerTrip, 'us', 1);
+const socketShare = await socketsOnly(n, 256);
+figure('  its sockets, codec and echo service alone, window 256', socketShare.rate, '/s');
+figure('  its sockets alone: CPU per round trip (this process)', socketShare.cpuPerTrip, 'us', 1);
+figure('  both on one thread, at best: 1 / (1/store + 1/sockets)', 1 / (1 / storeShare.rate + 1 / socketShare.rate), '/s');
+if (socketShare.echoCpuPerTrip !== undefined) {
+  // Whatever the threads, both processes share the machine's cores: this sum bounds any design.
+  figure('  CPU the work needs per round trip: store + sockets + echo', storeShare.cpuPerTrip + socketShare.cpuPerTrip + socketShare.echoCpuPerTrip, 'us', 1);
+}
+figure(`  CPU per round trip that ${os.cpus().length} cores allow at 20,000/s`, (os.cpus().length * 1e6) / 20_000, 'us', 1);
 const paced = await pacedLatency(1_000, 10, 2);
 const lat = paced.warm;
 const p50 = percentile(lat, 50);
@@ -419,7 +507,6 @@ for (const commits of [3, 2]) {
 const offLoop = await eventLoopFloor(1_000, 10, 2, true);
 figure('same, 2 commits, fsync on its own thread, p50', percentile(offLoop, 50), 'ms', 3);
 figure('same, 2 commits, fsync on its own thread, p99', percentile(offLoop, 99), 'ms', 3);
-figure(`CPU per round trip that ${os.cpus().length} cores allow at 20,000/s`, (os.cpus().length * 1e6) / 20_000, 'us', 1);
 console.log('');
 printGoals([
   { name: 'pipeline_round_trips', measured: rates[256], unit: 'round trips/s', target: '>= 20000', pass: rates[256] >= 20_000, digits: 0 },
