@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { applyBatch, type WriteCommand } from '../persistence/commands.ts';
 import { openStore } from '../persistence/connection.ts';
 import { countByState } from '../persistence/outbox.ts';
+import type { OutboxRequest } from '../persistence/records.ts';
 import { Shoal, type OosRequestInput } from '../oos/shoal.ts';
 import { figure, percentile, printGoals, ratio } from './lib/report.ts';
 import { freePort } from '../transport/free-port.ts';
@@ -229,15 +230,20 @@ function storeOnly(n: number, window: number): { rate: number; cpuPerTrip: numbe
   return { rate: n / seconds, cpuPerTrip: (cpu.user + cpu.system) / n };
 }
 
-/** The sockets' half (see storeOnly): `window` requests' frames sent round and round, no store. */
-async function socketsOnly(n: number, window: number): Promise<{ rate: number; cpuPerTrip: number; echoCpuPerTrip: number | undefined }> {
-  const { dir, dbPath } = seedOutbox(window);
+/** `count` requests as the sender gets them from a claim (their store is gone afterwards). */
+function claimedRequests(count: number): OutboxRequest[] {
+  const { dir, dbPath } = seedOutbox(count);
   const store = openStore({ path: dbPath });
-  const [claimed] = applyBatch(store, [{ type: 'claimDue', limit: window, leaseMs: 60_000 }], Date.now());
+  const [claimed] = applyBatch(store, [{ type: 'claimDue', limit: count, leaseMs: 60_000 }], Date.now());
   store.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  if (claimed.type !== 'claimDue' || claimed.status !== 'claimed') throw new Error('sockets only: claim failed');
-  const requests = claimed.requests;
+  if (claimed.type !== 'claimDue' || claimed.status !== 'claimed' || claimed.requests.length !== count) throw new Error('could not claim the seeded requests');
+  return claimed.requests;
+}
+
+/** The sockets' half (see storeOnly): `window` requests' frames sent round and round, no store. */
+async function socketsOnly(n: number, window: number): Promise<{ rate: number; cpuPerTrip: number; echoCpuPerTrip: number | undefined }> {
+  const requests = claimedRequests(window);
   const { push, pull, echoPid, close } = await echoSockets();
   const cpu0 = process.cpuUsage();
   const echoCpu0 = childCpuMicros(echoPid);
@@ -264,6 +270,48 @@ async function socketsOnly(n: number, window: number): Promise<{ rate: number; c
   close();
   const echoCpuPerTrip = echoCpu0 === undefined || echoCpu1 === undefined ? undefined : (echoCpu1 - echoCpu0) / n;
   return { rate: n / seconds, cpuPerTrip: (cpu.user + cpu.system) / n, echoCpuPerTrip };
+}
+
+/**
+ * The sockets' part of a request's path, paced like the paced run and with no store at all: the
+ * sender's frame, send, the echo service, receive, decode. Its tail is a floor for the pipeline's.
+ */
+async function pacedSockets(rate: number, seconds: number, warmupSeconds: number): Promise<number[]> {
+  const [request] = claimedRequests(1);
+  const { push, pull, close } = await echoSockets();
+  const n = rate * (seconds + warmupSeconds);
+  const sentAt = new Map<string, number>();
+  const spans: number[] = [];
+  const receiving = (async () => {
+    while (spans.length < n) {
+      const decoded = decodeBacktestResult(await pull.receive());
+      if (!decoded.ok || decoded.value.kind !== 'success') throw new Error('the echo service sent a frame that is not a success result');
+      metricsOf(decoded.value);
+      spans.push(performance.now() - sentAt.get(decoded.value.requestId)!);
+    }
+  })();
+  // Each send gets an id of its own (the stored id with a counter for its last 12 digits).
+  await pace(rate, n, async (i) => {
+    const requestId = `${request.requestId.slice(0, 24)}${String(i).padStart(12, '0')}`;
+    sentAt.set(requestId, performance.now());
+    await push.send(requestFrame({ ...request, requestId }));
+  });
+  await receiving;
+  close();
+  return spans.slice(rate * warmupSeconds);
+}
+
+/**
+ * Calls `each(i)` for i = 0..count-1 at `rate` per second, the way every paced measurement here
+ * does it: a timer when the next call is more than 1 ms away, else at once (so late calls bunch).
+ */
+async function pace(rate: number, count: number, each: (i: number) => void | Promise<void>): Promise<void> {
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const wait = t0 + (i * 1_000) / rate - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    await each(i);
+  }
 }
 
 /**
@@ -294,10 +342,7 @@ async function pacedLatency(rate: number, seconds: number, warmupSeconds: number
     (index.get(requestId)! < warmupCount ? cold : latencies).push(performance.now() - t);
   };
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    const due = t0 + (i * 1_000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+  await pace(rate, n, (i) => {
     const t = performance.now();
     void shoal.enqueue(`P${i}`, input(`P${i}`)).then((o) => {
       if (o.status === 'enqueued') {
@@ -305,7 +350,7 @@ async function pacedLatency(rate: number, seconds: number, warmupSeconds: number
         index.set(o.requestId, i);
       } else rejected++;
     });
-  }
+  });
   while (latencies.length + cold.length + rejected < n && performance.now() - t0 < (seconds + warmupSeconds) * 1_000 + 30_000) await new Promise((r) => setTimeout(r, 10));
   if (rejected > 0) console.log(`  ${rejected} requests were not enqueued`);
   await shoal.stop();
@@ -444,10 +489,7 @@ async function eventLoopFloor(rate: number, seconds: number, commits: number, sy
     });
   const spans: number[] = [];
   const chains: Promise<void>[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < rate * seconds; i++) {
-    const wait = t0 + (i * 1_000) / rate - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+  await pace(rate, rate * seconds, () => {
     const start = performance.now();
     const id = t.store.ids.next(Date.now());
     chains.push(
@@ -457,7 +499,7 @@ async function eventLoopFloor(rate: number, seconds: number, commits: number, sy
         spans.push(performance.now() - start);
       })(),
     );
-  }
+  });
   await Promise.all(chains);
   await syncer?.stop();
   t.remove();
@@ -487,6 +529,7 @@ if (socketShare.echoCpuPerTrip !== undefined) {
 }
 figure(`  CPU per round trip that ${os.cpus().length} cores allow at 20,000/s`, (os.cpus().length * 1e6) / 20_000, 'us', 1);
 const paced = await pacedLatency(1_000, 10, 2);
+const socketSpans = await pacedSockets(1_000, 10, 2);
 const lat = paced.warm;
 const p50 = percentile(lat, 50);
 const p99 = percentile(lat, 99);
@@ -495,6 +538,8 @@ figure('paced 1,000/s for 10 s after it: results', lat.length, '');
 figure('enqueue call -> result committed, p50', p50, 'ms', 3);
 figure('enqueue call -> result committed, p95', percentile(lat, 95), 'ms', 3);
 figure('enqueue call -> result committed, p99', p99, 'ms', 3);
+figure('sockets, codec and echo service alone, 1,000/s, p50', percentile(socketSpans, 50), 'ms', 3);
+figure('sockets, codec and echo service alone, 1,000/s, p99', percentile(socketSpans, 99), 'ms', 3);
 const floor = twoCommitFloor(1_000, 10);
 figure('floor (no shoal): 2 FULL commits in a row, 1,000/s, p50', percentile(floor, 50), 'ms', 3);
 figure('floor (no shoal): 2 FULL commits in a row, 1,000/s, p99', percentile(floor, 99), 'ms', 3);
