@@ -8,7 +8,7 @@
  * not report a day again (only a cursor write that failed after the notification can repeat one).
  * On a store that has never reported, reporting starts with the next boundary.
  */
-import type { ActorContext, ActorRef } from '../runtime/index.ts';
+import { kindGuard, isNumber, isOptional, type ActorContext, type ActorRef } from '../runtime/index.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
@@ -27,6 +27,8 @@ export type DailyReporterMessage =
   | { readonly kind: 'catch_up' }
   /** Computes (and with `send`, notifies) the summary of a day now; default: the day before today. */
   | { readonly kind: 'report'; readonly dayStart?: number; readonly send?: boolean; readonly replyTo?: ActorRef<DailySummary | { error: string }> };
+
+export const isDailyReporterMessage = kindGuard<DailyReporterMessage>({ boundary: true, catch_up: true, report: (m) => isOptional(m.dayStart, isNumber) });
 
 export interface DailyReporterConfig {
   readonly dbPath: string;
@@ -113,6 +115,7 @@ export function dailyReporter(config: DailyReporterConfig, stats = new DailyRepo
   };
 
   return {
+    accepts: isDailyReporterMessage,
     init: (ctx) => {
       const state: ReporterState = { reader: undefined };
       schedule(state, ctx);

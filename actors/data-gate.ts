@@ -13,7 +13,7 @@
  * end = the last timestamp, start = end - days * 86,400, and the file must cover it.
  */
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import type { ActorContext, ActorRef } from '../runtime/index.ts';
+import { kindGuard, isRecord, isString, type ActorContext, type ActorRef } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { CommandOutcome, EnqueueOutcome, WriteCommand } from '../persistence/commands.ts';
 import { createTraceparent } from '../protocol/index.ts';
@@ -51,6 +51,11 @@ export interface GateCheck {
 }
 
 export type DataGateMessage = GateEnqueue | GateCheck;
+
+export const isDataGateMessage = kindGuard<DataGateMessage>({
+  enqueue: (m) => isString(m.strategyName) && isRecord(m.request),
+  check: (m) => isString(m.file),
+});
 
 export type GateRejected = { readonly type: 'dataGate'; readonly status: 'rejected'; readonly strategyName: string; readonly verdict: CandleVerdict; readonly detail: string };
 /**
@@ -281,6 +286,7 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
   };
 
   return {
+    accepts: isDataGateMessage,
     init: () => ({ cache: config.cache ?? new VerdictCache(), notified: new Map() }),
     // Every request of a turn is judged (each distinct file and window once) and written in one
     // db-writer call, so a burst of enqueues costs one commit, not one each.

@@ -9,7 +9,7 @@
  * the commands are retried one by one; a command that keeps failing is dead-lettered (to the
  * spool, as the database is what fails) and its caller gets the error then.
  */
-import type { ActorContext, ActorRef } from '../runtime/index.ts';
+import { kindGuard, type ActorContext, type ActorRef } from '../runtime/index.ts';
 import { type BackoffPolicy, backoffDelay } from '../runtime/backoff.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
@@ -33,6 +33,8 @@ export interface DbCheckpoint {
 }
 
 export type DbWriterMessage = DbWrite | DbCheckpoint;
+
+export const isDbWriterMessage = kindGuard<DbWriterMessage>({ write: (m) => Array.isArray(m.commands), checkpoint: true });
 
 export type DbWriteReply =
   | { readonly kind: 'written'; readonly tag: unknown; readonly outcomes: CommandOutcome[] }
@@ -176,6 +178,7 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
   };
 
   return {
+    accepts: isDbWriterMessage,
     init: (ctx) => {
       const store = openStore({ path: config.path, synchronous: config.synchronous ?? 'FULL', busyTimeoutMs: config.busyTimeoutMs ?? 100 });
       if (config.maxPageCount !== undefined) store.sqlite.pragma(`max_page_count = ${Math.floor(config.maxPageCount)}`);

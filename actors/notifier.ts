@@ -6,7 +6,7 @@
  * failure reaches whoever sent the notification (they only `tell`).
  */
 import { appendFile } from 'node:fs/promises';
-import { EventStream } from '../runtime/index.ts';
+import { EventStream, isString, kindGuard } from '../runtime/index.ts';
 import type { ActorContext, ActorSystem } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 
@@ -24,6 +24,8 @@ export interface Notification {
 }
 
 export type NotifierMessage = Notification;
+
+export const isNotifierMessage = kindGuard<NotifierMessage>({ notify: (m) => isString(m.title) && isString(m.body) });
 
 // ---- configuration -----------------------------------------------------------------------------
 
@@ -122,5 +124,5 @@ export function notifier(config: NotifierConfig = {}, channel = new Notification
     return undefined;
   };
 
-  return { initialState: undefined, receiveBatch: handle, options: { batchSize: 256, throughput: 256 } };
+  return { accepts: isNotifierMessage, initialState: undefined, receiveBatch: handle, options: { batchSize: 256, throughput: 256 } };
 }

@@ -30,7 +30,7 @@
  * problems), so they are counted here but not written twice.
  */
 import { join } from 'node:path';
-import type { ActorContext, ActorRef } from '../runtime/index.ts';
+import { kindGuard, type ActorContext, type ActorRef } from '../runtime/index.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { ChangeRankCommand, CommandOutcome, RecordFailureCommand, WriteCommand } from '../persistence/commands.ts';
@@ -54,6 +54,8 @@ export type RankEvaluatorMessage =
   /** Read and evaluate every strategy (by name, in batches); then the watermark covers them all. */
   | { readonly kind: 'full_scan'; readonly replyTo?: ActorRef<CycleReport> }
   | { readonly kind: 'tick' };
+
+export const isRankEvaluatorMessage = kindGuard<RankEvaluatorMessage>({ cycle: true, full_scan: true, tick: true });
 
 export interface CycleReport {
   readonly kind: 'incremental' | 'full_scan';
@@ -441,6 +443,7 @@ export function rankEvaluator(config: RankEvaluatorConfig, stats = new RankEvalu
   };
 
   return {
+    accepts: isRankEvaluatorMessage,
     init: (ctx) => {
       const store = openStore({ path: config.dbPath, readonly: true });
       const state: EvaluatorState = {

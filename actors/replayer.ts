@@ -1,17 +1,28 @@
 /**
  * replayer: brings dead letters back. After a supervisor has restarted a child and the child has
- * stayed up for a quiet period, the letters whose source is that child are replayed to it,
- * oldest first, rate-limited, each at most `maxReplays` times. A replayed message that is handled
- * marks its letter replayed; one that fails again comes back through the dead-letter sink, which
- * returns the letter to `dead` with replay_count + 1. At start-up everything eligible is replayed
- * after the quiet period; on demand, by id, by source or all. Letters left `replaying` (claimed by
- * the CLI, or by a replayer that crashed) are delivered by the periodic scan.
+ * stayed up for a quiet period, the letters whose source is that child are replayed, oldest
+ * first, rate-limited, each at most `maxReplays` times. At start-up everything eligible is
+ * replayed after the quiet period; on demand, by id, by source or all. Letters left `replaying`
+ * with nothing under way for them (claimed by the CLI, or by a replayer that died) are picked up
+ * by the periodic scan.
+ *
+ * What a replay does is chosen by what the letter holds, not only where it failed: the first
+ * route whose `matches` takes the letter decides (the application supplies routes, e.g. "a dead
+ * request goes back to the outbox"). A letter no route takes is a message for the actor it failed
+ * in, and goes back to that actor only if the actor's protocol guard accepts it (`accepts`);
+ * otherwise the letter is returned with the reason (replay_count + 1), never delivered.
+ *
+ * A delivered message that fails again costs its actor one restart (the kernel gives a replay a
+ * single try) and comes back through the dead-letter sink, which returns its letter. Replays to
+ * that actor then pause until it has been quiet again: the rest of the pass is released
+ * uncounted, so a batch of still-poisonous letters cannot exhaust the supervisor's intensity.
  */
-import { ReceiptRef, type ActorContext, type ActorRef, type SystemEvent } from '../runtime/index.ts';
+import { isNumber, isOptional, isString, kindGuard, ReceiptRef, type ActorContext, type ActorRef, type SystemEvent } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { DeadLetter } from '../persistence/records.ts';
+import type { WriteCommand } from '../persistence/commands.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
-import { listDeadLetters } from '../persistence/dead-letters.ts';
+import { listStalledReplays } from '../persistence/dead-letters.ts';
 import { messageFromJson } from '../persistence/message-json.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
@@ -33,12 +44,23 @@ export interface ReplayPolicy {
 
 export const defaultReplayPolicy: ReplayPolicy = Object.freeze({ quietMs: 30_000, maxReplays: 3, perSecond: 50, batch: 100, scanIntervalMs: 5_000, replayAtStartup: true });
 
-/**
- * How to replay letters of one source that are not plain actor messages (e.g. outbox requests).
- * A handler that takes the letter records its outcome itself (replayed, or returned to dead) and
- * resolves true; false leaves the letter to the default: re-sending its message to the actor.
- */
-export type ReplayHandler = (letter: DeadLetter) => Promise<boolean>;
+/** What a route decided for one letter. */
+export type ReplayStep =
+  /** Deliver this message to the actor at `to` (if its protocol accepts it); handled = replayed. */
+  | { readonly kind: 'deliver'; readonly to: string; readonly message: unknown }
+  /** Handed over; the store settles the letter when what it carried ends (e.g. the request completes). */
+  | { readonly kind: 'under_way' }
+  /** What the letter carried has already succeeded. */
+  | { readonly kind: 'replayed' }
+  /** Cannot be replayed now: back to dead with replay_count + 1 and the reason. */
+  | { readonly kind: 'return'; readonly reason: string };
+
+/** A way of replaying one kind of letter, chosen by what the letter holds. */
+export interface ReplayRoute {
+  readonly name: string;
+  readonly matches: (letter: DeadLetter) => boolean;
+  readonly replay: (letter: DeadLetter, ctx: ActorContext<ReplayerMessage>) => Promise<ReplayStep>;
+}
 
 export interface ReplayReport {
   readonly claimed: number;
@@ -54,10 +76,27 @@ export type ReplayerMessage =
   | { readonly kind: 'handled'; readonly id: number }
   | { readonly kind: 'replay'; readonly ids?: readonly number[]; readonly source?: string; readonly replyTo?: ActorRef<ReplayReport> };
 
+const hasPath = (m: Readonly<Record<string, unknown>>) => isString(m.path);
+export const isReplayerMessage = kindGuard<ReplayerMessage>({
+  restarted: hasPath,
+  crashed: hasPath,
+  quiet: (m) => isString(m.path) && isNumber(m.since),
+  startup: true,
+  scan: true,
+  drip: true,
+  handled: (m) => isNumber(m.id),
+  replay: (m) => isOptional(m.ids, Array.isArray) && isOptional(m.source, isString),
+});
+
 interface State {
   readonly reader: Store;
   readonly queue: DeadLetter[];
-  readonly inProgress: Set<number>;
+  /** Letters queued or delivered and not yet settled, with the replay count they were claimed at. */
+  readonly inProgress: Map<number, number>;
+  /** Deliveries waiting for their receipt, by letter id: the actor each went to. */
+  readonly awaiting: Map<number, string>;
+  /** Actors that failed during a replay: their letters wait for the next quiet period. */
+  readonly paused: Set<string>;
   readonly lastCrash: Map<string, number>;
   unsubscribe: () => void;
   dripping: boolean;
@@ -68,28 +107,37 @@ export interface ReplayerConfig {
   readonly dbPath: string;
   readonly writerPath: string;
   readonly policy?: Partial<ReplayPolicy>;
-  /** Handlers by source (exact actor path or channel name); other sources get their message re-sent to the actor at that path. */
-  readonly handlers?: Readonly<Record<string, ReplayHandler>>;
+  /** Routes by what a letter holds, tried in order; a letter none takes goes back to its source actor. */
+  readonly routes?: readonly ReplayRoute[];
+}
+
+/** The letter's message, back from its JSON form (actor refs resolved in this system). */
+export function letterMessage(letter: DeadLetter, ctx: ActorContext<any>): unknown {
+  return messageFromJson(JSON.stringify(letter.message), (p) => ctx.system.lookup(p));
 }
 
 export function replayer(config: ReplayerConfig): ActorDefinition<State, ReplayerMessage> {
   const policy: ReplayPolicy = { ...defaultReplayPolicy, ...config.policy };
+  const routes = config.routes ?? [];
   const writer = (ctx: ActorContext<ReplayerMessage>) => {
     const ref = ctx.system.lookup(config.writerPath);
     if (!ref) throw new Error(`replayer ${ctx.path}: db-writer ${config.writerPath} is not running`);
     return ref as ActorRef<DbWriterMessage>;
   };
+  const write = (ctx: ActorContext<ReplayerMessage>, command: WriteCommand) => writeCommands(ctx.system, writer(ctx), [command]);
 
   const claim = async (ctx: ActorContext<ReplayerMessage>, filter: { ids?: readonly number[]; source?: string }): Promise<DeadLetter[]> => {
-    const [outcome] = await writeCommands(ctx.system, writer(ctx), [{ type: 'claimDeadLettersForReplay', ...filter, limit: policy.batch, maxReplays: policy.maxReplays }]);
+    const [outcome] = await write(ctx, { type: 'claimDeadLettersForReplay', ...filter, limit: policy.batch, maxReplays: policy.maxReplays });
     if (outcome.status !== 'claimed' || outcome.type !== 'claimDeadLettersForReplay') throw new Error(`replayer: claim failed: ${JSON.stringify(outcome)}`);
     return outcome.letters;
   };
 
   const enqueue = (state: State, ctx: ActorContext<ReplayerMessage>, letters: readonly DeadLetter[]) => {
     for (const l of letters) {
-      if (state.inProgress.has(l.id)) continue;
-      state.inProgress.add(l.id);
+      // The same claim count means this replay is already queued or under way; a higher one
+      // means the earlier try ended (its letter was returned) and this is a new one.
+      if (state.inProgress.get(l.id) === l.replayCount) continue;
+      state.inProgress.set(l.id, l.replayCount);
       state.queue.push(l);
     }
     if (!state.dripping && state.queue.length > 0) {
@@ -98,28 +146,44 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
     }
   };
 
-  const deliver = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter): Promise<void> => {
-    const handler = config.handlers?.[letter.source];
-    if (handler) {
-      let taken = false;
-      try {
-        taken = await handler(letter);
-      } finally {
-        if (taken) state.inProgress.delete(letter.id);
-      }
-      if (taken) return;
+  const settle = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter, command: WriteCommand) => {
+    state.inProgress.delete(letter.id);
+    await write(ctx, command);
+  };
+
+  const deliverTo = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter, to: string, message: unknown) => {
+    if (state.paused.has(to)) {
+      return settle(state, ctx, letter, { type: 'deadLetterReleased', id: letter.id, reason: `replay postponed: ${to} failed during a replay; it is retried after ${to} has been quiet for ${policy.quietMs} ms` });
     }
-    const target = ctx.system.lookup(letter.source);
-    if (!target) {
-      state.inProgress.delete(letter.id);
-      await writeCommands(ctx.system, writer(ctx), [{ type: 'deadLetterReturned', id: letter.id, error: `replay: no actor at ${letter.source}` }]);
-      return;
+    const verdict = ctx.system.accepts(to, message);
+    if (verdict === 'no_actor') {
+      return settle(state, ctx, letter, { type: 'deadLetterReleased', id: letter.id, reason: `replay postponed: no actor is running at ${to}` });
     }
-    const message = messageFromJson(JSON.stringify(letter.message), (p) => ctx.system.lookup(p));
+    if (verdict !== 'accepted') {
+      const why = verdict === 'no_guard' ? `${to} declares no protocol to check it against` : `${to}'s protocol does not accept it`;
+      return settle(state, ctx, letter, { type: 'deadLetterReturned', id: letter.id, error: `replay: no handler understands this letter (${describeMessage(message)}): ${why}` });
+    }
     const receipt = new ReceiptRef(`${ctx.path}#replay-${letter.id}`, letter.id, () => ctx.self.tell({ kind: 'handled', id: letter.id }));
-    if (!target.tell(message, receipt)) {
-      state.inProgress.delete(letter.id);
-      await writeCommands(ctx.system, writer(ctx), [{ type: 'deadLetterReturned', id: letter.id, error: `replay: ${letter.source} did not accept the message` }]);
+    state.awaiting.set(letter.id, to);
+    if (!ctx.system.lookup(to)?.tell(message, receipt)) {
+      state.awaiting.delete(letter.id);
+      await settle(state, ctx, letter, { type: 'deadLetterReleased', id: letter.id, reason: `replay postponed: ${to} did not take the message` });
+    }
+  };
+
+  const deliver = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter): Promise<void> => {
+    const route = routes.find((r) => r.matches(letter));
+    const step: ReplayStep = route ? await route.replay(letter, ctx) : { kind: 'deliver', to: letter.source, message: letterMessage(letter, ctx) };
+    switch (step.kind) {
+      case 'deliver':
+        return deliverTo(state, ctx, letter, step.to, step.message);
+      case 'under_way':
+        state.inProgress.delete(letter.id);
+        return;
+      case 'replayed':
+        return settle(state, ctx, letter, { type: 'deadLetterReplayed', id: letter.id });
+      case 'return':
+        return settle(state, ctx, letter, { type: 'deadLetterReturned', id: letter.id, error: `replay: ${step.reason}` });
     }
   };
 
@@ -128,6 +192,7 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
   };
 
   return {
+    accepts: isReplayerMessage,
     init: (ctx) => {
       const reader = openStore({ path: config.dbPath, readonly: true });
       const onEvent = (e: SystemEvent) => {
@@ -135,7 +200,16 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
         if (e.type === 'actor_restarted') ctx.self.tell({ kind: 'restarted', path: e.path });
         else if (e.type === 'actor_crashed') ctx.self.tell({ kind: 'crashed', path: e.path });
       };
-      const state: State = { reader, queue: [], inProgress: new Set(), lastCrash: new Map(), unsubscribe: ctx.system.events.subscribe(onEvent), dripping: false };
+      const state: State = {
+        reader,
+        queue: [],
+        inProgress: new Map(),
+        awaiting: new Map(),
+        paused: new Set(),
+        lastCrash: new Map(),
+        unsubscribe: ctx.system.events.subscribe(onEvent),
+        dripping: false,
+      };
       if (policy.replayAtStartup) ctx.clock.setTimeout(() => ctx.self.tell({ kind: 'startup' }), policy.quietMs);
       scheduleScan(state, ctx);
       return state;
@@ -144,6 +218,12 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
       switch (msg.kind) {
         case 'crashed':
           state.lastCrash.set(msg.path, ctx.clock.now());
+          for (const [id, to] of state.awaiting) {
+            if (to !== msg.path) continue;
+            // A replay to it may be what failed: hold its other letters until it is quiet again.
+            state.paused.add(msg.path);
+            state.awaiting.delete(id);
+          }
           break;
         case 'restarted': {
           const since = ctx.clock.now();
@@ -154,6 +234,7 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
           // Replay only if the child did not crash again during the quiet period.
           const crash = state.lastCrash.get(msg.path);
           if (crash !== undefined && crash > msg.since) break;
+          state.paused.delete(msg.path);
           enqueue(state, ctx, await claim(ctx, { source: msg.path }));
           break;
         }
@@ -161,7 +242,7 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
           enqueue(state, ctx, await claim(ctx, {}));
           break;
         case 'scan': {
-          enqueue(state, ctx, listDeadLetters(state.reader, { state: 'replaying', limit: policy.batch }));
+          enqueue(state, ctx, listStalledReplays(state.reader, policy.batch));
           scheduleScan(state, ctx);
           break;
         }
@@ -180,7 +261,8 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
         }
         case 'handled':
           state.inProgress.delete(msg.id);
-          await writeCommands(ctx.system, writer(ctx), [{ type: 'deadLetterReplayed', id: msg.id }]);
+          state.awaiting.delete(msg.id);
+          await write(ctx, { type: 'deadLetterReplayed', id: msg.id });
           break;
       }
       return state;
@@ -191,4 +273,10 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
       state.reader.close();
     },
   };
+}
+
+/** A short description of a message for a refusal: its kind, or its type. */
+function describeMessage(message: unknown): string {
+  if (message !== null && typeof message === 'object' && typeof (message as { kind?: unknown }).kind === 'string') return `a '${(message as { kind: string }).kind}' message`;
+  return `a message of type ${message === null ? 'null' : typeof message}`;
 }

@@ -9,7 +9,7 @@
  * - a frame that cannot be decoded or validated is dead-lettered with its raw bytes and why.
  * Socket errors crash the actor; its supervisor restarts it (and it rebinds).
  */
-import { ReceiptRef, type ActorContext, type ActorRef } from '../runtime/index.ts';
+import { kindGuard, ReceiptRef, type ActorContext, type ActorRef } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { CommandOutcome, OosMetrics, WriteCommand } from '../persistence/commands.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
@@ -22,6 +22,8 @@ import type { DbWriterMessage } from './db-writer.ts';
 import type { SenderMessage } from './sender.ts';
 
 export type ResultHandlerMessage = { readonly kind: 'frame'; readonly frame: Buffer; readonly receivedAt: number };
+
+export const isResultHandlerMessage = kindGuard<ResultHandlerMessage>({ frame: (m) => Buffer.isBuffer(m.frame) });
 
 export interface ResultHandlerConfig {
   /** Where to bind, e.g. tcp://*:5581 (or tcp://127.0.0.1:5581 for loopback only; port 0 = ephemeral). */
@@ -109,6 +111,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
   };
 
   return {
+    accepts: isResultHandlerMessage,
     init: async (ctx) => {
       const pull = await PullChannel.bind(config.endpoint);
       config.onBound?.(pull.endpoint);
@@ -194,10 +197,11 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed, due: retried > 0 } satisfies SenderMessage);
       return state;
     },
-    onStop: (state) => {
+    // Awaited before the next incarnation binds: the port must be free again (see PullChannel.close).
+    onStop: async (state) => {
       state.closed = true;
-      state.pull.close();
       state.reader.close();
+      await state.pull.close();
     },
     options: { batchSize: 1_024, throughput: 1_024, maxMessageRetries: 3, mailboxCapacity: 20_000 },
   };

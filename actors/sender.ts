@@ -8,7 +8,7 @@
  * result still completes it) until `maxAttempts`, then the request goes to the dead letters with
  * its history. While the service is unreachable the sender pauses instead of spinning.
  */
-import type { ActorContext, ActorRef } from '../runtime/index.ts';
+import { kindGuard, type ActorContext, type ActorRef } from '../runtime/index.ts';
 import { type BackoffPolicy, backoffDelay } from '../runtime/backoff.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import { type TokenBucket, msUntilToken, refill } from '../runtime/token-bucket.ts';
@@ -31,6 +31,8 @@ export type SenderMessage =
    */
   | { readonly kind: 'wake'; readonly freed?: number; readonly due?: boolean; readonly peerUp?: boolean }
   | { readonly kind: 'tick' };
+
+export const isSenderMessage = kindGuard<SenderMessage>({ wake: true, tick: true });
 
 export interface SenderConfig {
   /** The service's request socket, e.g. tcp://localhost:5580. */
@@ -201,6 +203,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
   };
 
   return {
+    accepts: isSenderMessage,
     init: (ctx) => {
       const reader = openStore({ path: config.dbPath, readonly: true });
       stats.peers = 0;

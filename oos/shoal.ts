@@ -6,19 +6,18 @@ import { type ActorRef, type ActorSystem, type Clock, type SystemEvent, type Tre
 import { startSupervisor, type Supervisor } from '../supervisors/index.ts';
 import { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import type { StrategyInput } from '../persistence/commands.ts';
-import type { DeadLetter } from '../persistence/records.ts';
 import type { SupervisorEventKind } from '../persistence/schema.ts';
 import { createTraceparent, type BacktestRequest } from '../protocol/index.ts';
 import { PersistedDeadLetterSink } from '../actors/dead-letter-sink.ts';
 import { writeCommand, writeCommands } from '../actors/db-client.ts';
 import type { DbWriterMessage } from '../actors/db-writer.ts';
 import type { ReplayerMessage, ReplayReport } from '../actors/replayer.ts';
-import type { SenderMessage } from '../actors/sender.ts';
 import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';
 import { NotificationChannel } from '../actors/notifier.ts';
 import type { CycleReport, RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
 import { VerdictCache } from './candles/index.ts';
 import { writeSnapshot } from './snapshot-file.ts';
+import { oosReplayRoutes } from './replay-routes.ts';
 import { oosConfig, type OosConfig } from './config.ts';
 import { newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 
@@ -73,10 +72,8 @@ export class Shoal {
         commands: [{ type: 'recordSupervisorEvent', kind, path: e.path, childId: e.childId, detail: [e.reason, e.error].filter(Boolean).join(': ') || undefined }],
       } satisfies DbWriterMessage);
     });
-    const replayHandlers = {
-      [paths.sender]: (letter: DeadLetter) => requeue(system, letter),
-    };
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayHandlers, onResultsBound: options.onResultsBound });
+    const replayRoutes = oosReplayRoutes({ writer: paths.dbWriter, sender: paths.sender, resultHandler: paths.resultHandler });
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound });
     const root = await startSupervisor(system, tree, ROOT);
     const shoal = new Shoal(system, root, cfg, stats, notifications, spool, unsubscribe);
     shoal.publishSnapshot();
@@ -159,23 +156,4 @@ export class Shoal {
     this.unsubscribe();
     this.publishSnapshot(reason);
   }
-}
-
-/**
- * A dead request is replayed by putting it back in the outbox with fresh attempts (and the letter
- * marked replayed, atomically). Other letters of the sender (its own poison messages) are left
- * to the default replay.
- */
-async function requeue(system: ActorSystem, letter: DeadLetter): Promise<boolean> {
-  const message = letter.message as { payload?: unknown } | null;
-  if (!letter.requestId || message === null || typeof message !== 'object' || !('payload' in message)) return false;
-  const writer = system.lookup(paths.dbWriter) as ActorRef<DbWriterMessage>;
-  const [o] = await writeCommands(system, writer, [{ type: 'requeueRequest', requestId: letter.requestId, deadLetterId: letter.id }]);
-  if (o.status === 'requeued') {
-    system.lookup(paths.sender)?.tell({ kind: 'wake' } satisfies SenderMessage);
-    return true;
-  }
-  const why = `request ${letter.requestId} could not be requeued (${o.status}${'state' in o && o.state ? `: ${o.state}` : ''})`;
-  await writeCommands(system, writer, [{ type: 'deadLetterReturned', id: letter.id, error: `replay: ${why}` }]);
-  return true;
 }

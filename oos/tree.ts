@@ -18,7 +18,7 @@ import type { SupervisorSpec } from '../supervisors/index.ts';
 import { dbWriter, DbWriterHealth } from '../actors/db-writer.ts';
 import { resultHandler, ResultStats } from '../actors/result-handler.ts';
 import { sender, SenderStats } from '../actors/sender.ts';
-import { replayer, type ReplayHandler } from '../actors/replayer.ts';
+import { replayer, type ReplayRoute } from '../actors/replayer.ts';
 import { NotificationChannel, notifier } from '../actors/notifier.ts';
 import { dataGate, GateStats } from '../actors/data-gate.ts';
 import { rankEvaluator, RankEvaluatorStats } from '../actors/rank-evaluator.ts';
@@ -69,7 +69,8 @@ export interface TreeDeps {
   /** Candle verdicts, kept across gate restarts. */
   readonly verdicts: VerdictCache;
   readonly spool: DeadLetterSpool;
-  readonly replayHandlers: Readonly<Record<string, ReplayHandler>>;
+  /** How letters are replayed by what they hold (oos/replay-routes.ts). */
+  readonly replayRoutes: readonly ReplayRoute[];
   readonly onResultsBound?: (endpoint: string) => void;
 }
 
@@ -134,7 +135,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
         id: 'daily-reporter',
         start: () => dailyReporter({ dbPath: config.dbPath, writerPath: paths.dbWriter, notifierPath: paths.notifier, criteria: config.rankCriteria }, deps.stats.reports),
       },
-      { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, handlers: deps.replayHandlers }) },
+      { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, routes: deps.replayRoutes }) },
     ],
   };
 }

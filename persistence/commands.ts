@@ -15,6 +15,7 @@ import type { Store } from './connection.ts';
 import {
   claimDeadLettersForReplay,
   deadLetterReplayed,
+  deadLetterReleased,
   deadLetterReturned,
   discardDeadLetter,
   insertDeadLetter,
@@ -66,14 +67,13 @@ export interface ReleaseClaimCommand {
 }
 
 /**
- * Revives a dead request (a dead letter being replayed): pending again, due now, with a fresh
+ * Revives a dead request (its dead letter being replayed): pending again, due now, with a fresh
  * attempt budget (attempts 0; the history keeps the earlier sends). Refused while the strategy
- * has another live request. With `deadLetterId`, that letter is marked replayed in the same step.
+ * has another live request. The letter stays `replaying` until the request ends (dead-letters.ts).
  */
 export interface RequeueRequestCommand {
   type: 'requeueRequest';
   requestId: string;
-  deadLetterId?: number;
 }
 
 /** Lists in-flight requests whose lease has run out; changes nothing. */
@@ -183,6 +183,13 @@ export interface DeadLetterReturnedCommand {
   stack?: string;
 }
 
+/** replaying -> dead without a replay counted: the replay was postponed (its actor is failing), not tried. */
+export interface DeadLetterReleasedCommand {
+  type: 'deadLetterReleased';
+  id: number;
+  reason: string;
+}
+
 /** dead|replaying -> discarded. The row is kept. */
 export interface DiscardDeadLetterCommand {
   type: 'discardDeadLetter';
@@ -267,6 +274,7 @@ export type WriteCommand =
   | InsertDeadLetterCommand
   | DeadLetterReplayedCommand
   | DeadLetterReturnedCommand
+  | DeadLetterReleasedCommand
   | DiscardDeadLetterCommand
   | ClaimDeadLettersForReplayCommand
   | UpsertStrategyCommand
@@ -308,7 +316,7 @@ export type RetryOutcome =
   | { type: 'retryRequest'; status: 'not_live'; requestId: string; state: RequestState | null };
 
 export type DeadLetterRequestOutcome =
-  | { type: 'deadLetterRequest'; status: 'dead_lettered'; requestId: string; deadLetterId: number }
+  | { type: 'deadLetterRequest'; status: 'dead_lettered'; requestId: string; deadLetterId: number; replayFailed: boolean }
   | { type: 'deadLetterRequest'; status: 'not_live'; requestId: string; state: RequestState | null };
 
 export type ApplyResultOutcome =
@@ -340,6 +348,9 @@ export type DeadLetterReplayedOutcome =
 export type DeadLetterReturnedOutcome =
   | { type: 'deadLetterReturned'; status: 'returned'; id: number; replayCount: number }
   | WrongLetterState<'deadLetterReturned'>;
+export type DeadLetterReleasedOutcome =
+  | { type: 'deadLetterReleased'; status: 'released'; id: number }
+  | WrongLetterState<'deadLetterReleased'>;
 export type DiscardDeadLetterOutcome =
   | { type: 'discardDeadLetter'; status: 'discarded'; id: number }
   | WrongLetterState<'discardDeadLetter'>;
@@ -369,6 +380,7 @@ export interface OutcomeMap {
   insertDeadLetter: InsertDeadLetterOutcome;
   deadLetterReplayed: DeadLetterReplayedOutcome;
   deadLetterReturned: DeadLetterReturnedOutcome;
+  deadLetterReleased: DeadLetterReleasedOutcome;
   discardDeadLetter: DiscardDeadLetterOutcome;
   claimDeadLettersForReplay: ClaimDeadLettersOutcome;
   upsertStrategy: UpsertStrategyOutcome;
@@ -402,7 +414,7 @@ export function describeCommand(c: WriteCommand): string {
     case 'releaseClaim':
       return `releaseClaim (oos_requests) request=${c.requestId}`;
     case 'requeueRequest':
-      return `requeueRequest (oos_requests) request=${c.requestId}${c.deadLetterId !== undefined ? ` deadLetter=${c.deadLetterId}` : ''}`;
+      return `requeueRequest (oos_requests) request=${c.requestId}`;
     case 'expiredLeases':
       return `expiredLeases (oos_requests) limit=${c.limit}`;
     case 'retryRequest':
@@ -419,6 +431,7 @@ export function describeCommand(c: WriteCommand): string {
       return `insertDeadLetter (dead_letters) source=${c.source}${c.requestId ? ` request=${c.requestId}` : ''}`;
     case 'deadLetterReplayed':
     case 'deadLetterReturned':
+    case 'deadLetterReleased':
     case 'discardDeadLetter':
       return `${c.type} (dead_letters) id=${c.id}`;
     case 'claimDeadLettersForReplay':
@@ -460,6 +473,8 @@ function execute(store: Store, c: WriteCommand, now: number): CommandOutcome {
       return deadLetterReplayed(store, c, now);
     case 'deadLetterReturned':
       return deadLetterReturned(store, c, now);
+    case 'deadLetterReleased':
+      return deadLetterReleased(store, c, now);
     case 'discardDeadLetter':
       return discardDeadLetter(store, c, now);
     case 'claimDeadLettersForReplay':

@@ -5,6 +5,12 @@
  *   dead --claim--> replaying --replayed--> replayed
  *     ^                 |
  *     +----returned-----+        (replay_count + 1)       dead|replaying --discard--> discarded
+ *     +----released-----+        (replay postponed; no count)
+ *
+ * A dead request (message kind 'oos_request') has one letter for its whole life: replaying it
+ * puts the request back in the outbox, and the letter stays `replaying` until the request ends.
+ * Completing the request marks it `replayed`; dying again returns it (replay_count + 1), so the
+ * replay count and the cap hold per request across deaths.
  *
  * Every dead letter also counts as a `dead_letter` failure event.
  */
@@ -13,6 +19,8 @@ import type { Store } from './connection.ts';
 import type {
   ClaimDeadLettersForReplayCommand,
   ClaimDeadLettersOutcome,
+  DeadLetterReleasedCommand,
+  DeadLetterReleasedOutcome,
   DeadLetterReplayedCommand,
   DeadLetterReplayedOutcome,
   DeadLetterReturnedCommand,
@@ -27,10 +35,19 @@ import { insertFailureEvent } from './events.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { toDeadLetter, type DeadLetter } from './records.ts';
 import type { DeadLetterState } from './schema.ts';
-import { letterState, requireInteger, requirePositiveInteger, requireText } from './sql-helpers.ts';
+import { IN_FLIGHT, letterState, PENDING, requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
 
 const DEAD = letterState('dead');
 const REPLAYING = letterState('replaying');
+
+/** The message kind of a dead request's letter (written by the outbox's deadLetterRequest). */
+export const REQUEST_LETTER_KIND = 'oos_request';
+
+/**
+ * A request letter whose request is live again: its replay is under way and only the request's
+ * end settles it, so claims and scans leave it alone.
+ */
+const REPLAY_IN_PROGRESS = sql<boolean>`(json_extract(dead_letters.message, '$.kind') = ${text(REQUEST_LETTER_KIND)} and exists (select 1 from oos_requests r where r.request_id = dead_letters.request_id and r.state in (${PENDING}, ${IN_FLIGHT})))`;
 
 export interface DeadLetterInput {
   source: string;
@@ -63,7 +80,7 @@ const statements = perConnection(({ sqlite, db }: Store) => {
     db
       .selectFrom('dead_letters')
       .select('id')
-      .where((eb) => eb.or([eb.and([eb('state', '=', DEAD), eb('replay_count', '<', max)]), eb('state', '=', REPLAYING)]));
+      .where((eb) => eb.or([eb.and([eb('state', '=', DEAD), eb('replay_count', '<', max)]), eb.and([eb('state', '=', REPLAYING), eb.not(REPLAY_IN_PROGRESS)])]));
   const claim = (select: ReturnType<typeof claimable>) =>
     db.updateTable('dead_letters').set({ state: REPLAYING }).where('id', 'in', select.orderBy('id')).returningAll();
   return {
@@ -93,13 +110,6 @@ const statements = perConnection(({ sqlite, db }: Store) => {
         .where('id', '=', $.id)
         .where('state', '=', REPLAYING),
     ),
-    resolveReplayed: prepared(sqlite, ($: { id: number; now: number }) =>
-      db
-        .updateTable('dead_letters')
-        .set({ state: letterState('replayed'), resolved_at: $.now })
-        .where('id', '=', $.id)
-        .where('state', 'in', [DEAD, REPLAYING]),
-    ),
     returned: prepared(sqlite, ($: { id: number; now: number; error: string; stack: string | null }) =>
       db
         .updateTable('dead_letters')
@@ -113,6 +123,44 @@ const statements = perConnection(({ sqlite, db }: Store) => {
         .where('id', '=', $.id)
         .where('state', '=', REPLAYING)
         .returning(['replay_count', 'source', 'request_id']),
+    ),
+    released: prepared(sqlite, ($: { id: number; note: string }) =>
+      db.updateTable('dead_letters').set({ state: DEAD, note: $.note }).where('id', '=', $.id).where('state', '=', REPLAYING),
+    ),
+    openRequestLetter: prepared(sqlite, ($: { requestId: string }) =>
+      db
+        .selectFrom('dead_letters')
+        .select(['id', 'state'])
+        .where('request_id', '=', $.requestId)
+        .where('state', 'in', [DEAD, REPLAYING])
+        .where(sql`json_extract(message, '$.kind')`, '=', text(REQUEST_LETTER_KIND))
+        .orderBy('id', 'desc')
+        .limit(1),
+    ),
+    requestDiedAgain: prepared(sqlite, ($: { id: number; message: string; error: string; attempts: number; now: number; wasReplaying: number }) =>
+      db
+        .updateTable('dead_letters')
+        .set((eb) => ({
+          state: DEAD,
+          message: $.message,
+          error: $.error,
+          stack: null,
+          attempts: $.attempts,
+          last_failed_at: $.now,
+          replay_count: eb('replay_count', '+', eb.val($.wasReplaying)),
+        }))
+        .where('id', '=', $.id),
+    ),
+    resolveRequestLetters: prepared(sqlite, ($: { requestId: string; now: number }) =>
+      db
+        .updateTable('dead_letters')
+        .set({ state: letterState('replayed'), resolved_at: $.now, note: 'the request completed' })
+        .where('request_id', '=', $.requestId)
+        .where('state', 'in', [DEAD, REPLAYING])
+        .where(sql`json_extract(message, '$.kind')`, '=', text(REQUEST_LETTER_KIND)),
+    ),
+    stalled: prepared(sqlite, ($: { limit: number }) =>
+      db.selectFrom('dead_letters').selectAll().where('state', '=', REPLAYING).where((eb) => eb.not(REPLAY_IN_PROGRESS)).orderBy('id').limit($.limit),
     ),
     discard: prepared(sqlite, ($: { id: number; now: number; note: string | null }) =>
       db
@@ -169,7 +217,7 @@ export function insertDeadLetter(store: Store, c: InsertDeadLetterCommand, now: 
   return { type: 'insertDeadLetter', status: 'inserted', id };
 }
 
-function wrongState<T extends 'deadLetterReplayed' | 'deadLetterReturned' | 'discardDeadLetter'>(
+function wrongState<T extends 'deadLetterReplayed' | 'deadLetterReturned' | 'deadLetterReleased' | 'discardDeadLetter'>(
   store: Store,
   type: T,
   id: number,
@@ -184,9 +232,30 @@ export function deadLetterReplayed(store: Store, c: DeadLetterReplayedCommand, n
   return wrongState(store, 'deadLetterReplayed', c.id);
 }
 
-/** Marks a letter replayed from dead or replaying, for a replay done by another command; true if it changed. */
-export function resolveReplayed(store: Store, id: number, now: number): boolean {
-  return statements(store).resolveReplayed.run({ id, now }).changes === 1;
+/**
+ * A request went dead. Its open letter, if it has one, takes the new history: back to `dead`,
+ * and replay_count + 1 when it was being replayed (the replay failed). Otherwise a new letter.
+ * Returns the letter's id and whether a replay just failed.
+ */
+export function recordDeadRequest(store: Store, input: DeadLetterInput & { requestId: string }, now: number): { id: number; replayFailed: boolean } {
+  const s = statements(store);
+  const open = s.openRequestLetter.get({ requestId: input.requestId });
+  if (!open) return { id: insertDeadLetterRow(store, input, now), replayFailed: false };
+  const wasReplaying = open.state === 'replaying';
+  s.requestDiedAgain.run({ id: open.id, message: JSON.stringify(input.message ?? null), error: String(input.error), attempts: input.attempts, now, wasReplaying: wasReplaying ? 1 : 0 });
+  return { id: open.id, replayFailed: wasReplaying };
+}
+
+/** The request completed: its letter (being replayed, or dead and overtaken by a late result) is settled as replayed. */
+export function resolveRequestLetters(store: Store, requestId: string, now: number): number {
+  return statements(store).resolveRequestLetters.run({ requestId, now }).changes;
+}
+
+/** replaying -> dead without counting a replay: the replay was postponed, not tried. */
+export function deadLetterReleased(store: Store, c: DeadLetterReleasedCommand, _now: number): DeadLetterReleasedOutcome {
+  requireInteger('deadLetterReleased', 'id', c.id);
+  if (statements(store).released.run({ id: c.id, note: String(c.reason) }).changes === 1) return { type: 'deadLetterReleased', status: 'released', id: c.id };
+  return wrongState(store, 'deadLetterReleased', c.id);
 }
 
 export function deadLetterReturned(store: Store, c: DeadLetterReturnedCommand, now: number): DeadLetterReturnedOutcome {
@@ -223,6 +292,11 @@ export function claimDeadLettersForReplay(store: Store, c: ClaimDeadLettersForRe
 }
 
 // Reads ------------------------------------------------------------------------------------------
+
+/** Letters left `replaying` with nothing under way for them (a claim whose replayer died, a CLI claim), oldest first. */
+export function listStalledReplays(store: Store, limit = 100): DeadLetter[] {
+  return statements(store).stalled.all({ limit }).map(toDeadLetter);
+}
 
 export function getDeadLetter(store: Store, id: number): DeadLetter | undefined {
   const row = statements(store).get.get({ id });

@@ -31,7 +31,7 @@ import type {
   RetryOutcome,
   RetryRequestCommand,
 } from './commands.ts';
-import { insertDeadLetterRow, resolveReplayed } from './dead-letters.ts';
+import { recordDeadRequest, REQUEST_LETTER_KIND } from './dead-letters.ts';
 import { insertFailureEvent } from './events.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { requestAttempts, toOutboxRequest, type OutboxRequest } from './records.ts';
@@ -101,7 +101,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   get: prepared(sqlite, ($: { requestId: string }) => db.selectFrom('oos_requests').selectAll().where('request_id', '=', $.requestId)),
   // Just what completing a request needs: no payload or history strings to copy out.
   brief: prepared(sqlite, ($: { requestId: string }) =>
-    db.selectFrom('oos_requests').select(['strategy_name', 'state', 'enqueued_at']).where('request_id', '=', $.requestId),
+    db.selectFrom('oos_requests').select(['strategy_name', 'state', 'enqueued_at', 'sends', 'attempts']).where('request_id', '=', $.requestId),
   ),
   live: prepared(sqlite, ($: { strategyName: string }) =>
     db.selectFrom('oos_requests').select('request_id').where('strategy_name', '=', $.strategyName).where('state', 'in', LIVE),
@@ -260,14 +260,12 @@ export function releaseClaim(store: Store, c: ReleaseClaimCommand, _now: number)
 export function requeueRequest(store: Store, c: RequeueRequestCommand, now: number): RequeueOutcome {
   const context = `requeueRequest request=${c.requestId}`;
   requireText(context, 'requestId', c.requestId);
-  if (c.deadLetterId !== undefined) requireInteger(context, 'deadLetterId', c.deadLetterId);
   const s = statements(store);
   const row = s.get.get({ requestId: c.requestId });
   if (!row || row.state !== 'dead') return { type: 'requeueRequest', status: 'not_dead', requestId: c.requestId, state: row?.state ?? null };
   const live = s.live.get({ strategyName: row.strategy_name });
   if (live) return { type: 'requeueRequest', status: 'duplicate_live', requestId: c.requestId, existingRequestId: live.request_id };
   s.requeue.run({ requestId: c.requestId, now });
-  if (c.deadLetterId !== undefined) resolveReplayed(store, c.deadLetterId, now);
   return { type: 'requeueRequest', status: 'requeued', requestId: c.requestId };
 }
 
@@ -303,12 +301,12 @@ export function deadLetterRequest(store: Store, c: DeadLetterRequestCommand, now
     return { type: 'deadLetterRequest', status: 'not_live', requestId: c.requestId, state: s.get.get({ requestId: c.requestId })?.state ?? null };
   }
   const request = toOutboxRequest(row);
-  const deadLetterId = insertDeadLetterRow(
+  const { id: deadLetterId, replayFailed } = recordDeadRequest(
     store,
     {
       source: c.source,
       message: {
-        kind: 'oos_request',
+        kind: REQUEST_LETTER_KIND,
         requestId: request.requestId,
         strategyName: request.strategyName,
         payload: request.payload,
@@ -325,14 +323,15 @@ export function deadLetterRequest(store: Store, c: DeadLetterRequestCommand, now
   );
   insertFailureEvent(store, { kind: c.failureKind, source: c.source, requestId: c.requestId, detail: String(c.error) }, now);
   insertFailureEvent(store, { kind: 'dead_letter', source: c.source, requestId: c.requestId, detail: `dead letter ${deadLetterId}` }, now);
-  return { type: 'deadLetterRequest', status: 'dead_lettered', requestId: c.requestId, deadLetterId };
+  if (replayFailed) insertFailureEvent(store, { kind: 'replay_failed', source: c.source, requestId: c.requestId, detail: `dead letter ${deadLetterId}: the replayed request died again` }, now);
+  return { type: 'deadLetterRequest', status: 'dead_lettered', requestId: c.requestId, deadLetterId, replayFailed };
 }
 
 /** Strategy, state and enqueue time of a request (for results.ts, which completes requests). */
 export function requestBrief(
   store: Store,
   requestId: string,
-): Pick<Selectable<OosRequestsTable>, 'strategy_name' | 'state' | 'enqueued_at'> | undefined {
+): Pick<Selectable<OosRequestsTable>, 'strategy_name' | 'state' | 'enqueued_at' | 'sends' | 'attempts'> | undefined {
   return statements(store).brief.get({ requestId });
 }
 

@@ -6,6 +6,7 @@
 import type { ApplyResultCommand, ApplyResultOutcome, OosMetrics } from './commands.ts';
 import type { Store } from './connection.ts';
 import { insertFailureEvent } from './events.ts';
+import { resolveRequestLetters } from './dead-letters.ts';
 import { completeRequest, requestBrief } from './outbox.ts';
 import { perConnection, prepared } from './prepared.ts';
 import type { OosResultsTable } from './schema.ts';
@@ -122,6 +123,10 @@ export function applyResult(store: Store, c: ApplyResultCommand, now: number): A
   const tradesInserted = insertTrades(store, c.requestId, r.tradeList ?? []);
   const changeSeq = recordOosMetrics(store, request.strategy_name, { requestId: c.requestId, enqueuedAt: request.enqueued_at }, r, now);
   completeRequest(store, c.requestId, now);
+  // A request that went dead has a letter to settle: one completed after dying (a late result),
+  // or after a replay requeued it (a requeue resets attempts, not sends). Others have none, and
+  // the common path skips the lookup.
+  if (request.state === 'dead' || request.sends > request.attempts) resolveRequestLetters(store, c.requestId, now);
   return {
     type: 'applyResult',
     status: 'applied',

@@ -37,6 +37,12 @@ export interface Behaviour<S, M> {
   receiveBatch?: (state: S, msgs: readonly M[], ctx: ActorContext<M>) => S | Promise<S>;
   /** Runs on a graceful stop, and with reason 'restart' before a restart after a crash (to release sockets and the like); not on a hard kill. */
   onStop?: (state: S, reason: StopReason, ctx: ActorContext<M>) => void | Promise<void>;
+  /**
+   * The actor's protocol as a check on an untyped value. Typed senders never need it; whatever
+   * delivers messages that come back from storage (dead-letter replay) asks it first, so a
+   * message of another actor's protocol is refused instead of crashing this one.
+   */
+  accepts?: (message: unknown) => message is M;
 }
 
 export interface ActorOptions {
@@ -428,13 +434,15 @@ export class Cell {
       return;
     }
     this.headAttempts++;
-    if (this.headAttempts <= this.maxMessageRetries) {
+    const sender = this.mailbox.peekAux();
+    // A replayed dead letter already used its retries when it first failed: one try, then it
+    // goes back to its letter, so a replay costs at most one restart.
+    if (this.headAttempts <= this.maxMessageRetries && !(sender instanceof ReceiptRef)) {
       this.faultHandler.actorFailed(this, e, 'receive');
       return;
     }
     // Poison: durable dead letter first, then drop it from the mailbox, then report the crash.
     const msg = this.mailbox.peek();
-    const sender = this.mailbox.peekAux();
     const { error, stack } = describeError(e);
     const letter = {
       reason: 'poison' as const,

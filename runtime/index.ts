@@ -10,6 +10,7 @@ import { type ActorContext, type ActorOptions, ActorRef, CellRef, type StopReaso
 export { ActorSystem, type SystemOptions, type RootNode, cellSnapshot } from './system.ts';
 export { ActorRef, ReceiptRef, type ActorContext, type ActorOptions, type Behaviour, type StopReason, defaultActorOptions } from './cell.ts';
 export { type Clock, ManualClock, SystemClock, systemClock, type TimerHandle } from './clock.ts';
+export { kindGuard, type FieldCheck, isOptional, isString, isNumber, isRecord } from './protocol-guard.ts';
 export { type DeadLetter, type DeadLetterReason, type DeadLetterSink, InMemoryDeadLetterSink, describeError } from './dead-letters.ts';
 export { ActorStoppedError, MailboxFullError, QueryTimeoutError, SystemStoppedError, ActorStartError } from './errors.ts';
 export { EventStream, type SystemEvent } from './events.ts';

@@ -162,6 +162,22 @@ export class ActorSystem {
     return this.cells.get(path)?.ref;
   }
 
+  /**
+   * Whether the actor at `path` declares that `message` belongs to its protocol: 'accepted',
+   * 'refused', 'no_guard' (the actor declares no protocol check) or 'no_actor'.
+   */
+  accepts(path: string, message: unknown): 'accepted' | 'refused' | 'no_guard' | 'no_actor' {
+    const cell = this.cells.get(path);
+    if (!cell || cell.isStopped) return 'no_actor';
+    const guard = cell.behaviour.accepts;
+    if (!guard) return 'no_guard';
+    try {
+      return guard(message) ? 'accepted' : 'refused';
+    } catch {
+      return 'refused';
+    }
+  }
+
   /** Delivers by path; an unknown path yields a dead letter. */
   dispatchPath(path: string, msg: unknown, sender?: ActorRef<any>): boolean {
     const cell = this.cells.get(path);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { applyOne } from '../../persistence/commands.ts';
-import { getDeadLetter } from '../../persistence/dead-letters.ts';
+import { getDeadLetter, listDeadLetters, listStalledReplays } from '../../persistence/dead-letters.ts';
 import { failureEventsSince } from '../../persistence/events.ts';
 import { countByState, countInFlight, getRequest, listExpiredLeases, listRequests } from '../../persistence/outbox.ts';
 import { uuidv7Time } from '../../persistence/uuidv7.ts';
-import { applyOk, count, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
+import { applyOk, count, metrics, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
 
 const temp = useTempStores();
 
@@ -187,7 +187,7 @@ describe('outbox: undoing a claim', () => {
 });
 
 describe('outbox: requeueing a dead request', () => {
-  it('requeueRequest revives a dead request with a fresh attempt budget and resolves its dead letter in the same step', () => {
+  it('requeueRequest revives a dead request with a fresh attempt budget; its letter stays replaying until the request ends', () => {
     const store = temp.open();
     const [id] = seedRequests(store, ['a'], T0);
     claim(store, T0);
@@ -195,9 +195,9 @@ describe('outbox: requeueing a dead request', () => {
     const letterId = dead.status === 'dead_lettered' ? dead.deadLetterId : -1;
     applyOk(store, [{ type: 'claimDeadLettersForReplay', ids: [letterId], limit: 1, maxReplays: 3 }], T0 + 2);
 
-    expect(applyOne(store, { type: 'requeueRequest', requestId: id, deadLetterId: letterId }, T0 + 3)).toEqual({ type: 'requeueRequest', status: 'requeued', requestId: id });
+    expect(applyOne(store, { type: 'requeueRequest', requestId: id }, T0 + 3)).toEqual({ type: 'requeueRequest', status: 'requeued', requestId: id });
     expect(getRequest(store, id)).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: T0 + 3, leaseUntil: null });
-    expect(getDeadLetter(store, letterId)).toMatchObject({ state: 'replayed', resolvedAt: T0 + 3 });
+    expect(getDeadLetter(store, letterId)).toMatchObject({ state: 'replaying', resolvedAt: null, replayCount: 0 });
     const again = claim(store, T0 + 4);
     expect(again[0]).toMatchObject({ requestId: id, attempts: 1 });
     expect(again[0].history.map((h) => h.attempt)).toEqual([1, 2]);
@@ -281,5 +281,99 @@ describe('countInFlight', () => {
     expect(countInFlight(store)).toBe(2);
     const plan = store.sqlite.prepare("explain query plan select count(*) as n from oos_requests where state = 'in_flight'").all() as { detail: string }[];
     expect(plan.map((p) => p.detail).join()).toMatch(/oos_requests_lease/);
+  });
+});
+
+describe('outbox: one dead letter per request, replays counted across deaths', () => {
+  type TestStore = ReturnType<typeof temp.open>;
+  const die = (store: TestStore, id: string, now: number) => {
+    const o = applyOne(store, { type: 'deadLetterRequest', requestId: id, error: `gave up at ${now}`, failureKind: 'timeout', source: '/shoal/pipeline/sender' }, now);
+    if (o.status !== 'dead_lettered') throw new Error(JSON.stringify(o));
+    return o;
+  };
+  const replay = (store: TestStore, letterId: number, now: number, maxReplays = 3) => {
+    const o = applyOne(store, { type: 'claimDeadLettersForReplay', ids: [letterId], limit: 10, maxReplays }, now);
+    const claimed = o.status === 'claimed' && o.type === 'claimDeadLettersForReplay' ? o.letters.length : 0;
+    if (claimed === 1) applyOk(store, [{ type: 'requeueRequest', requestId: getDeadLetter(store, letterId)!.requestId! }], now);
+    return claimed;
+  };
+
+  it('a replayed request that dies again returns its own letter with replay_count + 1 instead of a new letter', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    claim(store, T0);
+    const first = die(store, id, T0 + 1);
+    expect(first.replayFailed).toBe(false);
+    expect(replay(store, first.deadLetterId, T0 + 2)).toBe(1);
+    claim(store, T0 + 3);
+    const second = die(store, id, T0 + 4);
+    expect(second).toMatchObject({ deadLetterId: first.deadLetterId, replayFailed: true });
+    expect(listDeadLetters(store, { requestId: id, state: undefined })).toHaveLength(1);
+    expect(getDeadLetter(store, first.deadLetterId)).toMatchObject({ state: 'dead', replayCount: 1, error: `gave up at ${T0 + 4}` });
+    expect(failureEventsSince(store, T0).filter((e) => e.kind === 'replay_failed' && e.requestId === id)).toHaveLength(1);
+  });
+
+  it('maxReplays holds per request: after 3 failed replays the letter can no longer be claimed', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    claim(store, T0);
+    const { deadLetterId } = die(store, id, T0 + 1);
+    let now = T0 + 2;
+    for (let i = 0; i < 3; i++) {
+      expect(replay(store, deadLetterId, now++)).toBe(1);
+      claim(store, now++);
+      die(store, id, now++);
+    }
+    expect(getDeadLetter(store, deadLetterId)).toMatchObject({ state: 'dead', replayCount: 3 });
+    expect(replay(store, deadLetterId, now++)).toBe(0);
+    expect(getRequest(store, id)?.state).toBe('dead');
+  });
+
+  it('a letter is replayed only when its request succeeds: the result that completes the request settles it', () => {
+    const store = temp.open();
+    applyOk(store, [{ type: 'upsertStrategy', strategy: strategy('a') }], T0);
+    const [id] = seedRequests(store, ['a'], T0);
+    claim(store, T0);
+    const { deadLetterId } = die(store, id, T0 + 1);
+    replay(store, deadLetterId, T0 + 2);
+    claim(store, T0 + 3);
+    expect(getDeadLetter(store, deadLetterId)?.state).toBe('replaying');
+    applyOk(store, [{ type: 'applyResult', requestId: id, result: metrics() }], T0 + 4);
+    expect(getDeadLetter(store, deadLetterId)).toMatchObject({ state: 'replayed', resolvedAt: T0 + 4, replayCount: 0 });
+  });
+
+  it('a late result that completes a dead request settles its letter too', () => {
+    const store = temp.open();
+    applyOk(store, [{ type: 'upsertStrategy', strategy: strategy('a') }], T0);
+    const [id] = seedRequests(store, ['a'], T0);
+    claim(store, T0);
+    const { deadLetterId } = die(store, id, T0 + 1);
+    applyOk(store, [{ type: 'applyResult', requestId: id, result: metrics() }], T0 + 2);
+    expect(getDeadLetter(store, deadLetterId)).toMatchObject({ state: 'replayed', resolvedAt: T0 + 2 });
+  });
+
+  it('a request letter whose replay is under way is neither claimable nor stalled; one whose requeue never happened is stalled', () => {
+    const store = temp.open();
+    const [a, b] = seedRequests(store, ['a', 'b'], T0);
+    claim(store, T0);
+    const la = die(store, a, T0 + 1).deadLetterId;
+    const lb = die(store, b, T0 + 1).deadLetterId;
+    replay(store, la, T0 + 2);
+    // b is claimed but its requeue is lost (the process died between the two).
+    applyOk(store, [{ type: 'claimDeadLettersForReplay', ids: [lb], limit: 10, maxReplays: 3 }], T0 + 2);
+    expect(listStalledReplays(store).map((l) => l.id)).toEqual([lb]);
+    const o = applyOne(store, { type: 'claimDeadLettersForReplay', limit: 10, maxReplays: 3 }, T0 + 3);
+    expect(o.status === 'claimed' && o.type === 'claimDeadLettersForReplay' ? o.letters.map((l) => l.id) : []).toEqual([lb]);
+  });
+
+  it('deadLetterReleased puts a replaying letter back to dead without counting a replay', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['a'], T0);
+    claim(store, T0);
+    const { deadLetterId } = die(store, id, T0 + 1);
+    applyOk(store, [{ type: 'claimDeadLettersForReplay', ids: [deadLetterId], limit: 1, maxReplays: 3 }], T0 + 2);
+    expect(applyOne(store, { type: 'deadLetterReleased', id: deadLetterId, reason: 'postponed' }, T0 + 3)).toEqual({ type: 'deadLetterReleased', status: 'released', id: deadLetterId });
+    expect(getDeadLetter(store, deadLetterId)).toMatchObject({ state: 'dead', replayCount: 0, note: 'postponed' });
+    expect(applyOne(store, { type: 'deadLetterReleased', id: deadLetterId, reason: 'x' }, T0 + 4)).toMatchObject({ status: 'wrong_state', state: 'dead' });
   });
 });

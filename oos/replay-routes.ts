@@ -1,0 +1,54 @@
+/**
+ * How the OOS flow replays its dead letters, by what each holds (the replayer tries these in
+ * order; any other letter goes back to the actor it failed in, if that actor's protocol takes it):
+ * - a dead request, whichever actor gave up on it, goes back into the outbox with fresh attempts
+ *   under the same request id; its letter is settled when the request ends;
+ * - a result frame (undecodable, orphan, not applicable) is handed to the result-handler again,
+ *   which decodes and applies it if it now can, or returns the letter.
+ */
+import { isRecord, type ActorRef } from '../runtime/index.ts';
+import type { ReplayRoute } from '../actors/replayer.ts';
+import { letterMessage } from '../actors/replayer.ts';
+import { writeCommand } from '../actors/db-client.ts';
+import type { DbWriterMessage } from '../actors/db-writer.ts';
+import type { SenderMessage } from '../actors/sender.ts';
+import { REQUEST_LETTER_KIND } from '../persistence/dead-letters.ts';
+import type { DeadLetter } from '../persistence/records.ts';
+
+export interface ReplayRoutePaths {
+  readonly writer: string;
+  readonly sender: string;
+  readonly resultHandler: string;
+}
+
+const kindOf = (letter: DeadLetter): unknown => (isRecord(letter.message) ? letter.message.kind : undefined);
+
+export function oosReplayRoutes(paths: ReplayRoutePaths): ReplayRoute[] {
+  const requestRoute: ReplayRoute = {
+    name: 'dead request -> outbox',
+    matches: (letter) => kindOf(letter) === REQUEST_LETTER_KIND && typeof letter.requestId === 'string',
+    replay: async (letter, ctx) => {
+      const writer = ctx.system.lookup(paths.writer) as ActorRef<DbWriterMessage> | undefined;
+      if (!writer) throw new Error(`replay of dead letter ${letter.id}: the db-writer (${paths.writer}) is not running`);
+      const o = await writeCommand(ctx.system, writer, { type: 'requeueRequest', requestId: letter.requestId! });
+      if (o.status === 'requeued') {
+        ctx.system.lookup(paths.sender)?.tell({ kind: 'wake' } satisfies SenderMessage);
+        return { kind: 'under_way' };
+      }
+      if (o.status === 'duplicate_live') return { kind: 'return', reason: `request ${o.requestId} not requeued: its strategy has a newer live request ${o.existingRequestId}` };
+      // Requeued by an earlier pass that did not see its outcome (a crash between the two).
+      if (o.state === 'pending' || o.state === 'in_flight') return { kind: 'under_way' };
+      if (o.state === 'done') return { kind: 'replayed' };
+      return { kind: 'return', reason: `request ${o.requestId} is not in the outbox` };
+    },
+  };
+  const frameRoute: ReplayRoute = {
+    name: 'result frame -> result-handler',
+    matches: (letter) => kindOf(letter) === 'frame',
+    replay: async (letter, ctx) => {
+      const stored = letterMessage(letter, ctx) as { frame?: unknown };
+      return { kind: 'deliver', to: paths.resultHandler, message: { kind: 'frame', frame: stored.frame, receivedAt: ctx.clock.now() } };
+    },
+  };
+  return [requestRoute, frameRoute];
+}
