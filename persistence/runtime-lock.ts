@@ -10,7 +10,9 @@
  * A refused starter reads those bytes as a plain file: SQLite cannot read a file another
  * connection holds exclusively. It must never open the file that way while this process holds
  * the lock, as closing any descriptor of a file drops the process's POSIX locks on it; a holder
- * in this process is therefore found in `heldHere` instead.
+ * in this process is therefore found in `heldHere` instead. A starter refused in the instant
+ * between the holder taking the lock and committing its pid reads the previous holder's pid (or
+ * none); the refusal itself is decided by the lock alone.
  */
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
