@@ -5,6 +5,8 @@
 import { type ActorRef, type ActorSystem, type Clock, type SystemEvent, type TreeNode, start } from '../runtime/index.ts';
 import { startSupervisor, type Supervisor } from '../supervisors/index.ts';
 import { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
+import { acquireRuntimeLock, lockFileOf, type RuntimeLock } from '../persistence/runtime-lock.ts';
+import { assertWritable } from '../persistence/write-access.ts';
 import type { StrategyInput } from '../persistence/commands.ts';
 import type { SupervisorEventKind } from '../persistence/schema.ts';
 import { createTraceparent, type BacktestRequest } from '../protocol/index.ts';
@@ -52,11 +54,32 @@ export class Shoal {
     readonly notifications: NotificationChannel,
     readonly spool: DeadLetterSpool,
     private readonly unsubscribe: () => void,
+    private readonly lock: RuntimeLock,
   ) {}
 
+  /**
+   * Starts the runtime on `config.dbPath`. Refused, with one line and before any actor starts,
+   * when this process may not write the database or its directory, or when another runtime holds
+   * the database (whatever its ports; the message names its pid). A child that fails to start
+   * rejects with the cause first and its path as context.
+   */
   static async start(config: Partial<OosConfig> & { dbPath: string; resultsLoopbackOnly?: boolean }, options: ShoalOptions = {}): Promise<Shoal> {
     const cfg = oosConfig(config);
+    assertWritable(cfg.dbPath, runtimeSideFiles(cfg));
+    const lock = acquireRuntimeLock(cfg.dbPath);
+    try {
+      return await Shoal.startHolding(cfg, lock, options);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  private static async startHolding(cfg: OosConfig, lock: RuntimeLock, options: ShoalOptions): Promise<Shoal> {
     const system = start({ name: ROOT, clock: options.clock, random: options.random });
+    // The lock lives as long as the system: released once it has stopped (the writer closed),
+    // however it stops, and kept referenced until then.
+    void system.terminated.then(() => lock.release());
     const spool = new DeadLetterSpool(`${cfg.dbPath}.deadletters.jsonl`);
     system.deadLetterSink = new PersistedDeadLetterSink(system, paths.dbWriter, spool);
     const stats = newOosStats();
@@ -74,8 +97,15 @@ export class Shoal {
     });
     const replayRoutes = oosReplayRoutes({ writer: paths.dbWriter, sender: paths.sender, resultHandler: paths.resultHandler });
     const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound });
-    const root = await startSupervisor(system, tree, ROOT);
-    const shoal = new Shoal(system, root, cfg, stats, notifications, spool, unsubscribe);
+    let root: Supervisor;
+    try {
+      root = await startSupervisor(system, tree, ROOT);
+    } catch (e) {
+      unsubscribe();
+      await system.stop(`start failed: ${(e as Error).message}`);
+      throw e;
+    }
+    const shoal = new Shoal(system, root, cfg, stats, notifications, spool, unsubscribe, lock);
     shoal.publishSnapshot();
     return shoal;
   }
@@ -153,7 +183,15 @@ export class Shoal {
   async stop(reason = 'stopped by the host'): Promise<void> {
     if (this.snapshotTimer) this.system.clock.clearTimeout(this.snapshotTimer);
     await this.system.stop(reason);
+    this.lock.release();
     this.unsubscribe();
     this.publishSnapshot(reason);
   }
+}
+
+/** Files the runtime writes beside the database; any that exists must be writable too. */
+function runtimeSideFiles(cfg: OosConfig): string[] {
+  const db = cfg.dbPath;
+  // The tree snapshot is replaced by a rename: its directory is what counts, and that is checked.
+  return [`${db}-wal`, `${db}-shm`, lockFileOf(db), `${db}.deadletters.jsonl`, cfg.notificationsFile];
 }

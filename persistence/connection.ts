@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { assertSchemaSupported, latestVersion, migrate, MIGRATIONS, readSchemaVersion, type Migration } from './migrations.ts';
 import type { Schema } from './schema.ts';
+import { assertWritable } from './write-access.ts';
 import { pooledRandom, UuidV7Generator, type RandomSource } from './uuidv7.ts';
 
 /**
@@ -63,6 +64,11 @@ function nonNegativeInteger(name: string, value: number): number {
   return value;
 }
 
+/** An in-memory or temporary database, or a URI: nothing on disk to check. */
+function isSpecialPath(p: string): boolean {
+  return p === '' || p === ':memory:' || p.startsWith('file:');
+}
+
 export function openStore(options: StoreOptions): Store {
   const synchronous = options.synchronous ?? 'FULL';
   if (!Object.hasOwn(SYNCHRONOUS_LEVEL, synchronous)) throw new RangeError(`openStore: synchronous must be FULL or NORMAL, got ${synchronous}`);
@@ -76,6 +82,8 @@ export function openStore(options: StoreOptions): Store {
   const migrations = options.migrations ?? MIGRATIONS;
   const readonly = options.readonly ?? false;
 
+  // SQLite would open a file it may not write read-only and fail only at the first write.
+  if (!readonly && !isSpecialPath(options.path)) assertWritable(options.path, [`${options.path}-wal`, `${options.path}-shm`]);
   const sqlite = new Database(options.path, readonly ? { readonly: true, fileMustExist: true } : {});
   try {
     sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);

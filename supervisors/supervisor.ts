@@ -7,6 +7,7 @@ import { type ActorSystem, cellSnapshot } from '../runtime/system.ts';
 import type { TreeNode } from '../runtime/tree.ts';
 import { RingQueue } from '../runtime/ring-queue.ts';
 import { recordRestart, restartsInWindow } from './intensity.ts';
+import { type ExitKind, restartsAfter } from './restart-policy.ts';
 import {
   type ActorDefinition,
   type AnySupervisorSpec,
@@ -20,11 +21,38 @@ import {
   validateSupervisorSpec,
 } from './spec.ts';
 
+/**
+ * A child failed to start. The message leads with the cause and gives the path as context
+ * ("cannot open database /x/y.db: read-only file (while starting /shoal/pipeline/db-writer)"):
+ * nested supervisors do not wrap it again, they keep the deepest path and the original error,
+ * which is `cause`.
+ */
 export class SupervisorStartError extends Error {
   override readonly name = 'SupervisorStartError';
-  constructor(readonly supervisorPath: string, readonly childId: string, override readonly cause: unknown) {
-    super(`supervisor ${supervisorPath} could not start child '${childId}': ${errorText(cause)}`);
+  /** The supervisor whose child failed to start (the innermost one). */
+  readonly supervisorPath: string;
+  readonly childId: string;
+  /** Path of the child that failed to start. */
+  readonly childPath: string;
+  override readonly cause: unknown;
+
+  constructor(supervisorPath: string, childId: string, cause: unknown) {
+    const inner = cause instanceof SupervisorStartError ? cause : undefined;
+    const childPath = inner ? inner.childPath : `${supervisorPath}/${childId}`;
+    const root = inner ? inner.cause : cause;
+    super(`${causeText(root)} (while starting ${childPath})`);
+    this.supervisorPath = inner ? inner.supervisorPath : supervisorPath;
+    this.childId = inner ? inner.childId : childId;
+    this.childPath = childPath;
+    this.cause = root;
   }
+}
+
+/** JavaScript's own error kinds say what went wrong ("TypeError: ..."); other errors speak in their message. */
+const TELLING_NAMES = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'URIError']);
+
+function causeText(e: unknown): string {
+  return e instanceof Error && !TELLING_NAMES.has(e.name) ? e.message : errorText(e);
 }
 
 type ChildStatus = 'starting' | 'running' | 'restarting' | 'stopped';
@@ -60,7 +88,7 @@ export interface ChildCounts {
 }
 
 interface Exit {
-  readonly abnormal: boolean;
+  readonly kind: ExitKind;
   readonly error?: unknown;
   readonly reason: string;
 }
@@ -213,32 +241,35 @@ export class Supervisor implements FaultHandler {
   actorFailed(cell: Cell, error: unknown, phase: 'receive' | 'init'): void {
     const rec = this.children.find((r) => r.cell === cell);
     if (!rec) return;
-    this.decide(() => this.childExited(rec, { abnormal: true, error, reason: phase === 'init' ? 'start_failed' : 'crash' }));
+    this.decide(() => this.childExited(rec, { kind: 'crash', error, reason: phase === 'init' ? 'start_failed' : 'crash' }));
   }
 
   actorExited(cell: Cell, reason: StopReason): void {
     const rec = this.children.find((r) => r.cell === cell);
     if (!rec) return;
-    this.decide(() => this.childExited(rec, { abnormal: false, reason }));
+    this.decide(() => this.childExited(rec, { kind: reason === 'normal' ? 'normal' : 'shutdown', reason }));
   }
 
-  /** A child supervisor gave up: for us that is an abnormal exit of that child. */
-  private childSupervisorFailed(rec: ChildRecord, error: unknown): void {
-    void this.serial(() => this.childExited(rec, { abnormal: true, error, reason: 'shutdown' }));
+  /**
+   * A child supervisor gave up: it stopped its children and itself with reason `shutdown`, as in
+   * OTP, so it is restarted only if it is permanent. `error` says why it gave up.
+   */
+  private childSupervisorGaveUp(rec: ChildRecord, error: unknown): void {
+    void this.serial(() => this.childExited(rec, { kind: 'shutdown', error, reason: 'shutdown' }));
   }
 
   private childExited(rec: ChildRecord, exit: Exit): void | Promise<void> {
     if (this.status === 'stopped' || !this.children.includes(rec)) return;
     const now = this.system.clock.now();
     const errText = exit.error === undefined ? undefined : errorText(exit.error);
-    if (exit.abnormal) {
-      this.noteChildError(rec, exit.error);
+    if (exit.error !== undefined) this.noteChildError(rec, exit.error);
+    if (exit.kind === 'crash') {
       this.emit('actor_crashed', { path: this.childPath(rec), childId: rec.spec.id, error: errText, reason: exit.reason, restartCount: rec.restarts });
     } else {
-      this.emit('actor_stopped', { path: this.childPath(rec), childId: rec.spec.id, reason: exit.reason });
+      // A child supervisor that gave up also lands here: it stopped, it did not crash.
+      this.emit('actor_stopped', { path: this.childPath(rec), childId: rec.spec.id, reason: exit.reason, error: errText });
     }
-    const restart = rec.spec.restart === 'permanent' || (rec.spec.restart === 'transient' && exit.abnormal);
-    if (!restart) return this.removeChild(rec, exit);
+    if (!restartsAfter(rec.spec.restart, exit.kind)) return this.removeChild(rec, exit);
     if (recordRestart(this.history, now, this.intensity, this.periodMs) === 'give_up') return this.giveUp(rec, exit);
     rec.consecutive = consecutiveAttempts(rec.consecutive, rec.lastFailureAt, now, this.backoff);
     const delay = backoffDelay(rec.consecutive, this.backoff, this.system.random);
@@ -254,7 +285,7 @@ export class Supervisor implements FaultHandler {
   }
 
   private async removeChild(rec: ChildRecord, exit: Exit): Promise<void> {
-    await this.stopChild(rec, exit.abnormal ? 'shutdown' : 'normal', false, 'brutal');
+    await this.stopChild(rec, exit.kind === 'normal' ? 'normal' : 'shutdown', false, 'brutal');
     if (rec.spec.restart === 'temporary') this.children = this.children.filter((r) => r !== rec);
   }
 
@@ -333,7 +364,7 @@ export class Supervisor implements FaultHandler {
     r.status = 'restarting';
     this.noteChildError(r, e);
     this.emit('start_failed', { path: this.childPath(r), childId: r.spec.id, error: errorText(e) });
-    void this.serial(() => this.childExited(r, { abnormal: true, error: e, reason: 'start_failed' }));
+    void this.serial(() => this.childExited(r, { kind: 'crash', error: e, reason: 'start_failed' }));
   }
 
   private async giveUp(rec: ChildRecord, exit: Exit): Promise<void> {
@@ -348,7 +379,7 @@ export class Supervisor implements FaultHandler {
     this.status = this.parent ? 'restarting' : 'stopped';
     if (this.parent) {
       this.emit('escalated', { reason });
-      this.parent.supervisor.childSupervisorFailed(this.parent.record, new Error(`supervisor ${this.path} gave up: ${reason}`));
+      this.parent.supervisor.childSupervisorGaveUp(this.parent.record, new Error(`supervisor ${this.path} gave up: ${reason}`));
     } else {
       this.emit('supervisor_stopped', { reason });
       void this.system.stop(`supervisor ${this.path} gave up: ${reason}`);

@@ -1,12 +1,15 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyBatch } from '../../persistence/commands.ts';
 import { checkpoint, openStore } from '../../persistence/connection.ts';
 import { StoreError } from '../../persistence/errors.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
 import { applyOk, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
+import { modeBitsRunner, runFixture } from '../mode-bits.ts';
 
 const temp = useTempStores();
+const runner = modeBitsRunner();
 
 describe('connection settings', () => {
   it('uses WAL and synchronous=FULL (2) by default, with foreign keys on and the configured busy_timeout', () => {
@@ -69,6 +72,19 @@ describe('connection settings', () => {
     }
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).code).toBe('readonly');
+  });
+
+  it('refuses to open a read-only file for writing with one line naming it, instead of failing at the first write', async (ctx) => {
+    if ('skip' in runner) return ctx.skip(runner.skip);
+    const dbPath = path.join(temp.dir(), 'shoal.db');
+    openStore({ path: dbPath }).close();
+    fs.chmodSync(dbPath, 0o444);
+    expect(await runFixture(runner, 'tests/persistence/fixtures/open-store.ts', [dbPath])).toBe(`StoreError readonly: cannot open database ${dbPath}: read-only file`);
+  }, 60_000);
+
+  it('names a missing directory rather than "unable to open database file"', () => {
+    const dbPath = path.join(temp.dir(), 'missing', 'shoal.db');
+    expect(() => openStore({ path: dbPath })).toThrow(`cannot open database ${dbPath}: directory ${path.dirname(dbPath)} does not exist`);
   });
 
   it('close() is idempotent and the file reopens', () => {

@@ -116,6 +116,78 @@ describe('restart intensity', () => {
   });
 });
 
+describe('a nested supervisor that gives up stops with reason shutdown (OTP), it does not crash', () => {
+  /** A root over one nested supervisor (intensity 0: its first child crash makes it give up) and a bystander worker. */
+  async function nested(restart: 'permanent' | 'transient' | 'temporary') {
+    const { system, sink } = world();
+    const log: string[] = [];
+    const inner = (): SupervisorSpec => ({ strategy: 'one_for_one', intensity: 0, backoff: noBackoff, children: workers(['x'], log) });
+    const root = await startSupervisor(
+      system,
+      { strategy: 'one_for_one', intensity: 5, backoff: noBackoff, children: [{ id: 'inner', type: 'supervisor', restart, start: inner }, ...workers(['w'])] },
+      'root',
+    );
+    const events = recordEvents(system);
+    const innerSup = root.childSupervisor('inner')!;
+    const x = innerSup.childRef<Cmd>('x')!;
+    dispatch(x, 'crash');
+    await settle(system, root, innerSup);
+    return { system, sink, root, innerSup, events, log, x };
+  }
+
+  it('its parent records it as stopped with reason shutdown and the give-up as the error, not as a crash', async () => {
+    const { events } = await nested('transient');
+    const exit = events.filter((e) => e.path === '/root/inner' && (e.type === 'actor_stopped' || e.type === 'actor_crashed'));
+    expect(exit).toEqual([expect.objectContaining({ type: 'actor_stopped', reason: 'shutdown', error: expect.stringMatching(/^Error: supervisor \/root\/inner gave up: restart intensity exceeded/) })]);
+  });
+
+  it('a permanent one is restarted by its parent', async () => {
+    const { system, root, innerSup, log } = await nested('permanent');
+    expect(root.whichChildren()[0]).toMatchObject({ id: 'inner', status: 'running', restartCount: 1 });
+    expect(innerSup.whichChildren()).toMatchObject([{ id: 'x', status: 'running' }]);
+    expect(log).toEqual(['init x', 'init x']);
+    expect(system.isStopped).toBe(false);
+  });
+
+  it('a transient one stays stopped, its spec kept, and its siblings and the system run on', async () => {
+    const { system, sink, root, innerSup, log, x } = await nested('transient');
+    expect(root.whichChildren()).toMatchObject([
+      { id: 'inner', status: 'stopped', restartCount: 0 },
+      { id: 'w', status: 'running', restartCount: 0 },
+    ]);
+    expect(innerSup.status).toBe('stopped');
+    expect(log).toEqual(['init x']);
+    expect(system.isStopped).toBe(false);
+    // Its actors are gone: a message to one is a dead letter, not a message kept for a restart.
+    dispatch(x, 'ok');
+    await settle(system, root);
+    expect(sink.letters.at(-1)).toMatchObject({ reason: 'stopped', target: '/root/inner/x' });
+  });
+
+  it('a temporary one is removed from its parent', async () => {
+    const { system, root, log } = await nested('temporary');
+    expect(root.whichChildren().map((c) => c.id)).toEqual(['w']);
+    expect(root.childSupervisor('inner')).toBeUndefined();
+    expect(log).toEqual(['init x']);
+    expect(system.isStopped).toBe(false);
+  });
+
+  it('a root whose permanent nested supervisor keeps giving up stops the system with the reason', async () => {
+    const { system } = world();
+    const inner = (): SupervisorSpec => ({ strategy: 'one_for_one', intensity: 0, backoff: noBackoff, children: workers(['x']) });
+    const root = await startSupervisor(system, { strategy: 'one_for_one', intensity: 1, backoff: noBackoff, children: [{ id: 'inner', type: 'supervisor', start: inner }] }, 'root');
+    for (let i = 0; i < 2; i++) {
+      const innerSup = root.childSupervisor('inner')!;
+      dispatch(innerSup.childRef<Cmd>('x')!, 'crash');
+      await settle(system, root, innerSup);
+    }
+    expect(system.isStopped).toBe(true);
+    expect(await system.terminated).toMatch(
+      /^supervisor \/root gave up: restart intensity exceeded \(more than 1 restarts in 5000 ms\); last failure: child 'inner' shutdown: Error: supervisor \/root\/inner gave up: restart intensity exceeded/,
+    );
+  });
+});
+
 describe('strategies', () => {
   async function crashMiddle(strategy: 'one_for_one' | 'one_for_all' | 'rest_for_one') {
     const { system } = world();
@@ -222,7 +294,7 @@ describe('ordered start and shutdown', () => {
     };
     const err = await startSupervisor(system, { strategy: 'one_for_one', children: [...workers(['a', 'b']), bad, ...workers(['c'])] }, 'root').catch((e) => e);
     expect(err).toBeInstanceOf(SupervisorStartError);
-    expect(err.message).toBe(`supervisor /root could not start child 'bad': Error: missing config`);
+    expect(err.message).toBe(`missing config (while starting /root/bad)`);
     expect(trace(events, ['actor_started', 'actor_stopped', 'start_failed'])).toEqual([
       'actor_started /root/a',
       'actor_started /root/b',
@@ -231,6 +303,26 @@ describe('ordered start and shutdown', () => {
       'actor_stopped /root/a',
     ]);
     expect(system.livePaths()).toEqual([]);
+  });
+
+  it('a start failure deep in the tree names the cause first, the path as context, and keeps the original error as cause', async () => {
+    const { system } = world();
+    const original = new Error('cannot open database /x/y.db: read-only file');
+    const failing: ChildSpec = {
+      id: 'db-writer',
+      start: () => ({
+        init: () => {
+          throw original;
+        },
+        receive: (s: number) => s,
+      }),
+    };
+    const pipeline: ChildSpec = { id: 'pipeline', type: 'supervisor', start: () => ({ strategy: 'rest_for_one', children: [...workers(['a']), failing] }) };
+    const err = await startSupervisor(system, { strategy: 'one_for_one', children: [pipeline] }, 'shoal').catch((e) => e);
+    expect(err).toBeInstanceOf(SupervisorStartError);
+    expect(err.message).toBe('cannot open database /x/y.db: read-only file (while starting /shoal/pipeline/db-writer)');
+    expect(err.cause).toBe(original);
+    expect(err).toMatchObject({ childPath: '/shoal/pipeline/db-writer', supervisorPath: '/shoal/pipeline', childId: 'db-writer' });
   });
 
   it('shuts down in reverse start order, killing a child whose stop outlasts its shutdown timeout', async () => {
