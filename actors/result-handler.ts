@@ -6,7 +6,10 @@
  *   an orphan, recorded and dead-lettered for inspection;
  * - an error result is a failed attempt, never a metric: retryable errors are retried with
  *   backoff, the others go to the dead letters with the service's error text;
- * - a frame that cannot be decoded or validated is dead-lettered with its raw bytes and why.
+ * - a frame that cannot be decoded or validated is dead-lettered with its raw bytes and why; when
+ *   it still names a live request (a validation error after request_id was read), that request
+ *   fails at once, dead-lettered with the frame, instead of waiting out its lease and its retries:
+ *   the service would answer the same way again.
  * Socket errors crash the actor; its supervisor restarts it (and it rebinds).
  */
 import { kindGuard, ReceiptRef, type ActorContext, type ActorRef } from '../runtime/index.ts';
@@ -122,7 +125,12 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
     receiveBatch: async (state, msgs, ctx) => {
       const commands: WriteCommand[] = [];
       /** What each command was for, to read its outcome. */
-      const purpose: ({ kind: 'result'; requestId: string; receivedAt: number; frame: Buffer; replayOf: number | undefined } | { kind: 'failure' } | { kind: 'other' })[] = [];
+      const purpose: (
+        | { kind: 'result'; requestId: string; receivedAt: number; frame: Buffer; replayOf: number | undefined }
+        | { kind: 'failure' }
+        | { kind: 'invalid'; requestId: string; frame: Buffer; why: string }
+        | { kind: 'other' }
+      )[] = [];
       const add = (c: WriteCommand, p: (typeof purpose)[number] = { kind: 'other' }) => {
         commands.push(c);
         purpose.push(p);
@@ -135,8 +143,16 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           stats.undecodable++;
           const e = decoded.error;
           const why = `undecodable result frame: ${e.message}${e.offset !== undefined ? ` at offset ${e.offset}` : ''}`;
-          add({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, detail: why });
-          add(deadFrame(ctx, m.frame, why, undefined, replayOf(ctx, i)));
+          const rid = e.requestId;
+          const live = rid !== undefined && replayOf(ctx, i) === undefined ? getRequest(state.reader, rid) : undefined;
+          if (live !== undefined && (live.state === 'pending' || live.state === 'in_flight')) {
+            // The answer to a live request that cannot be applied: the same request would get the same answer.
+            const error = `result for request ${live.requestId} cannot be applied: ${e.message} (${ctx.path})`;
+            add({ type: 'deadLetterRequest', requestId: live.requestId, error, failureKind: 'decode_error', source: ctx.path, frame: m.frame }, { kind: 'invalid', requestId: live.requestId, frame: m.frame, why });
+            continue;
+          }
+          add({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: rid, detail: why });
+          add(deadFrame(ctx, m.frame, why, rid, replayOf(ctx, i)));
           continue;
         }
         const r = decoded.value;
@@ -173,10 +189,22 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       let freed = 0;
       let retried = 0;
       const followUps: WriteCommand[] = [];
+      /** Requests to fail because their result could not be stored, with the frame letter to write instead if one is no longer live. */
+      const unstorable: { command: WriteCommand; otherwise: WriteCommand }[] = [];
       outcomes.forEach((o, i) => {
         const p = purpose[i];
         if (p.kind === 'failure' && (o.status === 'retried' || o.status === 'dead_lettered')) freed++;
         if (p.kind === 'failure' && o.status === 'retried') retried++;
+        if (p.kind === 'invalid') {
+          if (o.status === 'dead_lettered') {
+            stats.deadLettered++;
+            freed++;
+          } else {
+            // The request finished meanwhile (a valid copy earlier in this batch, say): keep the frame as an undecodable one.
+            followUps.push({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: p.requestId, detail: p.why });
+            followUps.push(deadFrame(ctx, p.frame, p.why, p.requestId, undefined));
+          }
+        }
         if (p.kind !== 'result') return;
         if (o.status === 'applied') {
           stats.applied++;
@@ -188,11 +216,24 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           stats.orphans++;
           followUps.push(deadFrame(ctx, p.frame, `orphan result: no request ${p.requestId} in the outbox`, p.requestId, p.replayOf));
         } else if (o.status === 'error') {
-          // The result itself is unusable (e.g. a value the store refuses): keep the frame.
-          followUps.push(deadFrame(ctx, p.frame, `result not applied: ${(o as { error: string }).error}`, p.requestId, p.replayOf));
+          // The result itself is unusable (a value the store refuses): keep the frame, and fail a live request at once.
+          const why = `result not applied: ${(o as { error: string }).error}`;
+          const letter = deadFrame(ctx, p.frame, why, p.requestId, p.replayOf);
+          if (p.replayOf !== undefined) followUps.push(letter);
+          else unstorable.push({ command: { type: 'deadLetterRequest', requestId: p.requestId, error: `result for request ${p.requestId} cannot be applied: ${why} (${ctx.path})`, failureKind: 'decode_error', source: ctx.path, frame: p.frame }, otherwise: letter });
         }
       });
-      if (followUps.length > 0) await writeCommands(ctx.system, writer, followUps);
+      if (followUps.length > 0 || unstorable.length > 0) {
+        const done = await writeCommands(ctx.system, writer, [...unstorable.map((u) => u.command), ...followUps]);
+        const fallbacks: WriteCommand[] = [];
+        unstorable.forEach((u, i) => {
+          if (done[i].status === 'dead_lettered') {
+            stats.deadLettered++;
+            freed++;
+          } else fallbacks.push(u.otherwise);
+        });
+        if (fallbacks.length > 0) await writeCommands(ctx.system, writer, fallbacks);
+      }
       // A retried request may be due at once (the policy decides), so the sender must look.
       if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed, due: retried > 0 } satisfies SenderMessage);
       return state;

@@ -1,8 +1,10 @@
 /**
  * The backtester process's command line and its defaults from the host's environment. Pure.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { endpointsFromEnv } from '../transport/endpoints.ts';
+import { serviceWorkersFromEnv } from '../transport/service-capacity.ts';
 
 export type EngineChoice = { readonly kind: 'echo' } | { readonly kind: 'sma' } | { readonly kind: 'fail'; readonly text: string };
 
@@ -34,7 +36,9 @@ options:
                                  (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_RES,
                                  localhost:5581)
   --delay-ms N                 answer each request N ms late (default 0)
-  --concurrency N              requests processed at once (default 1, like the host's service)
+  --concurrency N              requests processed at once, its engine workers (default
+                                 $SWIMMY_BACKTEST_WORKERS, else the CPU count up to 4, like
+                                 the host's service); no more are taken off the socket
   --data-dir DIR               sma: where <data_id>.csv / <SYMBOL>_M1.csv live when a request
                                has no candles_file
   -h, --help                   this text
@@ -69,7 +73,7 @@ function nonNegativeInt(name: string, raw: string | undefined, fallback: number,
 }
 
 /** Parses argv (without node and the script); `help` when --help was asked. Throws UsageError or RangeError (bad env). */
-export function parseBacktesterArgs(argv: readonly string[], env: Record<string, string | undefined>): BacktesterConfig | 'help' {
+export function parseBacktesterArgs(argv: readonly string[], env: Record<string, string | undefined>, cpus: number = availableParallelism()): BacktesterConfig | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -97,7 +101,7 @@ export function parseBacktesterArgs(argv: readonly string[], env: Record<string,
     bind: values.bind ?? defaults.bind,
     results: values.results ?? defaults.results,
     delayMs: nonNegativeInt('--delay-ms', values['delay-ms'], 0, 0),
-    concurrency: nonNegativeInt('--concurrency', values.concurrency, 1, 1),
+    concurrency: values.concurrency === undefined ? serviceWorkersFromEnv(env, cpus) : nonNegativeInt('--concurrency', values.concurrency, 1, 1),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
   };
 }

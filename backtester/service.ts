@@ -11,9 +11,11 @@
  *     request_id when one can be read from it, else "MISSING";
  *   - a request is handed to the engine; an engine that throws (or rejects) is answered
  *     `Guardian process failure`; an engine answer of null is never sent.
- * Up to `concurrency` requests run at once (default 1: one at a time, like the host's service);
- * no further frame is taken off the socket while all slots are busy, so excess requests wait in
- * ZeroMQ's queue. Results go out one at a time (zeromq.js allows one pending send per socket).
+ * Up to `concurrency` requests run at once, its engine workers (default 1 here; the command line
+ * defaults to the host's worker count, see transport/service-capacity.ts); no further frame is
+ * taken off the socket while all slots are busy, so excess requests wait in ZeroMQ's queue, as
+ * they wait in the host service's own queue beyond its workers. Results go out one at a time
+ * (zeromq.js allows one pending send per socket).
  */
 import { Pull, Push } from 'zeromq';
 import {
@@ -41,7 +43,7 @@ export interface BacktestServiceOptions {
   /** Where the result PUSH connects (the runtime's bound PULL). */
   readonly resultEndpoint: string;
   readonly engine: BacktestEngine;
-  /** Requests processed at once; default 1. */
+  /** Requests processed at once (engine workers); default 1. */
   readonly concurrency?: number;
   /** Diagnostics (engine exceptions, send failures); default silent. */
   readonly log?: (line: string) => void;

@@ -4,7 +4,9 @@
  */
 import type { BackoffPolicy } from '../runtime/backoff.ts';
 import type { SynchronousMode } from '../persistence/connection.ts';
+import { availableParallelism } from 'node:os';
 import { endpointsFromEnv } from '../transport/endpoints.ts';
+import { serviceWorkersFromEnv } from '../transport/service-capacity.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import type { ReplayPolicy } from '../actors/replayer.ts';
 import type { RankCriteria } from './ranks.ts';
@@ -17,7 +19,11 @@ export interface OosConfig {
   readonly requestEndpoint: string;
   /** Our result socket (our PULL binds). */
   readonly resultEndpoint: string;
-  /** Requests in flight at most. */
+  /**
+   * Requests in flight at most. Default: what one backtest service runs at once, its worker count
+   * (`SWIMMY_BACKTEST_WORKERS`, else the CPU count up to 4, as the host's service decides). More
+   * would wait in the service's queue while their leases run (transport/service-capacity.ts).
+   */
   readonly window: number;
   /** Deadline for one attempt's result. */
   readonly leaseMs: number;
@@ -52,14 +58,17 @@ export interface OosConfig {
 
 export const defaultRestartBackoff: BackoffPolicy = Object.freeze({ minMs: 100, maxMs: 30_000, factor: 2, jitter: 0.2, resetAfterMs: 60_000, firstImmediate: true });
 
-export function oosConfig(overrides: Partial<OosConfig> & { dbPath: string; resultsLoopbackOnly?: boolean }, env: Record<string, string | undefined> = process.env): OosConfig {
+export function oosConfig(
+  overrides: Partial<OosConfig> & { dbPath: string; resultsLoopbackOnly?: boolean },
+  env: Record<string, string | undefined> = process.env,
+  cpus: number = availableParallelism(),
+): OosConfig {
   // The result socket binds every interface like the host's, or 127.0.0.1 only when asked.
   const endpoints = endpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly });
   return {
     synchronous: 'FULL',
     requestEndpoint: endpoints.requests,
     resultEndpoint: endpoints.results,
-    window: 16,
     leaseMs: 120_000,
     retry: defaultRetryPolicy,
     tickMs: 1_000,
@@ -75,5 +84,8 @@ export function oosConfig(overrides: Partial<OosConfig> & { dbPath: string; resu
     snapshotIntervalMs: 2_000,
     webhookUrl: env.SHOAL_WEBHOOK_URL || undefined,
     ...overrides,
+    // After the spread, so `window: undefined` still gets the default; an explicit window wins
+    // without reading the service's variable (a bad value there does not matter then).
+    window: overrides.window ?? serviceWorkersFromEnv(env, cpus),
   };
 }

@@ -7,6 +7,9 @@
  * 1. LEGEND (protected) and GRAVEYARD/RETIRED (archived) never move.
  * 2. A criterion on a metric that is NULL (or NaN) is UNKNOWN, never a pass and never a failure:
  *    an unknown OOS sharpe means "not validated yet", not 0. 0 is a real value, and fails.
+ *    An infinite metric is UNKNOWN too: +inf (a profit factor with no losing trade, a Sortino with
+ *    no losing day) is what a degenerate sample prints, not evidence, so it never promotes; and
+ *    -inf (a Sharpe bound over under 10 days) never demotes.
  * 3. Ranks are cumulative: meeting A means meeting B's and A's criteria; S means B, A and S.
  * 4. Promotion is one step per decision (INCUBATOR->B, B->A, A->S), only when every criterion of
  *    the next rank passes. Each step is its own rank_history row; the write bumps change_seq, so
@@ -135,7 +138,8 @@ function known(v: number | null | undefined): v is number {
 }
 
 export function checkCriterion(actual: number | null | undefined, c: Criterion): Check {
-  if (!known(actual)) return 'unknown';
+  // Rule 2: NULL, NaN and +/-inf neither pass nor fail.
+  if (!known(actual) || actual - actual !== 0) return 'unknown';
   return (c.op === '>=' ? actual >= c.value : actual < c.value) ? 'pass' : 'fail';
 }
 
@@ -165,7 +169,8 @@ function verdictOf(results: readonly CriterionResult[]): Check {
 
 function describe(r: CriterionResult): string {
   const { metric, op, value } = r.criterion;
-  return `${metric} ${r.actual === null ? 'unknown' : String(r.actual)} ${r.check === 'fail' ? 'fails' : r.check === 'pass' ? 'meets' : 'needs'} ${op} ${value}`;
+  const actual = r.actual === null ? 'unknown' : r.actual === Infinity ? 'inf (not finite)' : r.actual === -Infinity ? '-inf (not finite)' : String(r.actual);
+  return `${metric} ${actual} ${r.check === 'fail' ? 'fails' : r.check === 'pass' ? 'meets' : 'needs'} ${op} ${value}`;
 }
 
 function metricsOf(results: readonly CriterionResult[]): Record<string, number | null> {
@@ -249,7 +254,7 @@ const OOS_FIELD: Partial<Record<RankMetric, keyof OosResultMetrics>> = {
   oosTrades: 'trades',
 };
 
-/** Whether one OOS result meets the OOS gate; an unknown value (NaN stored as NULL) does not. */
+/** Whether one OOS result meets the OOS gate; an unknown value (NaN stored as NULL) or an infinite one does not. */
 export function passesOosGate(result: OosResultMetrics, criteria: RankCriteria = DEFAULT_RANK_CRITERIA): boolean {
   return oosGate(criteria).every((c) => checkCriterion(result[OOS_FIELD[c.metric]!], c) === 'pass');
 }

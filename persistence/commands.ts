@@ -100,6 +100,8 @@ export interface DeadLetterRequestCommand {
   error: string;
   failureKind: FailureKind;
   source: string;
+  /** The result frame that failed the request, kept in the letter as evidence (bytes and a text preview). */
+  frame?: Buffer;
 }
 
 export interface TradeInput {

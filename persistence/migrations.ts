@@ -251,7 +251,19 @@ const sendsCounter: Migration = {
   ],
 };
 
-export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter];
+/**
+ * A metric may be NaN (the engine can print `nan`), but a REAL column cannot hold NaN: SQLite
+ * stores it as NULL, which already means "not reported" for the optional metrics. So a NaN metric
+ * is stored as NULL and its column is named in `nan_metrics` (comma-separated column names, NULL
+ * when none), which the read side turns back into NaN. +/-Infinity need nothing: REAL holds them.
+ */
+const nanMetrics: Migration = {
+  version: 5,
+  name: 'oos_results: nan_metrics names the metrics that were NaN',
+  up: (db) => [db.schema.alterTable('oos_results').addColumn('nan_metrics', 'text')],
+};
+
+export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
   return migrations.reduce((max, m) => Math.max(max, m.version), 0);

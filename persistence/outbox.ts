@@ -312,6 +312,7 @@ export function deadLetterRequest(store: Store, c: DeadLetterRequestCommand, now
         payload: request.payload,
         enqueuedAt: request.enqueuedAt,
         history: request.history,
+        ...(c.frame === undefined ? {} : { frame: { $bytes: c.frame.toString('base64') }, frameText: c.frame.toString('utf8').slice(0, 2_000) }),
       },
       error: String(c.error),
       attempts: request.attempts,

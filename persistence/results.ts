@@ -2,11 +2,17 @@
  * Applying an OOS result: the result row, its trades, the strategy's OOS metrics and the
  * completion of the outbox row happen in one transaction step, so a result is either fully
  * applied or not at all, and applying it again has no effect.
+ *
+ * Non-finite metrics: +/-Infinity are stored as REAL infinities; a NaN metric is NULL in its
+ * column and named in `nan_metrics` (nan-metrics.ts), and getResult gives NaN back. The
+ * strategy's OOS columns hold what the rank evaluator reads: there a NaN is NULL, unknown, which
+ * never passes a criterion. The OOS sharpe may not be NaN: NULL there means "never validated".
  */
 import type { ApplyResultCommand, ApplyResultOutcome, OosMetrics } from './commands.ts';
 import type { Store } from './connection.ts';
 import { insertFailureEvent } from './events.ts';
 import { resolveRequestLetters } from './dead-letters.ts';
+import { nanMarker, readMetric } from './nan-metrics.ts';
 import { completeRequest, requestBrief } from './outbox.ts';
 import { perConnection, prepared } from './prepared.ts';
 import type { OosResultsTable } from './schema.ts';
@@ -27,6 +33,7 @@ type ResultArgs = {
   profitFactor: number;
   adjustedSharpe: number | null;
   sharpeCiLower: number | null;
+  nanMetrics: string | null;
   now: number;
 };
 
@@ -54,6 +61,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
         adjusted_sharpe: $.adjustedSharpe,
         sharpe_ci_lower: $.sharpeCiLower,
         received_at: $.now,
+        nan_metrics: $.nanMetrics,
       })
       .onConflict((oc) => oc.doNothing()),
   ),
@@ -80,6 +88,8 @@ function validate(context: string, r: OosMetrics): void {
   requireInteger(context, 'trades', r.trades);
   // The wire sends a percent; storing 55.7 as a win rate would silently break rank criteria.
   if (!(r.winRate >= 0 && r.winRate <= 1)) throw new RangeError(`${context}: winRate must be a fraction in 0..1, got ${r.winRate}`);
+  // Stored as NULL, a NaN sharpe would read as "never validated" and ask for OOS again forever.
+  if (typeof r.sharpe !== 'number' || Number.isNaN(r.sharpe)) throw new RangeError(`${context}: sharpe must be a number, got ${String(r.sharpe)}`);
   for (const t of r.tradeList ?? []) requireInteger(context, 'tradeList[].timestamp', t.timestamp);
 }
 
@@ -99,20 +109,31 @@ export function applyResult(store: Store, c: ApplyResultCommand, now: number): A
   const r = c.result;
   validate(context, r);
   const s = statements(store);
+  const metrics = {
+    pnl: r.pnl ?? null,
+    sharpe: r.sharpe,
+    sortino: r.sortino ?? null,
+    max_dd: r.maxDd,
+    win_rate: r.winRate,
+    profit_factor: r.profitFactor,
+    adjusted_sharpe: r.adjustedSharpe ?? null,
+    sharpe_ci_lower: r.sharpeCiLower ?? null,
+  };
   const inserted = s.insertResult.run({
     requestId: c.requestId,
     strategyName: request.strategy_name,
     trades: r.trades,
     wins: r.wins ?? null,
     losses: r.losses ?? null,
-    pnl: r.pnl ?? null,
-    sharpe: r.sharpe,
-    sortino: r.sortino ?? null,
-    maxDd: r.maxDd,
-    winRate: r.winRate,
-    profitFactor: r.profitFactor,
-    adjustedSharpe: r.adjustedSharpe ?? null,
-    sharpeCiLower: r.sharpeCiLower ?? null,
+    pnl: metrics.pnl,
+    sharpe: metrics.sharpe,
+    sortino: metrics.sortino,
+    maxDd: metrics.max_dd,
+    winRate: metrics.win_rate,
+    profitFactor: metrics.profit_factor,
+    adjustedSharpe: metrics.adjusted_sharpe,
+    sharpeCiLower: metrics.sharpe_ci_lower,
+    nanMetrics: nanMarker(metrics),
     now,
   });
   if (inserted.changes === 0) {
@@ -179,20 +200,21 @@ export interface OosResultRecord {
 }
 
 function toResult(row: OosResultsTable, tradeList: { timestamp: number; pnl: number }[]): OosResultRecord {
+  const nan = row.nan_metrics;
   return {
     requestId: row.request_id,
     strategyName: row.strategy_name,
     trades: row.trades,
     wins: row.wins,
     losses: row.losses,
-    pnl: row.pnl,
-    sharpe: row.sharpe,
-    sortino: row.sortino,
-    maxDd: row.max_dd,
-    winRate: row.win_rate,
-    profitFactor: row.profit_factor,
-    adjustedSharpe: row.adjusted_sharpe,
-    sharpeCiLower: row.sharpe_ci_lower,
+    pnl: readMetric(row.pnl, 'pnl', nan),
+    sharpe: readMetric(row.sharpe, 'sharpe', nan),
+    sortino: readMetric(row.sortino, 'sortino', nan),
+    maxDd: readMetric(row.max_dd, 'max_dd', nan),
+    winRate: readMetric(row.win_rate, 'win_rate', nan),
+    profitFactor: readMetric(row.profit_factor, 'profit_factor', nan),
+    adjustedSharpe: readMetric(row.adjusted_sharpe, 'adjusted_sharpe', nan),
+    sharpeCiLower: readMetric(row.sharpe_ci_lower, 'sharpe_ci_lower', nan),
     receivedAt: row.received_at,
     tradeList,
   };

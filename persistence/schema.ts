@@ -116,7 +116,10 @@ export interface OosRequestsTable {
   sends: number;
 }
 
-/** REAL columns may hold +/-Infinity; NaN is stored as NULL by SQLite. */
+/**
+ * REAL columns may hold +/-Infinity. SQLite cannot store NaN (it becomes NULL): a NaN metric is
+ * NULL in its column and named in `nan_metrics` (see results.ts).
+ */
 export interface OosResultsTable {
   request_id: string;
   strategy_name: string;
@@ -133,6 +136,8 @@ export interface OosResultsTable {
   adjusted_sharpe: number | null;
   sharpe_ci_lower: number | null;
   received_at: number;
+  /** Comma-separated names of the metric columns whose value was NaN (stored as NULL); NULL when none. */
+  nan_metrics: string | null;
 }
 
 export interface OosTradesTable {

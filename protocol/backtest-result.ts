@@ -8,15 +8,18 @@
  *
  * Which values are accepted (anything else makes the frame a validation error, not a result):
  *   trades, wins, losses   non-negative integers
- *   pnl, sharpe            finite
- *   sortino                finite, +inf or -inf (the service returns +inf with no losing day)
+ *   pnl, sharpe            finite (sharpe is the OOS gate's value: a result without one validates nothing)
+ *   sortino                any: finite, +inf, -inf or NaN (the engine prints inf with no losing day)
  *   max_drawdown           finite, 0..1
  *   win_rate               finite, 0..100 on the wire
- *   profit_factor          finite and >= 0, or +inf (no losing trade)
- *   adjusted_sharpe        optional, finite
- *   sharpe_ci_lower        optional, finite or -inf (the service's value for < 10 daily returns)
+ *   profit_factor          finite and >= 0, +inf (no losing trade) or NaN
+ *   adjusted_sharpe        optional; any
+ *   sharpe_ci_lower        optional; any (the engine prints -inf for < 10 daily returns)
  *   trade_list             optional, each `timestamp` an integer and `pnl` finite
- * NaN is never accepted anywhere.
+ * Non-finite values arrive bare (`inf`, `-inf`, `nan`: what the service prints for a float that
+ * overflowed) or quoted (`"inf"`: the service's reader keeps the engine's `inf` token as a string);
+ * both read as numbers in the fields above (fields.ts needFloat). Integer-looking floats (`52`,
+ * the service re-prints `52.0` to 10 significant digits) read as the same numbers.
  */
 import { classifyServiceError, type ServiceErrorCategory } from './error-class.ts';
 import { frameText, type FrameInput } from './frame.ts';
@@ -48,16 +51,17 @@ export interface BacktestSuccess {
   /** Sum of price differences, not money. */
   readonly pnl: number;
   readonly sharpe: number;
-  /** May be +/-Infinity. */
+  /** May be +/-Infinity or NaN. */
   readonly sortino: number;
   /** Fraction 0..1. */
   readonly maxDrawdown: number;
   /** Fraction 0..1 (the wire's percent / 100). */
   readonly winRate: number;
-  /** >= 0; may be +Infinity. */
+  /** >= 0; may be +Infinity or NaN. */
   readonly profitFactor: number;
+  /** May be +/-Infinity or NaN. */
   readonly adjustedSharpe?: number;
-  /** May be -Infinity. */
+  /** May be +/-Infinity (-Infinity with under 10 daily returns) or NaN. */
   readonly sharpeCiLower?: number;
   /** Present when the request asked for trades (at most the last 500). */
   readonly tradeList?: readonly TradeRecord[];
@@ -173,7 +177,7 @@ function readResult(entries: SExpr[], reading: { requestId: string | undefined }
   if (winPercent < 0 || winPercent > 100) throw new FieldFailure('result.win_rate', `result.win_rate is a percent 0..100, got ${winPercent}`, '0..100');
   const dd = needFloat(maxDrawdown, 'result.max_drawdown');
   if (dd < 0 || dd > 1) throw new FieldFailure('result.max_drawdown', `result.max_drawdown is a fraction 0..1, got ${dd}`, '0..1');
-  const pf = needFloat(profitFactor, 'result.profit_factor', 'positive');
+  const pf = needFloat(profitFactor, 'result.profit_factor', 'positive', true);
   if (pf < 0) throw new FieldFailure('result.profit_factor', `result.profit_factor cannot be negative, got ${pf}`, '>= 0');
   const success: Mutable<BacktestSuccess> = {
     kind: 'success',
@@ -184,13 +188,13 @@ function readResult(entries: SExpr[], reading: { requestId: string | undefined }
     losses: needInt(losses, 'result.losses', 0),
     pnl: needFloat(pnl, 'result.pnl'),
     sharpe: needFloat(sharpe, 'result.sharpe'),
-    sortino: needFloat(sortino, 'result.sortino', 'any'),
+    sortino: needFloat(sortino, 'result.sortino', 'any', true),
     maxDrawdown: dd,
     winRate: winPercent / 100,
     profitFactor: pf,
   };
-  if (present(adjustedSharpe)) success.adjustedSharpe = needFloat(adjustedSharpe, 'result.adjusted_sharpe');
-  if (present(sharpeCiLower)) success.sharpeCiLower = needFloat(sharpeCiLower, 'result.sharpe_ci_lower', 'negative');
+  if (present(adjustedSharpe)) success.adjustedSharpe = needFloat(adjustedSharpe, 'result.adjusted_sharpe', 'any', true);
+  if (present(sharpeCiLower)) success.sharpeCiLower = needFloat(sharpeCiLower, 'result.sharpe_ci_lower', 'any', true);
   if (tradeList !== undefined) success.tradeList = readTrades(alistList(tradeList, 'result.trade_list'));
   return success;
 }

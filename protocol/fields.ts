@@ -10,6 +10,7 @@
  * happy path stays one line per field and no error object is built unless something is wrong.
  */
 import type { CodecError } from './result.ts';
+import { nonFiniteFromText } from './numbers.ts';
 import { describeValue, SDotted, SSymbol, type SExpr } from './sexpr.ts';
 
 /** `(key)`: the field is present and says None. */
@@ -146,32 +147,36 @@ export function optInt(v: FieldValue | undefined, path: string, min?: number): n
   return needInt(v, path, min);
 }
 
-/** Which infinities a float field admits; NaN is never admitted. */
+/** Which infinities a float field admits. */
 export type InfPolicy = 'finite' | 'positive' | 'negative' | 'any';
 
-export function needFloat(v: FieldValue | undefined, path: string, inf: InfPolicy = 'finite'): number {
-  if (typeof v === 'number') {
-    if (v - v === 0) return v; // finite
-    if (v === Infinity && (inf === 'positive' || inf === 'any')) return v;
-    if (v === -Infinity && (inf === 'negative' || inf === 'any')) return v;
-    const what = v !== v ? 'NaN' : String(v);
-    throw new FieldFailure(path, `${path} must be a ${inf === 'finite' ? 'finite ' : ''}number, got ${what}`, expectedFloat(inf));
+/**
+ * A float field. A non-finite value may also arrive spelled as a string or a bare symbol
+ * (`"inf"`, `"-inf"`, `"nan"`, `Infinity`; see nonFiniteFromText): the host's service forwards the
+ * engine's `inf` quoted. Such a spelling reads as its number in every float field, so a field that
+ * refuses it says which value it refused. NaN passes only when `nan` is true.
+ */
+export function needFloat(v: FieldValue | undefined, path: string, inf: InfPolicy = 'finite', nan = false): number {
+  let x = v;
+  if (typeof v === 'string' || v instanceof SSymbol) x = nonFiniteFromText(typeof v === 'string' ? v : v.name) ?? v;
+  if (typeof x === 'number') {
+    if (x - x === 0) return x; // finite
+    if (x === Infinity && (inf === 'positive' || inf === 'any')) return x;
+    if (x === -Infinity && (inf === 'negative' || inf === 'any')) return x;
+    if (x !== x && nan) return x;
+    const what = x !== x ? 'NaN' : String(x);
+    throw new FieldFailure(path, `${path} must be ${expectedFloat(inf, nan)}, got ${what}`, expectedFloat(inf, nan));
   }
   if (missing(v)) throw required(path, 'a number');
   throw wrongType(v!, path, 'a number');
 }
 
-function expectedFloat(inf: InfPolicy): string {
-  switch (inf) {
-    case 'finite':
-      return 'a finite number';
-    case 'positive':
-      return 'a finite number or +inf';
-    case 'negative':
-      return 'a finite number or -inf';
-    default:
-      return 'a number (inf allowed, NaN not)';
-  }
+function expectedFloat(inf: InfPolicy, nan: boolean): string {
+  const parts = ['a finite number'];
+  if (inf === 'positive' || inf === 'any') parts.push('+inf');
+  if (inf === 'negative' || inf === 'any') parts.push('-inf');
+  if (nan) parts.push('nan');
+  return parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} or ${parts[parts.length - 1]}`;
 }
 
 /** Booleans: `(key . t)`; `(key . nil)` and `(key)` are false (a Lisp printing false prints `(key)`). */

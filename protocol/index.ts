@@ -11,7 +11,7 @@ export type { FrameInput } from './frame.ts';
 export { SSymbol, SDotted, sym, dotted, pair, isSymbol, sexprEqual, type SExpr } from './sexpr.ts';
 export { parseSExpr } from './reader.ts';
 export { printSExpr, printString } from './printer.ts';
-export { formatFloat, formatInt, formatNumber } from './numbers.ts';
+export { formatFloat, formatInt, formatNumber, nonFiniteFromText } from './numbers.ts';
 
 // Messages
 export {
@@ -35,7 +35,7 @@ export {
   type BacktestResult,
   type BacktestResultInput,
 } from './backtest-result.ts';
-export { classifyServiceError, type ServiceErrorCategory, type ServiceErrorClass } from './error-class.ts';
+export { classifyServiceError, unwrapServiceError, type ServiceErrorCategory, type ServiceErrorClass } from './error-class.ts';
 
 // Trace context
 export {

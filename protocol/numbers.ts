@@ -127,6 +127,27 @@ function nonFinite(src: string, start: number, end: number): number | undefined 
   return undefined;
 }
 
+/**
+ * A non-finite float spelled as text, as the host's service forwards it: its reader keeps tokens
+ * without `.`, `e` or `E` as strings, so the engine's `inf` arrives as `"inf"`. Accepted, after
+ * trimming and in any case: an optional sign, then `inf`, `infinity` or `nan`, optionally followed
+ * by Scheme's `.0`. Anything else (digits included: `"0.5"` stays a string) is undefined.
+ */
+export function nonFiniteFromText(text: string): number | undefined {
+  let t = text.trim().toLowerCase();
+  if (t.length < 3 || t.length > 11) return undefined;
+  let sign = 1;
+  const c = t.charCodeAt(0);
+  if (c === PLUS || c === MINUS) {
+    if (c === MINUS) sign = -1;
+    t = t.slice(1);
+  }
+  if (t.endsWith('.0')) t = t.slice(0, -2);
+  if (t === 'inf' || t === 'infinity') return sign * Infinity;
+  if (t === 'nan') return NaN;
+  return undefined;
+}
+
 /** Whether a token that did not start like a number still spells a non-finite float. */
 export function readNonFiniteToken(src: string, start: number, end: number): number | undefined {
   return nonFinite(src, start, end);

@@ -1,9 +1,19 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseBacktesterArgs, serviceEndpointsFromEnv, USAGE, UsageError } from '../../backtester/config.ts';
 
 describe('backtester command line', () => {
-  it('defaults follow the host: bind tcp://*:5580, connect tcp://localhost:5581, sma engine, concurrency 1', () => {
-    expect(parseBacktesterArgs([], {})).toEqual({ engine: { kind: 'sma' }, bind: 'tcp://*:5580', results: 'tcp://localhost:5581', delayMs: 0, concurrency: 1 });
+  it('defaults follow the host: bind tcp://*:5580, connect tcp://localhost:5581, sma engine, one worker per CPU up to 4', () => {
+    expect(parseBacktesterArgs([], {}, 1)).toEqual({ engine: { kind: 'sma' }, bind: 'tcp://*:5580', results: 'tcp://localhost:5581', delayMs: 0, concurrency: 1 });
+    expect(parseBacktesterArgs([], {})).toMatchObject({ concurrency: Math.min(4, availableParallelism()) });
+  });
+
+  it("its worker count is the host service's: SWIMMY_BACKTEST_WORKERS, else the CPU count capped at 4", () => {
+    expect(parseBacktesterArgs([], {}, 2)).toMatchObject({ concurrency: 2 });
+    expect(parseBacktesterArgs([], {}, 16)).toMatchObject({ concurrency: 4 });
+    expect(parseBacktesterArgs([], { SWIMMY_BACKTEST_WORKERS: '6' }, 2)).toMatchObject({ concurrency: 6 });
+    expect(parseBacktesterArgs(['--concurrency', '3'], { SWIMMY_BACKTEST_WORKERS: 'bad' }, 2)).toMatchObject({ concurrency: 3 });
+    expect(() => parseBacktesterArgs([], { SWIMMY_BACKTEST_WORKERS: '0' })).toThrow(/SWIMMY_BACKTEST_WORKERS must be an integer >= 1/);
   });
 
   it('the host environment moves the defaults: SWIMMY_ZMQ_HOST, SWIMMY_PORT_BACKTEST_REQ, SWIMMY_PORT_BACKTEST_RES', () => {

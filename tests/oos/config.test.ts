@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
+import { parseBacktesterArgs } from '../../backtester/config.ts';
 import { oosConfig } from '../../oos/config.ts';
 
 describe('oosConfig', () => {
   it('takes the sockets from the host environment, with the host defaults', () => {
     const c = oosConfig({ dbPath: 'x.db' }, {});
     expect([c.requestEndpoint, c.resultEndpoint]).toEqual(['tcp://localhost:5580', 'tcp://*:5581']);
-    expect(c).toMatchObject({ synchronous: 'FULL', window: 16, leaseMs: 120_000, rankIntervalMs: 60_000, oosWindowDays: 180, oosRetryMs: 600_000 });
+    expect(c).toMatchObject({ synchronous: 'FULL', window: Math.min(4, availableParallelism()), leaseMs: 120_000, rankIntervalMs: 60_000, oosWindowDays: 180, oosRetryMs: 600_000 });
     expect(c.retry.maxAttempts).toBe(5);
   });
 
@@ -18,5 +20,31 @@ describe('oosConfig', () => {
     const c = oosConfig({ dbPath: 'x.db', requestEndpoint: 'tcp://10.1.1.1:9', window: 256 }, { SWIMMY_ZMQ_HOST: 'other' });
     expect(c.requestEndpoint).toBe('tcp://10.1.1.1:9');
     expect(c.window).toBe(256);
+  });
+
+  // Rule: the default in-flight window never exceeds what one service runs at once (its workers);
+  // more requests would wait in the service's queue while their leases run.
+  it("the default window is the service's worker count: SWIMMY_BACKTEST_WORKERS, else the CPU count up to 4", () => {
+    expect(oosConfig({ dbPath: 'x.db' }, {}, 1).window).toBe(1);
+    expect(oosConfig({ dbPath: 'x.db' }, {}, 2).window).toBe(2);
+    expect(oosConfig({ dbPath: 'x.db' }, {}, 64).window).toBe(4);
+    expect(oosConfig({ dbPath: 'x.db' }, { SWIMMY_BACKTEST_WORKERS: '3' }, 64).window).toBe(3);
+    expect(oosConfig({ dbPath: 'x.db' }, { SWIMMY_BACKTEST_WORKERS: '12' }, 2).window).toBe(12);
+  });
+
+  it("the default window does not exceed the bundled backtester's default workers, in any environment", () => {
+    for (const cpus of [1, 2, 3, 4, 8, 64]) {
+      for (const env of [{}, { SWIMMY_BACKTEST_WORKERS: '1' }, { SWIMMY_BACKTEST_WORKERS: '7' }]) {
+        const service = parseBacktesterArgs([], env, cpus);
+        if (service === 'help') throw new Error('unexpected help');
+        expect(oosConfig({ dbPath: 'x.db' }, env, cpus).window).toBeLessThanOrEqual(service.concurrency);
+      }
+    }
+  });
+
+  it('an explicit window wins over the service\'s variable, even a malformed one; a malformed one is refused otherwise', () => {
+    expect(oosConfig({ dbPath: 'x.db', window: 2 }, { SWIMMY_BACKTEST_WORKERS: 'many' }).window).toBe(2);
+    expect(oosConfig({ dbPath: 'x.db', window: undefined }, {}, 3).window).toBe(3);
+    expect(() => oosConfig({ dbPath: 'x.db' }, { SWIMMY_BACKTEST_WORKERS: 'many' })).toThrow("SWIMMY_BACKTEST_WORKERS must be an integer >= 1 (the backtest service's worker count), got 'many'");
   });
 });

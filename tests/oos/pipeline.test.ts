@@ -146,7 +146,8 @@ describe('the OOS pipeline over real sockets', () => {
     const clock = new ManualClock(Date.now());
     let answer = false;
     const engine: BacktestEngine = (req) => (answer ? echoEngine(req) : null);
-    const p = await pipeline(temp.dir(), { clock, engine, config: { leaseMs: 5_000 } });
+    // All three in flight at once: the window says so (the default is the machine's worker count).
+    const p = await pipeline(temp.dir(), { clock, engine, config: { leaseMs: 5_000, window: 3 } });
     const names = ['K1', 'K2', 'K3'];
     await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
     for (const n of names) await p.shoal.enqueue(n, requestInput(n));

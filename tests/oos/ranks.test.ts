@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Rank } from '../../persistence/schema.ts';
 import {
+  checkCriterion,
   DEFAULT_RANK_CRITERIA,
   evaluateRank,
   needsOos,
@@ -214,5 +215,43 @@ describe('protected and archived ranks', () => {
       }),
       { numRuns: 2_000 },
     );
+  });
+});
+
+describe('non-finite metrics are unknown: +inf never promotes, -inf never demotes, NaN never passes', () => {
+  /** A's criteria with an OOS profit-factor gate too, so an OOS result's +inf profit factor reaches a decision. */
+  const WITH_OOS_PF: RankCriteria = { ...DEFAULT_RANK_CRITERIA, A: [...DEFAULT_RANK_CRITERIA.A, { metric: 'oosProfitFactor', op: '>=', value: 1.2 }] };
+
+  it('a single criterion on +inf, -inf or NaN is unknown, whichever its operator', () => {
+    for (const v of [Infinity, -Infinity, NaN]) {
+      for (const op of ['>=', '<'] as const) {
+        expect(checkCriterion(v, { metric: 'profitFactor', op, value: 1 })).toBe('unknown');
+      }
+    }
+    expect(checkCriterion(1e308, { metric: 'profitFactor', op: '>=', value: 1 })).toBe('pass');
+  });
+
+  it('a B strategy whose only missing evidence is a +inf OOS profit factor is not promoted, and the reason says why', () => {
+    expect(evaluateRank(s('B', { ...A_LEVEL, oosProfitFactor: 1.5 }), WITH_OOS_PF).rank).toBe('A');
+    const d = evaluateRank(s('B', { ...A_LEVEL, oosProfitFactor: Infinity }), WITH_OOS_PF);
+    expect(d.rank).toBe('B');
+    expect(d.reason).toContain('oosProfitFactor inf (not finite) needs >= 1.2');
+  });
+
+  it('an INCUBATOR strategy with a +inf in-sample profit factor does not enter B on it', () => {
+    expect(evaluateRank(s('INCUBATOR', { ...B_ONLY, profitFactor: Infinity })).rank).toBe('INCUBATOR');
+    expect(evaluateRank(s('INCUBATOR', { ...B_ONLY, profitFactor: NaN })).rank).toBe('INCUBATOR');
+  });
+
+  it('a -inf OOS sharpe does not demote an A strategy (a degenerate sample is not a failure)', () => {
+    expect(evaluateRank(s('A', { ...A_LEVEL, oosSharpe: -Infinity })).rank).toBe('A');
+  });
+
+  it('the OOS gate of the daily summary passes no +inf and no NaN', () => {
+    const r = { sharpe: 0.5, winRate: 0.5, maxDd: 0.1, trades: 10 };
+    expect(passesOosGate({ ...r, profitFactor: 1.5 }, WITH_OOS_PF)).toBe(true);
+    expect(passesOosGate({ ...r, profitFactor: Infinity }, WITH_OOS_PF)).toBe(false);
+    expect(passesOosGate({ ...r, profitFactor: NaN }, WITH_OOS_PF)).toBe(false);
+    expect(passesOosGate({ ...r, sharpe: Infinity, profitFactor: 1.5 })).toBe(false);
   });
 });

@@ -7,7 +7,8 @@ import { openStore } from '../../persistence/connection.ts';
 import { latestVersion, MIGRATIONS, readSchemaVersion, SchemaVersionError } from '../../persistence/migrations.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
 import { getRequest } from '../../persistence/outbox.ts';
-import { applyOk, metrics, strategy, T0, useTempStores } from './helpers.ts';
+import { applyOk, metrics, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
+import { getResult } from '../../persistence/results.ts';
 
 const temp = useTempStores();
 
@@ -86,6 +87,24 @@ describe('migrations', () => {
     // A result for the migrated open attempt closes it as before.
     applyOk(current, [{ type: 'applyResult', requestId: 'r-open', result: metrics() }], T0 + 10);
     expect(getRequest(current, 'r-open')?.history.at(-1)).toEqual({ attempt: 2, sentAt: T0 + 5, outcome: 'result', at: T0 + 10 });
+  });
+
+  it('version 5 adds nan_metrics: results stored by a version-4 build read the same (a NULL stays null), new ones keep NaN', () => {
+    const old = temp.open({ migrations: MIGRATIONS.slice(0, 4) });
+    const [kept] = seedRequests(old, ['a'], T0);
+    old.sqlite
+      .prepare(
+        `insert into oos_results (request_id, strategy_name, trades, sharpe, sortino, max_dd, win_rate, profit_factor, sharpe_ci_lower, received_at)
+         values (?, 'a', 10, 0.5, null, 0.1, 0.5, 1e999, -1e999, ${T0})`,
+      )
+      .run(kept);
+    old.close();
+
+    const current = temp.open({ path: old.path });
+    expect(getResult(current, kept)).toMatchObject({ sharpe: 0.5, sortino: null, profitFactor: Infinity, sharpeCiLower: -Infinity });
+    const [fresh] = seedRequests(current, ['b'], T0 + 1);
+    applyOk(current, [{ type: 'applyResult', requestId: fresh, result: metrics({ sortino: NaN }) }], T0 + 2);
+    expect(getResult(current, fresh)!.sortino).toBeNaN();
   });
 
   it('refuses a database migrated by a newer build, with a clear message, without touching the file', () => {

@@ -148,6 +148,44 @@ describe('applying results', () => {
     expect(getStrategy(store, 's')?.oosProfitFactor).toBe(Infinity);
   });
 
+  it('a NaN metric is stored as NULL named in nan_metrics and reads back as NaN; an unreported one stays null', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['s'], T0);
+    claimAll(store, T0);
+    applyOk(store, [{ type: 'applyResult', requestId: id, result: metrics({ sortino: NaN, profitFactor: NaN, adjustedSharpe: NaN, sharpeCiLower: null }) }], T0 + 1);
+    const r = getResult(store, id)!;
+    expect(r.sortino).toBeNaN();
+    expect(r.profitFactor).toBeNaN();
+    expect(r.adjustedSharpe).toBeNaN();
+    expect(r.sharpeCiLower).toBeNull();
+    expect(r.sharpe).toBe(0.52);
+    const row = store.sqlite.prepare('select sortino, profit_factor, adjusted_sharpe, sharpe_ci_lower, nan_metrics from oos_results where request_id = ?').get(id);
+    expect(row).toEqual({ sortino: null, profit_factor: null, adjusted_sharpe: null, sharpe_ci_lower: null, nan_metrics: 'sortino,profit_factor,adjusted_sharpe' });
+    // The rank evaluator reads the strategy's columns: a NaN there is NULL, unknown, never a pass.
+    expect(getStrategy(store, 's')).toMatchObject({ oosSharpe: 0.52, oosProfitFactor: null });
+    expect(getRequest(store, id)?.state).toBe('done');
+  });
+
+  it('a result with only finite metrics has no nan_metrics marker', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['s'], T0);
+    claimAll(store, T0);
+    applyOk(store, [{ type: 'applyResult', requestId: id, result: metrics({ sortino: -Infinity }) }], T0 + 1);
+    expect(count(store, 'oos_results', 'nan_metrics is null')).toBe(1);
+    expect(getResult(store, id)!.sortino).toBe(-Infinity);
+  });
+
+  it('a NaN sharpe is refused with the request named: stored as NULL it would read as "never validated"', () => {
+    const store = temp.open();
+    const [id] = seedRequests(store, ['s'], T0);
+    claimAll(store, T0);
+    const [o] = applyBatch(store, [{ type: 'applyResult', requestId: id, result: metrics({ sharpe: NaN }) }], T0 + 1);
+    expect(o.status).toBe('error');
+    expect(o.status === 'error' && o.error).toMatch(/applyResult \(oos_results\) request=.* sharpe must be a number, got NaN/);
+    expect(getRequest(store, id)?.state).toBe('in_flight');
+    expect(count(store, 'oos_results')).toBe(0);
+  });
+
   it('a late result of an older request never overwrites the metrics of a newer one', () => {
     const store = temp.open();
     const [old] = seedRequests(store, ['s'], T0);

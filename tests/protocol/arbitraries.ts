@@ -39,7 +39,9 @@ export const requestArb: fc.Arbitrary<BacktestRequest> = fc.record(
 
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
 
-/** Valid success results: every metric inside the range the decoder accepts, inf where allowed. */
+const anyFloat = fc.oneof(finite, fc.constantFrom(Infinity, -Infinity, NaN));
+
+/** Valid success results: every metric inside the range the decoder accepts, inf and NaN where allowed. */
 export const successArb = fc.record(
   {
     kind: fc.constant('success' as const),
@@ -50,19 +52,19 @@ export const successArb = fc.record(
     losses: fc.nat({ max: 100_000 }),
     pnl: finite,
     sharpe: finite,
-    sortino: fc.oneof(finite, fc.constantFrom(Infinity, -Infinity)),
+    sortino: anyFloat,
     maxDrawdown: fc.double({ min: 0, max: 1, noNaN: true }),
     winRate: fc.double({ min: 0, max: 1, noNaN: true }),
-    profitFactor: fc.oneof(fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }), fc.constant(Infinity)),
-    adjustedSharpe: finite,
-    sharpeCiLower: fc.oneof(finite, fc.constant(-Infinity)),
+    profitFactor: fc.oneof(fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }), fc.constantFrom(Infinity, NaN)),
+    adjustedSharpe: anyFloat,
+    sharpeCiLower: anyFloat,
     tradeList: fc.array(fc.record({ timestamp: fc.integer({ min: 0, max: 4_000_000_000 }), pnl: finite }), { maxLength: 30 }),
   },
   { requiredKeys: ['kind', 'requestId', 'strategyName', 'trades', 'wins', 'losses', 'pnl', 'sharpe', 'sortino', 'maxDrawdown', 'winRate', 'profitFactor'] },
 );
 
 export const errorTextArb = fc.oneof(
-  fc.constantFrom('Guardian process failure', 'Empty output', 'Guardian binary missing', 'No data available', 'CSV load error: bad row 7', 'S-Exp parse error: unexpected )', 'missing request_id'),
+  fc.constantFrom('Guardian process failure', 'Empty output', 'Guardian binary missing', 'No data available', 'CSV load error: bad row 7', 'S-Exp parse error: unexpected )', 'missing request_id', 'No candles provided', 'Empty candles', '((type . "ERROR") (error . "S-Exp parse error: eof"))'),
   text,
 );
 

@@ -10,7 +10,16 @@ import {
   type BacktestSuccess,
 } from '../../protocol/index.ts';
 import { resultArb } from './arbitraries.ts';
-import { REFERENCE_METRICS, REFERENCE_SUCCESS_FRAME, referenceErrorFrame, resultFrame } from './golden.ts';
+import {
+  ENGINE_PARSE_ERROR_LINE,
+  REFERENCE_METRICS,
+  REFERENCE_SUCCESS_FRAME,
+  referenceErrorFrame,
+  resultFrame,
+  SERVICE_SUCCESS,
+  SERVICE_SUCCESS_FRAME,
+  SERVICE_WRAPPED_ERROR_FRAME,
+} from './golden.ts';
 
 function decode(frame: string | Uint8Array): BacktestResult {
   const r = decodeBacktestResult(frame);
@@ -125,6 +134,95 @@ describe('BACKTEST_RESULT decoding: success', () => {
   });
 });
 
+describe('BACKTEST_RESULT decoding: the frames the running service sends', () => {
+  it('decodes its success frame: re-printed floats (52, 1.5, 2), quoted inf and -inf, request_id last', () => {
+    expect(decode(Buffer.from(SERVICE_SUCCESS_FRAME))).toEqual(SERVICE_SUCCESS);
+  });
+
+  it('reads integer-looking floats as the same numbers, in every float field', () => {
+    const r = success(resultFrame('(strategy_name . "X") (trades . 10) (wins . 5) (losses . 5) (pnl . 0) (sharpe . 1) (sortino . 2) (max_drawdown . 0) (win_rate . 100) (profit_factor . 1) (adjusted_sharpe . -1) (sharpe_ci_lower . 0) (request_id . "r-1")'));
+    expect(r).toMatchObject({ pnl: 0, sharpe: 1, sortino: 2, maxDrawdown: 0, winRate: 1, profitFactor: 1, adjustedSharpe: -1, sharpeCiLower: 0 });
+  });
+
+  it('reads floats printed to 10 significant digits, including the exponent forms Python prints', () => {
+    const r = success(resultFrame('(strategy_name . "X") (trades . 1) (wins . 1) (losses . 0) (pnl . 1e-05) (sharpe . 0.1234567891) (sortino . 1.5e+20) (max_drawdown . 0.0001234567891) (win_rate . 33.33333333) (profit_factor . 1234567891) (request_id . "r-1")'));
+    expect(r).toMatchObject({ pnl: 1e-5, sharpe: 0.1234567891, sortino: 1.5e20, maxDrawdown: 0.0001234567891, profitFactor: 1234567891 });
+    expect(r.winRate).toBeCloseTo(0.3333333333, 12);
+  });
+
+  it('decodes its error result carrying the engine ERROR line whole: the text kept, classified by the message inside', () => {
+    const r = failure(SERVICE_WRAPPED_ERROR_FRAME);
+    expect(r).toEqual({ kind: 'error', requestId: '0193b0b2-...', strategyName: 'Foo-OOS', error: ENGINE_PARSE_ERROR_LINE, retryable: false, category: 'bad-request' });
+  });
+
+  it.each([
+    ['S-Exp parse error: eof while parsing a list', 'bad-request'],
+    ['CSV load error: invalid digit found in string', 'bad-data'],
+    ['No candles provided', 'no-data'],
+    ['Empty candles', 'no-data'],
+  ])('a wrapped "%s" is not retryable (%s)', (message, category) => {
+    const line = `((type . "ERROR") (error . "${message}"))`;
+    const r = failure(referenceErrorFrame(line.replaceAll('"', '\\"')));
+    expect(r.error).toBe(line);
+    expect(r).toMatchObject({ retryable: false, category });
+  });
+});
+
+describe('BACKTEST_RESULT decoding: non-finite metrics, quoted or bare, any case', () => {
+  const sortino = (wire: string) => success(resultFrame(`${REFERENCE_METRICS.replace('(sortino . 0.8)', `(sortino . ${wire})`)} ${REQ}`)).sortino;
+
+  it.each([
+    ['"inf"', Infinity],
+    ['"+inf"', Infinity],
+    ['"-inf"', -Infinity],
+    ['"INF"', Infinity],
+    ['"Infinity"', Infinity],
+    ['"-Infinity"', -Infinity],
+    ['" inf "', Infinity],
+    ['"nan"', NaN],
+    ['"NaN"', NaN],
+    ['"-nan"', NaN],
+    ['inf', Infinity],
+    ['+inf', Infinity],
+    ['-inf', -Infinity],
+    ['Inf', Infinity],
+    ['Infinity', Infinity],
+    ['+Infinity', Infinity],
+    ['-Infinity', -Infinity],
+    ['+inf.0', Infinity],
+    ['-inf.0', -Infinity],
+    ['nan', NaN],
+    ['NaN', NaN],
+    ['+nan.0', NaN],
+  ])('sortino %s reads as %s', (wire, value) => {
+    expect(sortino(wire)).toBe(value);
+  });
+
+  it('profit_factor may be +inf or nan, quoted or bare; the rest of the result is read as usual', () => {
+    for (const [wire, value] of [['"inf"', Infinity], ['inf', Infinity], ['"nan"', NaN], ['nan', NaN]] as const) {
+      const r = success(resultFrame(`${REFERENCE_METRICS.replace('(profit_factor . 1.34)', `(profit_factor . ${wire})`)} ${REQ}`));
+      expect(r.profitFactor).toBe(value);
+      expect(r).toMatchObject({ trades: 212, sharpe: 0.52, winRate: 0.5566, requestId: 'r-1' });
+    }
+  });
+
+  it('adjusted_sharpe and sharpe_ci_lower may be any non-finite value', () => {
+    const r = success(resultFrame(`${REFERENCE_METRICS} (adjusted_sharpe . "nan") (sharpe_ci_lower . "-inf") ${REQ}`));
+    expect(r.adjustedSharpe).toBeNaN();
+    expect(r.sharpeCiLower).toBe(-Infinity);
+    const s = success(resultFrame(`${REFERENCE_METRICS} (adjusted_sharpe . inf) (sharpe_ci_lower . "nan") ${REQ}`));
+    expect(s.adjustedSharpe).toBe(Infinity);
+    expect(s.sharpeCiLower).toBeNaN();
+  });
+
+  it('a refused non-finite value is named in the error, whichever way it was spelled', () => {
+    expect(rejection(resultFrame(`${REFERENCE_METRICS.replace('(sharpe . 0.52)', '(sharpe . "inf")')} ${REQ}`)).message).toBe('result.sharpe must be a finite number, got Infinity');
+    expect(rejection(resultFrame(`${REFERENCE_METRICS.replace('(profit_factor . 1.34)', '(profit_factor . "-inf")')} ${REQ}`)).message).toBe(
+      'result.profit_factor must be a finite number, +inf or nan, got -Infinity',
+    );
+  });
+});
+
 describe('BACKTEST_RESULT decoding: error results carry no metrics', () => {
   it('decodes the reference error form as kind error without a sharpe field', () => {
     const r = failure(referenceErrorFrame('Guardian process failure'));
@@ -163,7 +261,13 @@ describe('BACKTEST_RESULT decoding: invalid metrics are validation errors, not r
   it.each([
     ['sharpe is nan', REFERENCE_METRICS.replace('(sharpe . 0.52)', '(sharpe . nan)'), 'result.sharpe'],
     ['sharpe is NaN (Rust spelling)', REFERENCE_METRICS.replace('(sharpe . 0.52)', '(sharpe . NaN)'), 'result.sharpe'],
-    ['sortino is nan', REFERENCE_METRICS.replace('(sortino . 0.8)', '(sortino . nan)'), 'result.sortino'],
+    // (sortino . nan) is accepted now: the engine may print it (see 'non-finite metrics' below).
+    ['sortino is a string that names no number', REFERENCE_METRICS.replace('(sortino . 0.8)', '(sortino . "fast")'), 'result.sortino'],
+    ['sharpe is a quoted inf', REFERENCE_METRICS.replace('(sharpe . 0.52)', '(sharpe . "inf")'), 'result.sharpe'],
+    ['pnl is a quoted nan', REFERENCE_METRICS.replace('(pnl . 3.21)', '(pnl . "nan")'), 'result.pnl'],
+    ['profit_factor is a quoted -inf', REFERENCE_METRICS.replace('(profit_factor . 1.34)', '(profit_factor . "-inf")'), 'result.profit_factor'],
+    ['max_drawdown is a quoted nan', REFERENCE_METRICS.replace('(max_drawdown . 0.031)', '(max_drawdown . "nan")'), 'result.max_drawdown'],
+    ['win_rate is inf', REFERENCE_METRICS.replace('(win_rate . 55.66)', '(win_rate . inf)'), 'result.win_rate'],
     ['sharpe is inf', REFERENCE_METRICS.replace('(sharpe . 0.52)', '(sharpe . inf)'), 'result.sharpe'],
     ['sharpe is missing', REFERENCE_METRICS.replace(' (sharpe . 0.52)', ''), 'result.sharpe'],
     ['sharpe is a string', REFERENCE_METRICS.replace('(sharpe . 0.52)', '(sharpe . "0.52")'), 'result.sharpe'],

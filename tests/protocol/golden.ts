@@ -31,3 +31,40 @@ export function resultFrame(entries: string): string {
 /** The metrics of the reference success frame, without trade_list and request_id. */
 export const REFERENCE_METRICS =
   '(strategy_name . "Foo-OOS") (trades . 212) (wins . 118) (losses . 94) (pnl . 3.21) (sharpe . 0.52) (sortino . 0.8) (max_drawdown . 0.031) (win_rate . 55.66) (profit_factor . 1.34)';
+
+/**
+ * A success frame as the host's running service forwards it: the engine's line parsed and printed
+ * again, so floats have at most 10 significant digits and no trailing zeros (`52.0` -> `52`,
+ * `1.500` -> `1.5`), the engine's `inf` / `-inf` tokens arrive as strings, and request_id is
+ * appended last inside result.
+ */
+export const SERVICE_SUCCESS_FRAME =
+  '((type . "BACKTEST_RESULT") (result . ((strategy_name . "Foo-OOS") (trades . 212) (wins . 118) (losses . 94) (pnl . 52) (sharpe . 1.5) (sortino . "inf") (max_drawdown . 0.031) (win_rate . 52) (profit_factor . 2) (adjusted_sharpe . 1.234567891) (sharpe_ci_lower . "-inf") (trade_list . (((timestamp . 1700003600) (pnl . 0.012)) ((timestamp . 1700007200) (pnl . -1)))) (request_id . "0193b0b2-..."))))';
+
+/** What SERVICE_SUCCESS_FRAME carries (win rate as a fraction). */
+export const SERVICE_SUCCESS = {
+  kind: 'success',
+  requestId: '0193b0b2-...',
+  strategyName: 'Foo-OOS',
+  trades: 212,
+  wins: 118,
+  losses: 94,
+  pnl: 52,
+  sharpe: 1.5,
+  sortino: Infinity,
+  maxDrawdown: 0.031,
+  winRate: 0.52,
+  profitFactor: 2,
+  adjustedSharpe: 1.234567891,
+  sharpeCiLower: -Infinity,
+  tradeList: [
+    { timestamp: 1700003600, pnl: 0.012 },
+    { timestamp: 1700007200, pnl: -1 },
+  ],
+} as const;
+
+/** The engine's ERROR line for a request it could not parse, as the service puts it in `error` (unescaped). */
+export const ENGINE_PARSE_ERROR_LINE = '((type . "ERROR") (error . "S-Exp parse error: invalid type: string \\"x\\", expected f64"))';
+
+/** The service's error result carrying ENGINE_PARSE_ERROR_LINE whole, printed as it prints strings. */
+export const SERVICE_WRAPPED_ERROR_FRAME = String.raw`((type . "BACKTEST_RESULT") (result . ((strategy_name . "Foo-OOS") (error . "((type . \"ERROR\") (error . \"S-Exp parse error: invalid type: string \\\"x\\\", expected f64\"))") (sharpe . 0) (request_id . "0193b0b2-..."))))`;
