@@ -149,7 +149,8 @@ describe('dead-letter replay goes only where the message belongs', () => {
       ['replayed', 0],
     ]);
     expect(letters[0].error).toMatch(/still cannot do bad/);
-    expect(received).toEqual([{ kind: 'job', job: 'b' }, { kind: 'job', job: 'c' }]);
+    // Order is not part of the rule: a letter held back during the first failure comes later.
+    expect((received as Job[]).map((m) => m.job).sort()).toEqual(['b', 'c']);
     // One restart per failed replay, none for the letters that waited.
     expect(restarts).toHaveLength(3);
     await t.system.stop();
