@@ -13,7 +13,7 @@
  * end = the last timestamp, start = end - days * 86,400, and the file must cover it.
  */
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { kindGuard, isRecord, isString, type ActorContext, type ActorRef } from '../runtime/index.ts';
+import { ActorRef, kindGuard, isRecord, isString, type ActorContext } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { CommandOutcome, EnqueueOutcome, WriteCommand } from '../persistence/commands.ts';
 import { createTraceparent } from '../protocol/index.ts';
@@ -54,7 +54,8 @@ export type DataGateMessage = GateEnqueue | GateCheck;
 
 export const isDataGateMessage = kindGuard<DataGateMessage>({
   enqueue: (m) => isString(m.strategyName) && isRecord(m.request),
-  check: (m) => isString(m.file),
+  // A check is answered: without a live reply address (a replayed one's is gone) it is refused.
+  check: (m) => isString(m.file) && m.replyTo instanceof ActorRef,
 });
 
 export type GateRejected = { readonly type: 'dataGate'; readonly status: 'rejected'; readonly strategyName: string; readonly verdict: CandleVerdict; readonly detail: string };
