@@ -6,6 +6,8 @@ import type { DeadLetter } from '../persistence/records.ts';
 import { defaultReplayPolicy } from '../actors/replayer.ts';
 import { type CommandOutput, UsageError, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
+import { runtimeHolder } from '../persistence/runtime-lock.ts';
+import type { Store } from '../persistence/connection.ts';
 
 export const DEAD_LETTERS_USAGE = `Usage:
   shoal dead-letters [list] [--state STATE] [--source PATH] [--request ID] [--limit N] [--json]
@@ -17,9 +19,12 @@ Dead letters are messages and requests that could not be processed: poison messa
 that used all their attempts or got a non-retryable error, undecodable or orphan results. None
 is ever deleted.
 
-  replay    marks letters for replay; the running runtime delivers them (a dead request goes
-            back to the outbox with fresh attempts) within its scan interval. A letter is
-            replayed at most --max-replays times (default ${defaultReplayPolicy.maxReplays}).
+  replay    marks letters for replay; the running runtime delivers them within its scan
+            interval, or the next runtime at its start. A dead request goes back to the outbox
+            with fresh attempts under the same id, and its letter reads 'replayed' only once the
+            request completes. A letter is replayed at most --max-replays times (default
+            ${defaultReplayPolicy.maxReplays}); each letter that cannot be replayed is named with why.
+            Exit 1 when any named letter could not be marked.
   discard   marks letters discarded (kept for the record, never replayed).
 
   --db PATH       database (default $SHOAL_DB or ./shoal.db)
@@ -29,6 +34,28 @@ is ever deleted.
 
 function line(l: DeadLetter): string {
   return `${String(l.id).padStart(6)}  ${l.state.padEnd(10)} ${formatTime(l.lastFailedAt).padEnd(21)} ${l.source.padEnd(32)} replays ${l.replayCount}  ${l.requestId ?? ''}  ${l.error.slice(0, 100)}`;
+}
+
+/** Why a letter cannot be marked for replay now, or undefined when it can. */
+export function whyNotReplayable(id: number, letter: DeadLetter | undefined, maxReplays: number): string | undefined {
+  if (!letter) return `no such letter (${id})`;
+  switch (letter.state) {
+    case 'replayed':
+      return `already replayed${letter.note ? ` (${letter.note})` : ''}`;
+    case 'discarded':
+      return `discarded${letter.note ? ` (${letter.note})` : ''}; a discarded letter is kept, never replayed`;
+    case 'replaying':
+      return letter.requestId ? `its replay is under way (request ${letter.requestId} is back in the outbox)` : 'already marked for replay';
+    default:
+      return letter.replayCount >= maxReplays ? `at the cap: ${letter.replayCount} of ${maxReplays} replays used; --max-replays N to raise it` : undefined;
+  }
+}
+
+function countAtCap(store: Store, source: string | undefined, maxReplays: number): number {
+  let q = store.db.selectFrom('dead_letters').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'dead').where('replay_count', '>=', maxReplays);
+  if (source !== undefined) q = q.where('source', '=', source);
+  const { sql, parameters } = q.compile();
+  return (store.sqlite.prepare(sql).get(...(parameters as unknown[])) as { n: number }).n;
 }
 
 function ids(positionals: string[]): number[] {
@@ -87,10 +114,29 @@ export async function deadLettersCommand(argv: string[], out: CommandOutput): Pr
           const chosen = ids(rest);
           if (chosen.length === 0 && !flags.source && !flags.all) throw new UsageError('replay needs ids, --source PATH or --all');
           const maxReplays = flags['max-replays'] ?? defaultReplayPolicy.maxReplays;
-          const [o] = applyBatch(store, [{ type: 'claimDeadLettersForReplay', ids: chosen.length > 0 ? chosen : undefined, source: flags.source, limit: 10_000, maxReplays }], Date.now());
-          const letters = o.type === 'claimDeadLettersForReplay' && o.status === 'claimed' ? o.letters : [];
-          out.stdout(`${letters.length} dead letter(s) marked for replay${letters.length > 0 ? `: ${letters.map((l) => l.id).join(', ')}` : ''}; the running runtime delivers them\n`);
-          return letters.length > 0 || chosen.length === 0 ? 0 : 1;
+          if (!Number.isInteger(maxReplays) || maxReplays < 1) throw new UsageError(`--max-replays must be a whole number >= 1, got ${maxReplays}`);
+          const refusals = chosen.flatMap((id) => {
+            const why = whyNotReplayable(id, getDeadLetter(store, id), maxReplays);
+            return why ? [{ id, why }] : [];
+          });
+          const claimable = chosen.filter((id) => !refusals.some((r) => r.id === id));
+          const atCap = chosen.length === 0 ? countAtCap(store, flags.source, maxReplays) : 0;
+          let letters: DeadLetter[] = [];
+          let underWay = 0;
+          if (chosen.length === 0 || claimable.length > 0) {
+            // A claim also returns letters already replaying; only the newly marked are news.
+            const before = new Set(listDeadLetters(store, { state: 'replaying', source: flags.source, limit: 10_000 }).map((l) => l.id));
+            const [o] = applyBatch(store, [{ type: 'claimDeadLettersForReplay', ids: chosen.length > 0 ? claimable : undefined, source: flags.source, limit: 10_000, maxReplays }], Date.now());
+            const claimed = o.type === 'claimDeadLettersForReplay' && o.status === 'claimed' ? o.letters : [];
+            letters = claimed.filter((l) => !before.has(l.id));
+            underWay = claimed.length - letters.length;
+          }
+          for (const r of refusals) out.stderr(`dead letter ${r.id} not replayed: ${r.why}\n`);
+          if (atCap > 0) out.stderr(`${atCap} dead letter(s) not replayed: at the cap of ${maxReplays} replays; --max-replays N to raise it\n`);
+          const holder = runtimeHolder(store.path);
+          const who = holder.running ? `the running runtime${holder.pid ? ` (pid ${holder.pid})` : ''} delivers them within seconds` : 'no runtime is running: they will be replayed at the next start';
+          out.stdout(`${letters.length} dead letter(s) marked for replay${letters.length > 0 ? `: ${letters.map((l) => l.id).join(', ')}; ${who}` : ''}${underWay > 0 ? `; ${underWay} already under way` : ''}\n`);
+          return refusals.length > 0 ? 1 : 0;
         }
         default: {
           const chosen = ids(rest);

@@ -56,8 +56,9 @@ export function lockFileOf(dbPath: string): string {
  */
 export function acquireRuntimeLock(dbPath: string): RuntimeLock {
   const file = lockFileOf(dbPath);
-  // timeout 0: a held lock is an answer, not something to wait for.
-  const conn = new Database(file, { timeout: 0 });
+  // A held lock is an answer, not something to wait for; the short wait only rides out another
+  // process's probe (runtimeHolder), which holds a read lock for an instant.
+  const conn = new Database(file, { timeout: 250 });
   try {
     conn.pragma('locking_mode = EXCLUSIVE');
     // No journal file beside the lock: the one page written holds only these two numbers.
@@ -116,4 +117,29 @@ function holderPid(file: string): number | undefined {
 function fileKey(file: string): string {
   const st = fs.statSync(file, { bigint: true });
   return `${st.dev}:${st.ino}`;
+}
+
+/**
+ * Whether a runtime holds the lock of `dbPath` now, and its pid when the lock file records one.
+ * Probes with a read on the lock file, which the holder's exclusive lock refuses at once; never
+ * used for a lock this process holds (closing the probe would drop it), which is answered from
+ * memory.
+ */
+export function runtimeHolder(dbPath: string): { running: boolean; pid?: number } {
+  const file = lockFileOf(dbPath);
+  if (!fs.existsSync(file)) return { running: false };
+  const here = heldHere.get(fileKey(file));
+  if (here !== undefined) return { running: true, pid: here };
+  let probe: Database.Database | undefined;
+  try {
+    probe = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+    probe.prepare('select count(*) from sqlite_master').get();
+    return { running: false };
+  } catch (e) {
+    const code = sqliteCodeOf(e);
+    if (code?.startsWith('SQLITE_BUSY') || code?.startsWith('SQLITE_LOCKED')) return { running: true, pid: holderPid(file) };
+    throw new Error(`cannot read the runtime lock ${file}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    probe?.close();
+  }
 }

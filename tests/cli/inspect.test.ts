@@ -72,6 +72,33 @@ describe('shoal dead-letters', () => {
     expect(await main(['dead-letters', 'discard', 'x', '--db', dbPath], bad.sink)).toBe(2);
     expect(bad.out.stderr).toMatch(/dead letter ids are positive integers, got 'x'/);
   });
+  it('replay names each letter it cannot replay and why, says when no runtime is running, and exits 1', async () => {
+    const { dbPath, store } = database();
+    // Letter 2: used all its replays; letter 3: discarded.
+    applyBatch(store, [{ type: 'insertDeadLetter', source: '/x', message: { kind: 'job' }, error: 'boom', attempts: 3 }], T0 + 3);
+    for (let i = 0; i < 3; i++) {
+      applyOk(store, [{ type: 'claimDeadLettersForReplay', ids: [2], limit: 1, maxReplays: 3 }], T0 + 4 + i);
+      applyOk(store, [{ type: 'deadLetterReturned', id: 2, error: 'still failing' }], T0 + 4 + i);
+    }
+    applyBatch(store, [{ type: 'insertDeadLetter', source: '/x', message: { kind: 'job' }, error: 'boom', attempts: 3 }], T0 + 8);
+    applyOk(store, [{ type: 'discardDeadLetter', id: 3, reason: 'obsolete' }], T0 + 9);
+    const replay = capture();
+    expect(await main(['dead-letters', 'replay', '1', '2', '3', '99', '--db', dbPath], replay.sink)).toBe(1);
+    expect(replay.out.stderr.split('\n').filter(Boolean)).toEqual([
+      'dead letter 2 not replayed: at the cap: 3 of 3 replays used; --max-replays N to raise it',
+      'dead letter 3 not replayed: discarded (obsolete); a discarded letter is kept, never replayed',
+      'dead letter 99 not replayed: no such letter (99)',
+    ]);
+    expect(replay.out.stdout).toBe('1 dead letter(s) marked for replay: 1; no runtime is running: they will be replayed at the next start\n');
+    expect(getDeadLetter(store, 1)?.state).toBe('replaying');
+    // Raising the cap lets letter 2 go.
+    const raised = capture();
+    expect(await main(['dead-letters', 'replay', '2', '--max-replays', '4', '--db', dbPath], raised.sink)).toBe(0);
+    expect(getDeadLetter(store, 2)?.state).toBe('replaying');
+    const all = capture();
+    expect(await main(['dead-letters', 'replay', '--all', '--db', dbPath], all.sink)).toBe(0);
+    expect(all.out.stdout).toBe('0 dead letter(s) marked for replay; 2 already under way\n');
+  });
 });
 
 describe('shoal tree', () => {

@@ -9,12 +9,15 @@ import { echoEngine, failingEngine, NO_DATA, type BacktestEngine } from '../../b
 import { encodeBacktestResult, type BacktestRequest } from '../../protocol/index.ts';
 import { writeCommands } from '../../actors/db-client.ts';
 import type { DbWriterMessage } from '../../actors/db-writer.ts';
-import { openStore } from '../../persistence/connection.ts';
+import { openStore, type Store } from '../../persistence/connection.ts';
+import { applyBatch } from '../../persistence/commands.ts';
 import { getDeadLetter, listDeadLetters } from '../../persistence/dead-letters.ts';
 import { countByState, getRequest } from '../../persistence/outbox.ts';
 import type { DeadLetter } from '../../persistence/records.ts';
 import { paths } from '../../oos/tree.ts';
-import { strategy, useTempStores } from '../persistence/helpers.ts';
+import { exited, spawnFixture, strategy, useTempStores, waitForLine } from '../persistence/helpers.ts';
+import { Shoal } from '../../oos/shoal.ts';
+import { freePort, rawService } from './pipeline-harness.ts';
 import { pipeline, rawResultPush, requestInput, until, type Pipeline } from './pipeline-harness.ts';
 
 const temp = useTempStores();
@@ -39,7 +42,8 @@ async function enqueued(p: Pipeline, name: string): Promise<string> {
   return o.requestId;
 }
 
-const letterOf = (p: Pipeline, requestId: string): DeadLetter => listDeadLetters(p.reader, { requestId, state: undefined })[0];
+const letterOf = (p: Pipeline, requestId: string): DeadLetter => letterOfStore(p.reader, requestId);
+const letterOfStore = (store: Store, requestId: string): DeadLetter => listDeadLetters(store, { requestId, state: undefined })[0];
 
 const success = (req: Pick<BacktestRequest, 'requestId'>) =>
   encodeBacktestResult({ kind: 'success', requestId: req.requestId, strategyName: 'X-OOS', trades: 212, wins: 118, losses: 94, pnl: 3.21, sharpe: 0.52, sortino: 0.8, maxDrawdown: 0.031, winRate: 0.5566, profitFactor: 1.34 });
@@ -176,6 +180,63 @@ describe('replays are capped per request', () => {
     const claimed = await p.shoal.replay({ ids: [letter[0].id] });
     expect(claimed).toEqual({ claimed: 0 });
     expect(getRequest(p.reader, id)?.history).toHaveLength(6);
+    await p.close();
+  });
+});
+
+describe('a replay interrupted by SIGKILL', () => {
+  const idOf = (frame: string) => /\(request_id \. "([^"]+)"\)/.exec(frame)![1];
+
+  it('killed with the replayed request in flight, the restarted runtime completes it once and settles the letter', async () => {
+    const dir = temp.dir();
+    const dbPath = `${dir}/shoal.db`;
+    const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const service = await rawService(requestEndpoint);
+    const results = await rawResultPush(resultEndpoint);
+    const child = spawnFixture('../../oos/fixtures/replay-then-hang.ts', [dbPath, requestEndpoint, resultEndpoint]);
+    await waitForLine(child, 'enqueued', 60_000);
+    await until(() => service.frames.length === 1, 'the first send', 60_000);
+    const id = idOf(service.frames[0]);
+    await results.send(`((type . "BACKTEST_RESULT") (result . ((strategy_name . "K-OOS") (error . "No data available") (sharpe . 0) (request_id . "${id}"))))`);
+    await waitForLine(child, 'replaying', 60_000);
+    expect(idOf(service.frames[1])).toBe(id);
+    child.kill('SIGKILL');
+    expect((await exited(child)).signal).toBe('SIGKILL');
+
+    const reader = temp.open({ path: dbPath, readonly: true });
+    const [letter] = listDeadLetters(reader, { requestId: id, state: undefined });
+    expect([letter.state, getRequest(reader, id)?.state]).toEqual(['replaying', 'in_flight']);
+
+    // The service answers the replayed send after the runtime died; a new runtime takes it.
+    const shoal = await Shoal.start({ dbPath, requestEndpoint, resultEndpoint, dataDir: dir, rankEvaluation: false, replay: { quietMs: 10, scanIntervalMs: 50 } });
+    await results.send(success({ requestId: id }));
+    await until(() => getDeadLetter(reader, letter.id)?.state === 'replayed', 'the letter to be settled by the completion', 30_000);
+    expect(getRequest(reader, id)?.state).toBe('done');
+    expect(getDeadLetter(reader, letter.id)).toMatchObject({ replayCount: 0, note: 'the request completed' });
+    // Only the two sends before the kill: nothing requeued the request a second time.
+    expect(service.frames.map(idOf)).toEqual([id, id]);
+    await shoal.stop();
+    service.close();
+    results.close();
+  });
+
+  it('a letter left replaying before its request was requeued (killed between the two) is replayed by the next runtime', async () => {
+    const failing = new Set(['Cut-OOS']);
+    const dir = temp.dir();
+    let p = await pipeline(dir, { engine: switchable(failing, NO_DATA) });
+    await p.shoal.upsertStrategies([strategy('Cut')]);
+    const id = await enqueued(p, 'Cut');
+    await p.waitFor(() => getRequest(p.reader, id)?.state === 'dead', 'the request to die');
+    await p.close();
+    // What a kill right after the claim leaves behind: the letter claimed, the request still dead.
+    const store = temp.open({ path: `${dir}/shoal.db` });
+    applyBatch(store, [{ type: 'claimDeadLettersForReplay', ids: [letterOfStore(store, id).id], limit: 1, maxReplays: 3 }], Date.now());
+    expect(letterOfStore(store, id).state).toBe('replaying');
+    failing.clear();
+    p = await pipeline(dir, { engine: switchable(failing, NO_DATA), config: { replay: { replayAtStartup: false, scanIntervalMs: 20 } } });
+    await p.waitFor(() => letterOf(p, id).state === 'replayed', 'the stalled replay to be picked up and completed');
+    expect(getRequest(p.reader, id)?.state).toBe('done');
     await p.close();
   });
 });

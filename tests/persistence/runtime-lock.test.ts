@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { acquireRuntimeLock, DatabaseInUseError } from '../../persistence/runtime-lock.ts';
+import { acquireRuntimeLock, DatabaseInUseError, runtimeHolder } from '../../persistence/runtime-lock.ts';
 import { exited, spawnFixture, useTempStores, waitForLine } from './helpers.ts';
 
 const temp = useTempStores();
@@ -50,5 +50,22 @@ describe('the runtime lock: one holder per database', () => {
       lock.release();
     }
     expect(await outputOf(spawnFixture('runtime-lock.ts', [dbPath, 'try']))).toBe('acquired');
+  }, 120_000);
+
+  it('runtimeHolder tells whether a runtime holds the lock, with its pid, without disturbing it', async () => {
+    const dbPath = path.join(temp.dir(), 'shoal.db');
+    expect(runtimeHolder(dbPath)).toEqual({ running: false });
+    const holder = spawnFixture('runtime-lock.ts', [dbPath, 'hold']);
+    await waitForLine(holder, 'locked', 60_000);
+    expect(runtimeHolder(dbPath)).toEqual({ running: true, pid: holder.pid });
+    // The probe took nothing: the holder still refuses the next one.
+    expect(refusal(dbPath).holderPid).toBe(holder.pid);
+    holder.kill('SIGKILL');
+    await exited(holder);
+    // The file stays, the lock does not.
+    expect(runtimeHolder(dbPath)).toEqual({ running: false });
+    const mine = acquireRuntimeLock(dbPath);
+    expect(runtimeHolder(dbPath)).toEqual({ running: true, pid: process.pid });
+    mine.release();
   }, 120_000);
 });
