@@ -18,6 +18,8 @@ export interface BacktesterConfig {
   readonly concurrency: number;
   /** Fallback directory for requests without candles_file (sma engine). */
   readonly dataDir?: string;
+  /** Strategy names (as in the request, e.g. Foo-OOS) answered with an error text instead: a service that is broken for some strategies. */
+  readonly failFor: ReadonlyMap<string, string>;
 }
 
 export const USAGE = `usage: npx tsx backtester/main.ts [options]
@@ -41,6 +43,9 @@ options:
                                  the host's service); no more are taken off the socket
   --data-dir DIR               sma: where <data_id>.csv / <SYMBOL>_M1.csv live when a request
                                has no candles_file
+  --fail-for NAME=TEXT         answer requests for strategy NAME (as sent, e.g. Foo-OOS) with
+                               the error TEXT, whatever the engine (repeatable): a service that
+                               is broken for some strategies
   -h, --help                   this text
 
 Prints "backtester listening on <endpoint>, results to <endpoint>" once ready; stops on
@@ -87,6 +92,7 @@ export function parseBacktesterArgs(argv: readonly string[], env: Record<string,
         'delay-ms': { type: 'string' },
         concurrency: { type: 'string' },
         'data-dir': { type: 'string' },
+        'fail-for': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -103,5 +109,12 @@ export function parseBacktesterArgs(argv: readonly string[], env: Record<string,
     delayMs: nonNegativeInt('--delay-ms', values['delay-ms'], 0, 0),
     concurrency: values.concurrency === undefined ? serviceWorkersFromEnv(env, cpus) : nonNegativeInt('--concurrency', values.concurrency, 1, 1),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+    failFor: new Map((values['fail-for'] ?? []).map(parseFailFor)),
   };
+}
+
+function parseFailFor(text: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0 || eq === text.length - 1) throw new UsageError(`--fail-for must be NAME=TEXT, got '${text}'`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
 }

@@ -2,14 +2,19 @@
  * The backtest service as a process: `npx tsx backtester/main.ts --help`.
  * Exit codes: 0 after SIGTERM/SIGINT, 1 when the service cannot start, 2 on bad arguments.
  */
-import { echoEngine, failingEngine, smaCrossoverEngine, withDelay, type BacktestEngine } from './engines.ts';
+import { echoEngine, errorResult, failingEngine, smaCrossoverEngine, withDelay, type BacktestEngine } from './engines.ts';
 import { parseBacktesterArgs, USAGE, UsageError, type BacktesterConfig } from './config.ts';
 import { startBacktestService } from './service.ts';
 
 function engineFor(config: BacktesterConfig): BacktestEngine {
   const e = config.engine;
   const base = e.kind === 'echo' ? echoEngine : e.kind === 'fail' ? failingEngine(e.text) : smaCrossoverEngine(config.dataDir === undefined ? {} : { dataDir: config.dataDir });
-  return withDelay(base, config.delayMs);
+  const failFor = config.failFor;
+  const engine: BacktestEngine = failFor.size === 0 ? base : (req) => {
+    const text = failFor.get(req.strategy.name);
+    return text === undefined ? base(req) : errorResult(req, text);
+  };
+  return withDelay(engine, config.delayMs);
 }
 
 async function main(): Promise<number> {

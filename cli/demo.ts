@@ -2,9 +2,10 @@
  * `shoal demo`: the OOS flow end to end on embedded defaults. It writes synthetic candle files
  * (one with a defect), starts the bundled backtest service as a separate process, starts the
  * runtime on a fresh database, registers strategies, and lets the rank evaluator ask for OOS
- * backtests through the data gate. Then it injects faults (a crashed result-handler, a killed
- * service) and shows that nothing is lost: every request ends done or dead-lettered, with the
- * supervision tree, the outbox, the dead letters, rank changes and the daily summary printed.
+ * backtests through the data gate. One strategy is poison to the service: its request uses up
+ * its attempts and lands in the persisted dead-letter mailbox. Then faults (a crashed
+ * result-handler, the service killed), the service comes back repaired, the letter is replayed
+ * and its request completes; a final check from the store shows nothing lost or applied twice.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,39 +16,44 @@ import { writeSyntheticCandles } from '../backtester/synthetic-candles.ts';
 import { Shoal } from '../oos/shoal.ts';
 import { paths } from '../oos/tree.ts';
 import { openStore } from '../persistence/connection.ts';
-import { countByState } from '../persistence/outbox.ts';
+import { countByState, getRequest } from '../persistence/outbox.ts';
+import { auditStore, formatAudit } from '../persistence/audit.ts';
 import { listDeadLetters } from '../persistence/dead-letters.ts';
 import type { StrategyInput } from '../persistence/commands.ts';
-import { type CommandOutput, formatTime, parseFlags, runCommand } from './args.ts';
+import { type CommandOutput, formatTime, parseFlags, runCommand, UsageError } from './args.ts';
 import { renderTree } from './tree.ts';
 import { reportCommand } from './report.ts';
 import { freePort } from '../transport/free-port.ts';
 
-export const DEMO_USAGE = `Usage: shoal demo [--dir DIR] [--strategies N] [--keep]
+export const DEMO_USAGE = `Usage: shoal demo [--dir DIR] [--strategies N] [--keep] [--quick]
 
 Runs the OOS validation flow end to end on embedded defaults, in about half a minute:
 synthetic USDJPY and EURUSD M1 candles (EURUSD with a defect the data gate catches), the
 bundled backtest service in its own process (SMA crossover, honouring the OOS window), the
-runtime on a fresh SQLite database, strategies ranked and sent for OOS, faults injected (a
-crashed result-handler, the service killed and restarted), and a report of what happened.
+runtime on a fresh SQLite database, strategies ranked and sent for OOS. One strategy is poison
+to the service (it fails every time): its request lands in the persisted dead-letter mailbox.
+Faults are injected (a crashed result-handler, the service killed), the service comes back
+repaired, the dead letter is replayed and completes, and a final check from the store shows
+that nothing was lost or applied twice. Exit 0 when that check holds, 1 when it does not.
 
-  --dir DIR         work directory (default: a new temporary directory)
-  --strategies N    strategies to register (default 12)
-  --keep            keep the work directory (always kept with --dir)
+  --dir DIR         work directory (default: a new temporary directory, removed at the end)
+  --strategies N    strategies to register, at least 4 (default 12)
+  --keep            keep the temporary work directory
+  --quick           shorter service delays and pauses (a smoke test of the same steps)
   -h, --help        show this help
+
+Example:
+  shoal demo --strategies 6 --keep
 `;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DAY = 86_400;
 
 
-function startService(requestPort: number, resultPort: number, dataDir: string, log: (s: string) => void): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    // Each backtest takes at least 400 ms, so requests are in flight when the service is killed.
-    ['--import', 'tsx', path.join(ROOT, 'backtester/main.ts'), '--engine', 'sma', '--delay-ms', '400', '--bind', `tcp://127.0.0.1:${requestPort}`, '--results', `tcp://127.0.0.1:${resultPort}`, '--data-dir', dataDir],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+function startService(requestPort: number, resultPort: number, dataDir: string, log: (s: string) => void, options: { delayMs: number; failFor?: string }): Promise<ChildProcess> {
+  const args = ['--import', 'tsx', path.join(ROOT, 'backtester/main.ts'), '--engine', 'sma', '--delay-ms', String(options.delayMs), '--bind', `tcp://127.0.0.1:${requestPort}`, '--results', `tcp://127.0.0.1:${resultPort}`, '--data-dir', dataDir];
+  if (options.failFor) args.push('--fail-for', options.failFor);
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       const text = d.toString().trim();
@@ -90,13 +96,17 @@ function demoStrategies(n: number): StrategyInput[] {
 
 export async function demoCommand(argv: string[], out: CommandOutput): Promise<number> {
   return runCommand('demo', DEMO_USAGE, out, async () => {
-    const { flags } = parseFlags(argv, { dir: { type: 'string' }, strategies: { type: 'number' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+    const { flags } = parseFlags(argv, { dir: { type: 'string' }, strategies: { type: 'number' }, keep: { type: 'boolean' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
     if (flags.help) {
       out.stdout(DEMO_USAGE);
       return 0;
     }
     const log = (s: string) => out.stdout(`${s}\n`);
     const n = flags.strategies ?? 12;
+    if (!Number.isInteger(n) || n < 4) throw new UsageError(`--strategies must be a whole number >= 4, got ${n}`);
+    // Each backtest takes at least this long, so requests are in flight when the service is killed.
+    const delayMs = flags.quick ? 150 : 400;
+    const serviceDownMs = flags.quick ? 1_000 : 5_000;
     const dir = flags.dir ? path.resolve(flags.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-demo-'));
     fs.mkdirSync(dir, { recursive: true });
     const dataDir = path.join(dir, 'data');
@@ -115,9 +125,12 @@ export async function demoCommand(argv: string[], out: CommandOutput): Promise<n
     fs.writeFileSync(eur, lines.join('\n'));
     log(`1. candles: USDJPY ${usd.rows.toLocaleString('en-US')} M1 bars (last ${formatTime(usd.last * 1000)}); EURUSD the same length with two rows swapped at line 5001`);
 
-    // 2. The backtest service, in its own process, and the runtime.
+    // 2. The backtest service, in its own process, and the runtime. The service is broken for one
+    //    strategy: every backtest of it fails (the host's "Guardian process failure").
+    const strategies = demoStrategies(n);
+    const poison = strategies[0].name;
     const [reqPort, resPort] = [await freePort(), await freePort()];
-    let service = await startService(reqPort, resPort, dataDir, log);
+    let service = await startService(reqPort, resPort, dataDir, log, { delayMs, failFor: `${poison}-OOS=Guardian process failure` });
     const shoal = await Shoal.start({
       dbPath,
       dataDir,
@@ -155,33 +168,51 @@ export async function demoCommand(argv: string[], out: CommandOutput): Promise<n
       }
       return true;
     };
+    const poisonLetter = () => listDeadLetters(reader, { state: undefined, limit: 1_000 }).find((l) => (l.message as { strategyName?: string } | null)?.strategyName === poison);
+    let healthy = true;
 
     try {
       // 3. Strategies; the rank evaluator (every second) asks for OOS through the gate.
-      await shoal.upsertStrategies(demoStrategies(n));
+      await shoal.upsertStrategies(strategies);
       log(`3. ${n} B strategies registered; the rank evaluator asks for OOS for those meeting A's in-sample criteria`);
-      await waitUntil(() => countByState(reader).done >= 1, 'the first result', 60_000);
+      await waitUntil(() => countByState(reader).done >= 1 || poisonLetter() !== undefined, 'the first result', 60_000);
 
-      // 4. Faults: the result-handler crashes (rest_for_one restarts it and the sender), then the service is killed.
-      log('4. fault: the result-handler crashes on a socket error');
+      // 4. The poison request: every attempt fails at the service, then it is dead-lettered, durably.
+      log(`4. poison: the service fails every backtest of ${poison}; its request is retried with backoff, then dead-lettered`);
+      healthy = (await waitUntil(() => poisonLetter()?.state === 'dead', 'the poison request to be dead-lettered', 60_000)) && healthy;
+      const letter = poisonLetter();
+      if (letter) {
+        log(`   dead letter #${letter.id} (persisted in ${path.basename(dbPath)}): ${letter.attempts} attempts, ${letter.error.slice(0, 100)}`);
+      }
+
+      // 5. Faults: the result-handler crashes (rest_for_one restarts it and the sender), then the service is killed.
+      log('5. fault: the result-handler crashes on a socket error');
       shoal.system.crashActor(shoal.system.lookup(paths.resultHandler)!, new Error('demo: injected socket fault'));
       await new Promise((r) => setTimeout(r, 300));
-      log(`   fault: the backtest service is killed with SIGKILL (${countByState(reader).in_flight} requests in flight), and restarted 5 s later`);
+      log(`   fault: the backtest service is killed with SIGKILL (${countByState(reader).in_flight} requests in flight), and comes back repaired ${serviceDownMs / 1000} s later`);
       service.kill('SIGKILL');
-      await new Promise((r) => setTimeout(r, 5_000));
-      service = await startService(reqPort, resPort, dataDir, log);
+      await new Promise((r) => setTimeout(r, serviceDownMs));
+      service = await startService(reqPort, resPort, dataDir, log, { delayMs });
 
-      // 5. Everything asked for ends done or dead; a second evaluation promotes what passed.
+      // 6. Recovery: the dead letter is replayed; its request goes back to the outbox and completes.
+      if (letter) {
+        log(`6. replay of dead letter #${letter.id} now that the service is repaired (what \`shoal dead-letters replay ${letter.id}\` does)`);
+        await shoal.replay({ ids: [letter.id] });
+        healthy = (await waitUntil(() => poisonLetter()?.state === 'replayed', 'the replayed request to complete', 90_000)) && healthy;
+        const after = poisonLetter();
+        log(`   dead letter #${letter.id}: ${after?.state}${after?.note ? ` (${after.note})` : ''}; request ${after?.requestId} ${after?.requestId ? getRequest(reader, after.requestId)?.state : '?'}`);
+      }
+
+      // 7. Everything asked for ends done or dead; a second evaluation promotes what passed.
       const settled = () => {
         const c = countByState(reader);
         return c.pending === 0 && c.in_flight === 0 && c.done + c.dead > 0;
       };
-      await waitUntil(settled, 'the outbox to drain', 90_000);
+      healthy = (await waitUntil(settled, 'the outbox to drain', 90_000)) && healthy;
       await shoal.evaluateRanks();
-      await new Promise((r) => setTimeout(r, 500));
-      log(`5. settled: ${status()}`);
+      log(`7. settled: ${status()}`);
 
-      // 6. What an operator sees.
+      // 8. What an operator sees.
       log('\n== supervision tree');
       log(renderTree(shoal.snapshot(), Date.now()).join('\n'));
       log('\n== rank changes');
@@ -189,7 +220,7 @@ export async function demoCommand(argv: string[], out: CommandOutput): Promise<n
       for (const h of history) log(`  ${h.strategy_name.padEnd(22)} ${h.from_rank} -> ${h.to_rank}  ${h.reason}`);
       if (history.length === 0) log('  none');
       log('\n== dead letters');
-      const letters = listDeadLetters(reader, { limit: 20 });
+      const letters = listDeadLetters(reader, { state: undefined, limit: 20 });
       for (const l of letters) log(`  #${l.id} ${l.state} ${l.source}: ${l.error.slice(0, 110)}`);
       if (letters.length === 0) log('  none');
       log('\n== notifications');
@@ -200,15 +231,37 @@ export async function demoCommand(argv: string[], out: CommandOutput): Promise<n
       log('\n== daily summary (today so far)');
       await reportCommand(['daily', '--db', dbPath], out);
     } finally {
-      reader.close();
       await shoal.stop('demo finished');
       service.kill('SIGTERM');
     }
-    log(`\nThe database stays inspectable:\n  shoal tree --db ${dbPath}\n  shoal queue --db ${dbPath} --state done\n  shoal dead-letters --db ${dbPath}\n  shoal report daily --db ${dbPath}`);
-    if (!flags.dir && !flags.keep) {
+    // 9. The final check, from the store alone.
+    const audit = auditStore(reader);
+    reader.close();
+    const holds = audit.lost === 0 && audit.appliedTwice === 0 && audit.live === 0 && healthy;
+    log(`\n== final check from the store\n  ${formatAudit(audit)}\n  ${holds ? 'nothing lost, nothing applied twice' : 'CHECK FAILED'}`);
+    if (flags.dir || flags.keep) {
+      const shoalCmd = cliInvocation();
+      log(`\nThe database stays inspectable:\n  ${shoalCmd} tree --db ${dbPath}\n  ${shoalCmd} queue --db ${dbPath} --state done\n  ${shoalCmd} dead-letters list --state replayed --db ${dbPath}\n  ${shoalCmd} report daily --db ${dbPath}`);
+    } else {
       fs.rmSync(dir, { recursive: true, force: true });
       log('(temporary directory removed; run with --keep or --dir to keep it)');
     }
-    return 0;
+    return holds ? 0 : 1;
   });
 }
+
+/** How to run this CLI again from the current directory: `shoal` when that is on PATH and is us, else node with our entry point. */
+function cliInvocation(): string {
+  const entry = path.join(ROOT, 'cli/shoal.mjs');
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'shoal');
+    try {
+      if (fs.realpathSync(candidate) === fs.realpathSync(entry)) return 'shoal';
+    } catch {
+      // not there
+    }
+  }
+  const rel = path.relative(process.cwd(), entry);
+  return `node ${rel.startsWith('..') ? entry : rel}`;
+}
+

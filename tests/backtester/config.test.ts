@@ -4,7 +4,7 @@ import { parseBacktesterArgs, serviceEndpointsFromEnv, USAGE, UsageError } from 
 
 describe('backtester command line', () => {
   it('defaults follow the host: bind tcp://*:5580, connect tcp://localhost:5581, sma engine, one worker per CPU up to 4', () => {
-    expect(parseBacktesterArgs([], {}, 1)).toEqual({ engine: { kind: 'sma' }, bind: 'tcp://*:5580', results: 'tcp://localhost:5581', delayMs: 0, concurrency: 1 });
+    expect(parseBacktesterArgs([], {}, 1)).toEqual({ engine: { kind: 'sma' }, bind: 'tcp://*:5580', results: 'tcp://localhost:5581', delayMs: 0, concurrency: 1, failFor: new Map() });
     expect(parseBacktesterArgs([], {})).toMatchObject({ concurrency: Math.min(4, availableParallelism()) });
   });
 
@@ -25,7 +25,18 @@ describe('backtester command line', () => {
 
   it('flags override the environment', () => {
     const c = parseBacktesterArgs(['--engine', 'fail:Empty output', '--bind', 'tcp://127.0.0.1:0', '--results', 'tcp://127.0.0.1:9', '--delay-ms', '25', '--concurrency', '4', '--data-dir', '/d'], { SWIMMY_PORT_BACKTEST_REQ: 'bad' });
-    expect(c).toEqual({ engine: { kind: 'fail', text: 'Empty output' }, bind: 'tcp://127.0.0.1:0', results: 'tcp://127.0.0.1:9', delayMs: 25, concurrency: 4, dataDir: '/d' });
+    expect(c).toEqual({ engine: { kind: 'fail', text: 'Empty output' }, bind: 'tcp://127.0.0.1:0', results: 'tcp://127.0.0.1:9', delayMs: 25, concurrency: 4, dataDir: '/d', failFor: new Map() });
+  });
+
+  it('--fail-for NAME=TEXT makes the service answer that strategy with an error (repeatable); a malformed one is a usage error', () => {
+    expect(parseBacktesterArgs(['--fail-for', 'A-OOS=Guardian process failure', '--fail-for', 'B-OOS=No data available'], {})).toMatchObject({
+      failFor: new Map([
+        ['A-OOS', 'Guardian process failure'],
+        ['B-OOS', 'No data available'],
+      ]),
+    });
+    expect(() => parseBacktesterArgs(['--fail-for', 'A-OOS'], {})).toThrow(/--fail-for must be NAME=TEXT, got 'A-OOS'/);
+    expect(() => parseBacktesterArgs(['--fail-for', '=x'], {})).toThrow(UsageError);
   });
 
   it('--help asks for the usage', () => {
