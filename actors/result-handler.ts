@@ -131,7 +131,8 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         if (!decoded.ok) {
           stats.undecodable++;
           const e = decoded.error;
-          const why = `undecodable result frame: ${e.message}${e.offset !== undefined ? ` at offset ${e.offset}` : ''}`;
+          // The reader's messages already end with "at offset N": name the place once.
+          const why = `undecodable result frame: ${e.message}${e.offset !== undefined && !e.message.endsWith(`at offset ${e.offset}`) ? ` at offset ${e.offset}` : ''}`;
           add({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, detail: why });
           add(deadFrame(ctx, m.frame, why, undefined, replayOf(ctx, i)));
           continue;

@@ -229,6 +229,18 @@ describe('the OOS pipeline over real sockets', () => {
     await p.close();
   });
 
+  it('names the place of a syntax error in an undecodable frame once', async () => {
+    const p = await pipeline(temp.dir());
+    const push = await rawResultPush(p.resultEndpoint);
+    await push.send('((type . "R") (x . 1 2))'); // a second value after '.', at offset 21
+    await until(() => listDeadLetters(p.reader, { source: '/shoal/pipeline/result-handler' }).length === 1, 'the dead letter');
+    const reason = "undecodable result frame: more than one value after '.' at offset 21";
+    expect(listDeadLetters(p.reader, { source: '/shoal/pipeline/result-handler' })[0].error).toBe(reason);
+    expect(p.reader.sqlite.prepare("select detail from failure_events where kind = 'decode_error'").pluck().all()).toEqual([reason]);
+    push.close();
+    await p.close();
+  });
+
   it('retries a retryable error result and dead-letters a non-retryable one with the service error text, storing no metric', async () => {
     const clock = new ManualClock(Date.now());
     const flaky = failsOnceThenEchoes('Guardian process failure');
