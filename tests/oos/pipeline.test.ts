@@ -277,7 +277,8 @@ describe('the OOS pipeline over real sockets', () => {
       if (o.status !== 'enqueued') throw new Error('not enqueued');
       await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', `${n} to be done`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // Idle: the last result's wake has been handled, and any claim it made has been counted.
+    await p.shoal.system.whenIdle();
     // One claim per enqueue: it took one row of a window of 16, so it asks no more, and the
     // result that frees the slot finds nothing due and claims nothing.
     expect(p.shoal.stats.sender.claims - before).toBe(names.length);
@@ -308,8 +309,11 @@ describe('the OOS pipeline over real sockets', () => {
     if (o.status !== 'enqueued') throw new Error('not enqueued');
     await p.waitFor(() => getRequest(p.reader, o.requestId)?.attempts === 1 && getRequest(p.reader, o.requestId)?.state === 'pending', 'the retryable error');
     const due = getRequest(p.reader, o.requestId)!.nextAttemptAt;
-    await new Promise((r) => setTimeout(r, 50));
-    expect(p.service!.stats.received).toBe(1); // not before it is due
+    // Idle with the clock still short of `due`: whatever the error result set off has run, and the
+    // sender has sent nothing more (it counts a frame once the socket took it).
+    await p.shoal.system.whenIdle();
+    expect(p.shoal.stats.sender.sent).toBe(1); // not before it is due
+    expect(p.service!.stats.received).toBe(1);
     clock.advance(due - clock.now());
     await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', 'the retry, sent when due');
     expect(p.service!.stats.received).toBe(2);
@@ -322,12 +326,15 @@ describe('the OOS pipeline over real sockets', () => {
     const names = Array.from({ length: 8 }, (_, i) => `RL${i}`);
     await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
     await Promise.all(names.map((n) => p.shoal.enqueue(n, requestInput(n))));
+    // Each second's sends are all counted by the sender once the system is idle: the rest wait
+    // for the clock, which only the test moves.
     await p.waitFor(() => p.service!.stats.received === 2, 'the first second of sends');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(p.service!.stats.received).toBe(2);
+    await p.shoal.system.whenIdle();
+    expect(p.shoal.stats.sender.sent).toBe(2);
     clock.advance(1_000);
     await p.waitFor(() => p.service!.stats.received === 4, 'the next second of sends');
-    await new Promise((r) => setTimeout(r, 100));
+    await p.shoal.system.whenIdle();
+    expect(p.shoal.stats.sender.sent).toBe(4);
     expect(p.service!.stats.received).toBe(4);
     await p.close();
   });
