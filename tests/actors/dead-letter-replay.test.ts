@@ -4,6 +4,7 @@ import { replayer } from '../../actors/replayer.ts';
 import { getDeadLetter, listDeadLetters } from '../../persistence/dead-letters.ts';
 import { exited, spawnFixture, useTempStores, waitForLine } from '../persistence/helpers.ts';
 import { WRITER, writerTree } from './writer-tree.ts';
+import { until } from '../wait.ts';
 
 const temp = useTempStores();
 
@@ -24,14 +25,6 @@ function worker(received: unknown[], fail: boolean): ChildSpec {
 
 function replayerSpec(dbPath: string, maxReplays = 3): ChildSpec {
   return { id: 'replayer', start: () => replayer({ dbPath, writerPath: WRITER, policy: { quietMs: 20, scanIntervalMs: 0, perSecond: 1_000, maxReplays } }) };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function killedAfterDeadLetter(dir: string): Promise<void> {
