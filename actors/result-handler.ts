@@ -142,7 +142,8 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         if (!decoded.ok) {
           stats.undecodable++;
           const e = decoded.error;
-          const why = `undecodable result frame: ${e.message}${e.offset !== undefined ? ` at offset ${e.offset}` : ''}`;
+          // The reader's messages already end with "at offset N": name the place once.
+          const why = `undecodable result frame: ${e.message}${e.offset !== undefined && !e.message.endsWith(`at offset ${e.offset}`) ? ` at offset ${e.offset}` : ''}`;
           const rid = e.requestId;
           const live = rid !== undefined && replayOf(ctx, i) === undefined ? getRequest(state.reader, rid) : undefined;
           if (live !== undefined && (live.state === 'pending' || live.state === 'in_flight')) {

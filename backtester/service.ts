@@ -62,6 +62,8 @@ export interface BacktestServiceStats {
   engineFailures: number;
   /** Frames answered with `missing request_id` or `S-Exp parse error`. */
   rejected: number;
+  /** True while every slot is busy: the receive loop then reads no frame until one is freed. */
+  waitingForSlot: boolean;
 }
 
 export interface BacktestService {
@@ -147,7 +149,7 @@ export async function startBacktestService(options: BacktestServiceOptions): Pro
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const log = options.log ?? (() => {});
-  const stats: BacktestServiceStats = { received: 0, answered: 0, ignored: 0, dropped: 0, engineFailures: 0, rejected: 0 };
+  const stats: BacktestServiceStats = { received: 0, answered: 0, ignored: 0, dropped: 0, engineFailures: 0, rejected: 0, waitingForSlot: false };
 
   const pull = new Pull({ linger: 0 });
   try {
@@ -228,7 +230,9 @@ export async function startBacktestService(options: BacktestServiceOptions): Pro
   const receiveLoop = async (): Promise<void> => {
     while (!stopping) {
       if (inFlight >= concurrency) {
+        stats.waitingForSlot = true;
         await Promise.race([new Promise<void>((resolve) => (wakeReceiver = resolve)), stopped]);
+        stats.waitingForSlot = false;
         continue;
       }
       let frame: Buffer;

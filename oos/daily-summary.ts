@@ -6,9 +6,10 @@
  * - completed: requests that reached `done` that day (a result was applied).
  * - passed / failed: results received that day that meet / miss the OOS gate of the rank criteria
  *   (by default oos sharpe >= 0.35). An unknown value (NaN stored as NULL) misses it.
- * - retried: re-sends made that day: sends of attempt 2 and later, after a timeout, a failed send
- *   or a retryable error result, or after a dead letter was replayed. From each request's durable
- *   attempt history, so it counts what was sent, not what was scheduled.
+ * - retried: re-sends made that day: frames put on the wire for a request after its first frame
+ *   (after a timeout, a retryable error result, or a dead letter replayed). A send that failed put
+ *   no frame on the wire: it is not a re-send, and the first frame after it is not one either.
+ *   From each request's durable attempt history, so it counts what was sent, not what was scheduled.
  * - dead-lettered: requests that went to the dead letters that day (distinct request ids).
  * - failures: failure_events of the day by kind (and by kind and source).
  * - latency: p50/p95/p99 of completed_at - enqueued_at (queue dwell + service time) and

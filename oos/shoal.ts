@@ -117,6 +117,7 @@ export class Shoal {
       writeSnapshot(this.config.dbPath, {
         at: this.system.clock.now(),
         pid: process.pid,
+        intervalMs: this.config.snapshotIntervalMs,
         stopped,
         tree: this.system.snapshot(),
         stats: { ...this.stats, deadLetters: this.system.stats },

@@ -8,6 +8,8 @@ import type { TreeNode } from '../runtime/index.ts';
 export interface RuntimeSnapshot {
   readonly at: number;
   readonly pid: number;
+  /** How often the runtime rewrites the snapshot, so a reader can tell a stale one (absent in older files). */
+  readonly intervalMs?: number;
   readonly stopped?: string;
   readonly tree: readonly TreeNode[];
   readonly stats: Record<string, unknown>;

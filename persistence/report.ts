@@ -16,6 +16,9 @@ import { perConnection, prepared } from './prepared.ts';
 import type { FailureKind, RequestState } from './schema.ts';
 import { LIVE, requireInteger, text } from './sql-helpers.ts';
 
+/** The outcome of a send that put no frame on the wire (the sender could not send it). */
+const SEND_FAILURE = text('send_failure');
+
 /** An OOS result received in the period (what the OOS gate is applied to). */
 export interface ResultFact {
   requestId: string;
@@ -60,7 +63,10 @@ export interface DailyFacts {
   sendToCompleteMs: number[];
   /** Results received in the period. */
   results: ResultFact[];
-  /** Re-sends in the period: attempt entries numbered 2 and up whose send time is in the period. */
+  /**
+   * Re-sends in the period: frames sent in the period that were not their request's first frame.
+   * A failed send put no frame on the wire, so it is not one, nor does it make the next one a re-send.
+   */
   resends: number;
   /** Requests that went to the dead letters in the period (distinct request ids). */
   deadLettered: number;
@@ -96,9 +102,11 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .orderBy('received_at')
       .orderBy('request_id'),
   ),
-  // Every finished send is an entry {attempt, sent_at} of the request's history; the last send,
-  // while open or once a result completed it, is not (attempt number `sends`, at last_sent_at; a
-  // released, unsent claim is not counted). Sends numbered 2+ are exactly the re-sends, replays
+  // Every finished send is an entry {attempt, sent_at, outcome} of the request's history; the last
+  // send, while open or once a result completed it, is not (attempt number `sends`, at
+  // last_sent_at; a released, unsent claim is not counted). A send whose outcome is send_failure
+  // put no frame on the wire. A re-send is a frame put on the wire after the request's first
+  // frame: a send that is not a send_failure, with an earlier one that is not either. Replays are
   // included. Only rows whose send span overlaps the period can hold one.
   lastResends: prepared(sqlite, ($: { from: number; to: number }) =>
     db
@@ -107,7 +115,8 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .where('last_sent_at', '>=', $.from)
       .where('last_sent_at', '<', $.to)
       .where('sends', '>', 1)
-      .where((eb) => eb('sends', '>', eb.fn<number>('json_array_length', ['history']))),
+      .where((eb) => eb('sends', '>', eb.fn<number>('json_array_length', ['history'])))
+      .where(sql<boolean>`exists (select 1 from json_each(history) p where json_extract(p.value, '$.outcome') is not ${SEND_FAILURE})`),
   ),
   resends: prepared(sqlite, ($: { from: number; to: number }) =>
     db
@@ -117,7 +126,11 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .where('r.first_sent_at', '<', $.to)
       .where(sql`json_extract(h.value, '$.attempt')`, '>', 1)
       .where(sql`json_extract(h.value, '$.sent_at')`, '>=', $.from)
-      .where(sql`json_extract(h.value, '$.sent_at')`, '<', $.to),
+      .where(sql`json_extract(h.value, '$.sent_at')`, '<', $.to)
+      .where(sql<boolean>`json_extract(h.value, '$.outcome') is not ${SEND_FAILURE}`)
+      .where(
+        sql<boolean>`exists (select 1 from json_each(r.history) p where json_extract(p.value, '$.attempt') < json_extract(h.value, '$.attempt') and json_extract(p.value, '$.outcome') is not ${SEND_FAILURE})`,
+      ),
   ),
   // deadLetterRequest writes one `dead_letter` failure event with the request id, next to a dead
   // letter whose message is the outbox row (kind 'oos_request'); other dead letters that merely

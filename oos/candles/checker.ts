@@ -6,7 +6,7 @@
 import { IssueTally, PROBLEM_KINDS, WARNING_KINDS } from './issues.ts';
 import type { Issue, ProblemKind, WarningKind } from './issues.ts';
 import type { ResolvedCheckOptions } from './options.ts';
-import { nonPositivePrice, ohlcViolation, timestampStep } from './rows.ts';
+import { MAX_SECONDS_TIMESTAMP, nonPositivePrice, notSeconds, ohlcViolation, timestampStep } from './rows.ts';
 import type { TimestampStep } from './rows.ts';
 import { windowShortfalls } from './window.ts';
 
@@ -53,10 +53,13 @@ export class CandleChecker {
     // Reports go through separate methods: a closure here would make V8 allocate a context for
     // every row, not only for bad ones.
     if (ts === ts) {
+      // Not seconds: order still means something, a "gap" measured in seconds does not.
+      const seconds = ts <= MAX_SECONDS_TIMESTAMP;
+      if (!seconds) this.reportNotSeconds(line, ts);
       const prev = this.last;
       if (prev === prev) {
         const step = timestampStep(prev, ts, this.options.maxGapSeconds);
-        if (step !== 'next') this.reportStep(step, line, prev, ts);
+        if (step !== 'next' && (seconds || step !== 'gap')) this.reportStep(step, line, prev, ts);
       } else {
         this.first = ts;
       }
@@ -78,6 +81,10 @@ export class CandleChecker {
     else this.problems.add('timestamp-out-of-order', line, () => `timestamp ${ts} is not after ${prev}`);
   }
 
+  private reportNotSeconds(line: number, ts: number): void {
+    this.problems.add('timestamp-not-seconds', line, () => notSeconds(ts) ?? '');
+  }
+
   private reportBar(kind: 'non-positive-price' | 'ohlc-inconsistent', line: number, open: number, high: number, low: number, close: number): void {
     const describe = kind === 'non-positive-price' ? nonPositivePrice : ohlcViolation;
     this.problems.add(kind, line, () => describe(open, high, low, close) ?? '');
@@ -95,7 +102,8 @@ export class CandleChecker {
     const hasTimestamps = this.first === this.first;
     if (rowsChecked) {
       if (this.rows === 0) this.problems.add('no-rows', 0, () => 'the header is not followed by any data row');
-      else if (hasTimestamps) {
+      // Timestamps in another unit cannot be compared with a window in seconds; that problem says enough.
+      else if (hasTimestamps && this.problems.count('timestamp-not-seconds') === 0) {
         for (const shortfall of windowShortfalls(this.first, this.last, this.options.startTime, this.options.endTime)) {
           this.problems.add('window-not-covered', 0, () => shortfall);
         }

@@ -1,5 +1,6 @@
 /** Human rendering of a verdict, for the CLI and for alerts. */
 import type { Issue } from './issues.ts';
+import { MAX_SECONDS_TIMESTAMP } from './rows.ts';
 import type { CandleVerdict } from './verdict.ts';
 
 export function formatVerdict(verdict: CandleVerdict): string {
@@ -12,14 +13,31 @@ export function formatVerdict(verdict: CandleVerdict): string {
   if (startTime !== null || endTime !== null) {
     lines.push(`  window    ${startTime === null ? '(data start)' : formatTimestamp(startTime)} .. ${endTime === null ? '(data end)' : formatTimestamp(endTime)}`);
   }
-  const seconds = verdict.durationMs / 1000;
-  const size = verdict.bytes >= 1e6 ? `${(verdict.bytes / 1e6).toFixed(1)} MB` : `${verdict.bytes.toLocaleString('en-US')} bytes`;
-  const rate = seconds >= 0.05 ? `, ${(verdict.bytes / 1e6 / seconds).toFixed(0)} MB/s` : '';
-  lines.push(`  read      ${size} in ${seconds.toFixed(2)} s${rate}`);
+  lines.push(`  read      ${formatRead(verdict)}`);
   lines.push(`  gap limit ${verdict.maxGapHours} h (longer gaps are warnings)`);
   lines.push(...formatIssues('problems', verdict.problems));
   lines.push(...formatIssues('warnings', verdict.warnings));
   return lines.join('\n');
+}
+
+/**
+ * How much was read and how much of it was checked. A file rejected early (an unusable header, a
+ * line with no end) is still read to the end, but its rows were not checked: saying only "read
+ * 200 MB" would claim a validation that did not happen.
+ */
+function formatRead(verdict: CandleVerdict): string {
+  const seconds = verdict.durationMs / 1000;
+  const read = `${formatSize(verdict.bytes)} in ${seconds.toFixed(2)} s`;
+  if (verdict.uncheckedBytes === 0) return `${read}${seconds >= 0.05 ? `, ${(verdict.bytes / 1e6 / seconds).toFixed(0)} MB/s` : ''}`;
+  const why: string[] = [];
+  const overlong = verdict.problems.find((p) => p.kind === 'line-too-long');
+  if (overlong) why.push(`${overlong.count.toLocaleString('en-US')} line${overlong.count === 1 ? '' : 's'} too long to check`);
+  if (verdict.problems.some((p) => p.kind === 'header')) why.push('no row is checked after an unusable header');
+  return `${read}, of which only ${formatSize(verdict.bytes - verdict.uncheckedBytes)} checked (${why.join('; ')})`;
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${bytes.toLocaleString('en-US')} bytes`;
 }
 
 function formatIssues(title: string, issues: readonly Issue[]): string[] {
@@ -35,6 +53,7 @@ function formatIssues(title: string, issues: readonly Issue[]): string[] {
 
 function formatTimestamp(ts: number | null): string {
   if (ts === null) return '-';
+  if (ts > MAX_SECONDS_TIMESTAMP) return `${ts} (not Unix seconds)`;
   const date = new Date(ts * 1000);
   return Number.isNaN(date.getTime()) ? String(ts) : `${ts} (${date.toISOString().replace('.000Z', 'Z')})`;
 }

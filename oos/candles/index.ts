@@ -21,6 +21,6 @@ export type { CheckSummary } from './checker.ts';
 export { parseHeader, REQUIRED_COLUMNS, VOLUME_COLUMN, EXPECTED_HEADER } from './header.ts';
 export type { CandleHeader, HeaderResult } from './header.ts';
 export { parseDecimal, isIntegerLiteral } from './decimal.ts';
-export { timestampStep, nonPositivePrice, ohlcViolation } from './rows.ts';
+export { timestampStep, nonPositivePrice, ohlcViolation, notSeconds, MAX_SECONDS_TIMESTAMP } from './rows.ts';
 export type { TimestampStep } from './rows.ts';
 export { windowShortfalls } from './window.ts';

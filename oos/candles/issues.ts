@@ -13,6 +13,7 @@ export const PROBLEM_KINDS = [
   'column-count',
   'not-a-number',
   'timestamp-not-integer',
+  'timestamp-not-seconds',
   'timestamp-duplicate',
   'timestamp-out-of-order',
   'non-positive-price',

@@ -5,6 +5,28 @@
 
 export type TimestampStep = 'next' | 'gap' | 'duplicate' | 'out-of-order';
 
+/**
+ * The largest timestamp read as Unix seconds (10^11 s is in the year 5138). Epoch milliseconds
+ * of any date after March 1973 are above it, so a millisecond column cannot pass for seconds.
+ */
+export const MAX_SECONDS_TIMESTAMP = 99_999_999_999;
+
+const FINER_UNITS = [
+  { name: 'milliseconds', perSecond: 1e3 },
+  { name: 'microseconds', perSecond: 1e6 },
+  { name: 'nanoseconds', perSecond: 1e9 },
+] as const;
+
+/** Why `ts` is not a Unix time in seconds, naming the unit it looks like; null when it can be seconds. */
+export function notSeconds(ts: number): string | null {
+  if (!(ts > MAX_SECONDS_TIMESTAMP)) return null;
+  // The coarsest unit that brings it back into the seconds range (nanoseconds for anything larger).
+  const unit = FINER_UNITS.find((u) => ts / u.perSecond <= MAX_SECONDS_TIMESTAMP) ?? FINER_UNITS[FINER_UNITS.length - 1];
+  const date = new Date((ts / unit.perSecond) * 1000);
+  const when = Number.isNaN(date.getTime()) ? '' : ` (${date.toISOString().replace('.000Z', 'Z')})`;
+  return `timestamp ${ts} is too large for Unix seconds: it looks like ${unit.name}${when}`;
+}
+
 /** How `ts` follows the previous row's `prev`: strictly later is required; later by more than `maxGapSeconds` is a gap. */
 export function timestampStep(prev: number, ts: number, maxGapSeconds: number): TimestampStep {
   if (ts > prev) return ts - prev > maxGapSeconds ? 'gap' : 'next';

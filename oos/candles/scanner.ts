@@ -17,6 +17,8 @@ const COMMA = 0x2c;
 
 export interface ScanResult extends CheckSummary {
   bytes: number;
+  /** Bytes read but not checked: lines too long to parse, and every row after an unusable header. */
+  uncheckedBytes: number;
   /** Header column names; empty when the header was unusable. */
   columns: string[];
 }
@@ -27,13 +29,22 @@ export class CandleScanner {
   private header: CandleHeader | null = null;
   private line = 0;
   private bytes = 0;
+  private uncheckedBytes = 0;
   private bomBytes = 0;
   /** Start of the current line when it began in an earlier chunk. */
   private carry: Buffer | null = null;
   private carryLength = 0;
+  /** Every byte of the carried line, kept or dropped. */
+  private carriedBytes = 0;
   private carrying = false;
   /** The carried line outgrew maxLineBytes: its bytes are dropped until its end. */
   private overflowed = false;
+  /** The carried line holds a CR before its last byte: the file likely ends its lines with CR alone. */
+  private carriedCr = false;
+  /** The last carried byte so far is a CR: inside the line if more bytes follow, else a CRLF's. */
+  private carriedTrailingCr = false;
+  /** Same, kept whatever carriedCr says: a CRLF's CR is not part of the line's length. */
+  private endsWithCr = false;
   /** Parsed values of the checked columns of the current row. */
   private readonly values = new Float64Array(6);
 
@@ -76,12 +87,21 @@ export class CandleScanner {
       this.checker.problem('empty', 0, () => (this.bytes === 0 ? 'the file is empty (0 bytes)' : 'the file holds only a byte order mark'));
     }
     const summary = this.checker.finish(this.header !== null);
-    return { ...summary, bytes: this.bytes, columns: this.header?.columns ?? [] };
+    return { ...summary, bytes: this.bytes, uncheckedBytes: this.uncheckedBytes, columns: this.header?.columns ?? [] };
   }
 
   private appendCarry(chunk: Buffer, start: number, end: number): void {
-    if (this.overflowed) return;
     const length = end - start;
+    if (length === 0) return;
+    this.carriedBytes += length;
+    this.endsWithCr = chunk[end - 1] === CR;
+    if (!this.carriedCr) {
+      // As for a line inside one chunk: a CR counts unless it is the line's last byte (CRLF).
+      const cr = chunk.subarray(start, end).indexOf(CR); // bounded: never scans past the piece
+      this.carriedCr = this.carriedTrailingCr || (cr !== -1 && cr < length - 1);
+      this.carriedTrailingCr = cr === length - 1;
+    }
+    if (this.overflowed) return;
     if (this.carryLength + length > this.maxLineBytes) {
       this.overflowed = true;
       return;
@@ -92,27 +112,35 @@ export class CandleScanner {
   }
 
   private endCarriedLine(): void {
-    if (this.overflowed) this.onOverlongLine(++this.line);
+    if (this.overflowed) this.onOverlongLine(++this.line, this.carriedBytes - (this.endsWithCr ? 1 : 0), this.carriedCr);
     else this.onLine(this.carry as Buffer, 0, this.carryLength);
     this.carrying = false;
     this.overflowed = false;
+    this.carriedCr = false;
+    this.carriedTrailingCr = false;
+    this.endsWithCr = false;
     this.carryLength = 0;
+    this.carriedBytes = 0;
   }
 
-  private onOverlongLine(line: number): void {
+  private onOverlongLine(line: number, length: number, withCr: boolean): void {
+    this.uncheckedBytes += length;
+    // CRs inside a line usually mean CR-only line ends, which make the whole file one line.
+    const hint = withCr ? '; it holds CR characters: only LF or CRLF end a line' : '';
     if (line === 1) {
-      this.checker.problem('header', 1, () => `the header line is longer than ${this.maxLineBytes} bytes`);
+      this.checker.problem('header', 1, () => `the header line is longer than ${this.maxLineBytes} bytes${hint}`);
       return;
     }
     this.checker.countRow();
-    this.checker.problem('line-too-long', line, () => `longer than ${this.maxLineBytes} bytes`);
+    this.checker.problem('line-too-long', line, () => `${length.toLocaleString('en-US')} bytes, longer than ${this.maxLineBytes}${hint}`);
   }
 
   /** One line, `bytes[start, end)` without its LF. */
   private onLine(bytes: Buffer, start: number, end: number): void {
     const line = ++this.line;
     if (end - start > this.maxLineBytes) {
-      this.onOverlongLine(line);
+      const length = bytes[end - 1] === CR ? end - 1 - start : end - start;
+      this.onOverlongLine(line, length, hasCr(bytes, start, end - 1));
       return;
     }
     if (end > start && bytes[end - 1] === CR) end--;
@@ -126,6 +154,7 @@ export class CandleScanner {
     }
     this.checker.countRow();
     if (this.header !== null) this.onRow(bytes, start, end, line, this.header);
+    else this.uncheckedBytes += end - start;
   }
 
   private onHeader(bytes: Buffer, start: number, end: number): void {
@@ -200,6 +229,10 @@ export class CandleScanner {
       return `${parts.join(', ')} ${parts.length === 1 ? 'is not a finite number' : 'are not finite numbers'}`;
     });
   }
+}
+
+function hasCr(bytes: Buffer, start: number, end: number): boolean {
+  return end > start && bytes.subarray(start, end).indexOf(CR) !== -1;
 }
 
 function fieldText(bytes: Buffer, start: number, end: number): string {

@@ -9,6 +9,11 @@ export interface CandleVerdict {
   file: string;
   /** Bytes read (the file size when it was read to the end). */
   bytes: number;
+  /**
+   * Of those, bytes whose rows were not checked: inside lines too long to parse, or after an
+   * unusable header. A verdict is only as thorough as bytes - uncheckedBytes.
+   */
+  uncheckedBytes: number;
   /** Non-blank lines after the header, including rows with problems. */
   rows: number;
   /** Timestamps of the first and last rows whose timestamp parsed; null without such rows. */
@@ -30,6 +35,7 @@ export function verdictFromScan(file: string, scan: ScanResult, options: Resolve
     valid: scan.problems.length === 0,
     file,
     bytes: scan.bytes,
+    uncheckedBytes: scan.uncheckedBytes,
     rows: scan.rows,
     firstTimestamp: scan.firstTimestamp,
     lastTimestamp: scan.lastTimestamp,
@@ -48,6 +54,7 @@ export function unreadableVerdict(file: string, reason: string, options: Resolve
     valid: false,
     file,
     bytes: 0,
+    uncheckedBytes: 0,
     rows: 0,
     firstTimestamp: null,
     lastTimestamp: null,

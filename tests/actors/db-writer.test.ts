@@ -6,6 +6,7 @@ import { openStore } from '../../persistence/connection.ts';
 import { count, strategy, useTempStores } from '../persistence/helpers.ts';
 import { settle } from '../kernel-helpers.ts';
 import { writerTree } from './writer-tree.ts';
+import { until } from '../wait.ts';
 
 const temp = useTempStores();
 
@@ -102,8 +103,7 @@ describe('db-writer and SQLITE_BUSY', () => {
     other.sqlite.exec('BEGIN IMMEDIATE');
     const pending = writeCommands(t.system, t.writer, [{ type: 'upsertStrategy', strategy: strategy('blocked') }]);
     // The writer's busy_timeout (100 ms) runs out while the lock is held: it backs off and tries again.
-    for (let i = 0; i < 200 && t.health.busyRetries === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(t.health.busyRetries).toBeGreaterThan(0);
+    await until(() => t.health.busyRetries > 0, 'the writer to meet the lock and back off');
     other.sqlite.exec('COMMIT');
     other.close();
     const [o] = await pending;

@@ -6,6 +6,7 @@ import { kindGuard, type SystemEvent } from '../../runtime/index.ts';
 import { getDeadLetter, listDeadLetters } from '../../persistence/dead-letters.ts';
 import { exited, spawnFixture, useTempStores, waitForLine } from '../persistence/helpers.ts';
 import { WRITER, writerTree } from './writer-tree.ts';
+import { until } from '../wait.ts';
 
 const temp = useTempStores();
 
@@ -42,14 +43,6 @@ async function seedLetters(dir: string, messages: unknown[]): Promise<void> {
     messages.map((message) => ({ type: 'insertDeadLetter' as const, source: '/t/worker', message, error: 'poison: Error: earlier failure', attempts: 2 })),
   );
   await t.system.stop();
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function killedAfterDeadLetter(dir: string): Promise<void> {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pull, Push } from 'zeromq';
+import { WAIT_DEADLINE_MS } from '../wait.ts';
 
 /** The request frame exactly as the host's protocol notes print it. */
 export const REFERENCE_REQUEST_FRAME =
@@ -27,10 +28,8 @@ export interface RuntimeSide {
   readonly resultEndpoint: string;
   connect(requestEndpoint: string): void;
   send(frame: string): Promise<void>;
-  /** The next result frame as text; rejects after `timeoutMs`. */
+  /** The next result frame as text; rejects after `timeoutMs` (long: a deadline, not a wait). */
   next(timeoutMs?: number): Promise<string>;
-  /** Resolves true when nothing arrives within `ms`. */
-  silentFor(ms: number): Promise<boolean>;
   close(): void;
 }
 
@@ -46,19 +45,10 @@ export async function runtimeSide(): Promise<RuntimeSide> {
     async send(frame) {
       await push.send(frame);
     },
-    async next(timeoutMs = 3000) {
+    async next(timeoutMs = WAIT_DEADLINE_MS) {
       pull.receiveTimeout = timeoutMs;
       const [msg] = await pull.receive();
       return msg.toString('utf8');
-    },
-    async silentFor(ms) {
-      pull.receiveTimeout = ms;
-      try {
-        await pull.receive();
-        return false;
-      } catch {
-        return true;
-      }
     },
     close() {
       push.close();

@@ -40,7 +40,7 @@ describe('backtester process', () => {
       expect(m![2]).toBe(side.resultEndpoint);
       side.connect(m![1]);
       await side.send(REFERENCE_REQUEST_FRAME);
-      const r = decodeBacktestResult(await side.next(5000));
+      const r = decodeBacktestResult(await side.next());
       expect(r.ok && r.value).toMatchObject({ kind: 'success', requestId: '0193b0b2-...', trades: echoMetrics('Foo-OOS').trades });
     } finally {
       p.child.kill('SIGTERM');

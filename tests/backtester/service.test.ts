@@ -1,9 +1,11 @@
 /** The service over real sockets on 127.0.0.1: the test plays the runtime (PUSH requests, bound PULL for results). */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Pull } from 'zeromq';
 import { decodeBacktestResult, type BacktestRequest, type BacktestResult, type BacktestResultInput } from '../../protocol/index.ts';
 import { echoEngine, echoMetrics, failingEngine, type BacktestEngine } from '../../backtester/engines.ts';
 import { startBacktestService, type BacktestService } from '../../backtester/service.ts';
 import { REFERENCE_REQUEST_FRAME, requestFrame, runtimeSide, type RuntimeSide } from './helpers.ts';
+import { until, WAIT_DEADLINE_MS } from '../wait.ts';
 
 let side: RuntimeSide | undefined;
 let service: BacktestService | undefined;
@@ -26,14 +28,6 @@ function decode(frame: string): BacktestResult {
   const r = decodeBacktestResult(frame);
   if (!r.ok) throw new Error(`undecodable result ${frame}: ${r.error.message}`);
   return r.value;
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('backtest service', () => {
@@ -59,9 +53,11 @@ describe('backtest service', () => {
     await side.send('PING');
     await side.send('{"request_id":"x"}');
     await side.send(requestFrame({ requestId: 'after-noise' }));
+    await side.send(requestFrame({ requestId: 'marker' }));
+    // Frames are handled in order, so an answer to the noise would come before these two.
     expect(decode(await side.next()).requestId).toBe('after-noise');
-    expect(await side.silentFor(100)).toBe(true);
-    expect(service.stats).toMatchObject({ received: 3, answered: 1, ignored: 2 });
+    expect(decode(await side.next()).requestId).toBe('marker');
+    expect(service.stats).toMatchObject({ received: 4, answered: 2, ignored: 2 });
   });
 
   it('a frame without request_id gets the error result missing request_id with request_id MISSING', async () => {
@@ -112,9 +108,11 @@ describe('backtest service', () => {
     const { side, service } = await setup(engine);
     await side.send(requestFrame({ requestId: 'lost' }));
     await side.send(requestFrame({ requestId: 'kept' }));
+    await side.send(requestFrame({ requestId: 'marker' }));
+    // Requests are handled in order, so an answer to 'lost' would come before the later ones.
     expect(decode(await side.next()).requestId).toBe('kept');
-    expect(await side.silentFor(100)).toBe(true);
-    expect(service.stats).toMatchObject({ received: 2, answered: 1, dropped: 1 });
+    expect(decode(await side.next()).requestId).toBe('marker');
+    expect(service.stats).toMatchObject({ received: 3, answered: 2, dropped: 1 });
   });
 
   it('by default requests are processed one at a time, in arrival order', async () => {
@@ -125,16 +123,16 @@ describe('backtest service', () => {
         started.push(req.requestId);
         release.set(req.requestId, () => resolve(echoEngine(req) as BacktestResultInput));
       });
-    const { side } = await setup(engine);
+    const { side, service } = await setup(engine);
     for (const id of ['a', 'b', 'c']) await side.send(requestFrame({ requestId: id }));
-    await until(() => started.length === 1);
-    await new Promise((r) => setTimeout(r, 50));
+    // Its one slot taken, the service reads no further frame until 'a' is done: b cannot start.
+    await until(() => service.stats.waitingForSlot, 'the receive loop to wait for a slot');
     expect(started).toEqual(['a']);
     release.get('a')!();
     expect(decode(await side.next()).requestId).toBe('a');
-    await until(() => started.length === 2);
+    await until(() => started.length === 2, "'b' to start");
     release.get('b')!();
-    await until(() => started.length === 3);
+    await until(() => started.length === 3, "'c' to start");
     release.get('c')!();
     expect([decode(await side.next()).requestId, decode(await side.next()).requestId]).toEqual(['b', 'c']);
   });
@@ -147,28 +145,44 @@ describe('backtest service', () => {
         started.push(req.requestId);
         release.set(req.requestId, () => resolve(echoEngine(req) as BacktestResultInput));
       });
-    const { side } = await setup(engine, 2);
+    const { side, service } = await setup(engine, 2);
     for (const id of ['a', 'b', 'c']) await side.send(requestFrame({ requestId: id }));
-    await until(() => started.length === 2);
-    await new Promise((r) => setTimeout(r, 50));
+    // Both slots taken, the service reads no further frame until one is freed: c cannot start.
+    await until(() => service.stats.waitingForSlot, 'the receive loop to wait for a slot');
     expect(started).toEqual(['a', 'b']);
     release.get('b')!();
     expect(decode(await side.next()).requestId).toBe('b');
-    await until(() => started.length === 3);
+    await until(() => started.length === 3, "'c' to start");
     release.get('c')!();
     release.get('a')!();
     const rest = [decode(await side.next()).requestId, decode(await side.next()).requestId].sort();
     expect(rest).toEqual(['a', 'c']);
   });
 
-  it('stop() closes both sockets promptly, even with a request still running', async () => {
+  it('stop() closes both sockets without waiting for a request still running, or for any timer', async () => {
     const { side, service } = await setup(() => new Promise<null>(() => {}));
     await side.send(requestFrame({ requestId: 'forever' }));
-    await until(() => service.stats.received === 1);
-    const t0 = Date.now();
-    await service.stop();
-    expect(Date.now() - t0).toBeLessThan(500);
+    await until(() => service.stats.received === 1, 'the request to be received');
+    // The engine never settles, and no timer can fire: stop() can resolve only by not waiting.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval'] });
+    try {
+      await service.stop();
+    } finally {
+      vi.useRealTimers();
+    }
     await service.stop(); // idempotent
+    // The request socket is really closed: its port can be bound again (once ZeroMQ's I/O thread lets it go).
+    const again = new Pull({ linger: 0 });
+    await until(async () => {
+      try {
+        await again.bind(service.requestEndpoint);
+        return true;
+      } catch (e) {
+        if (!/in use/i.test((e as Error).message)) throw e;
+        return false;
+      }
+    }, 'the request port to be free');
+    again.close();
   });
 
   it('the result endpoint may come up after the service: results wait in the queue', async () => {
@@ -176,12 +190,11 @@ describe('backtest service', () => {
     const late = side.resultEndpoint;
     side.close();
     service = await startBacktestService({ bind: 'tcp://127.0.0.1:0', resultEndpoint: late, engine: echoEngine });
-    const { Pull } = await import('zeromq');
-    const pull = new Pull({ linger: 0, receiveTimeout: 3000 });
+    const pull = new Pull({ linger: 0, receiveTimeout: WAIT_DEADLINE_MS });
     side = await runtimeSide();
     side.connect(service.requestEndpoint);
     await side.send(requestFrame({ requestId: 'early' }));
-    await until(() => service!.stats.received === 1);
+    await until(() => service!.stats.received === 1, 'the request to be received');
     await pull.bind(late);
     try {
       const [msg] = await pull.receive();

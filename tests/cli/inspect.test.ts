@@ -105,9 +105,12 @@ describe('shoal tree', () => {
   it('renders the published snapshot with status, restarts and last error, then the recent supervisor events', async () => {
     const { dbPath, store } = database();
     applyOk(store, [{ type: 'recordSupervisorEvent', kind: 'restart', path: '/shoal/pipeline/sender', childId: 'sender' }], T0 + 4);
+    // A fresh snapshot from a live process (this one): the runtime counts as running.
+    const at = Date.now();
     writeSnapshot(dbPath, {
-      at: T0,
-      pid: 4242,
+      at,
+      pid: process.pid,
+      intervalMs: 2_000,
       stats: {},
       tree: [
         {
@@ -118,13 +121,13 @@ describe('shoal tree', () => {
           restartCount: 0,
           restartWindow: [],
           mailboxLength: 0,
-          children: [{ path: '/shoal/sender', kind: 'worker', status: 'restarting', restartCount: 2, restartWindow: [], mailboxLength: 5, lastError: 'Error: socket', lastErrorAt: T0 - 1_000, children: [] }],
+          children: [{ path: '/shoal/sender', kind: 'worker', status: 'restarting', restartCount: 2, restartWindow: [], mailboxLength: 5, lastError: 'Error: socket', lastErrorAt: at - 1_000, children: [] }],
         },
       ],
     });
     const { out, sink } = capture();
     expect(await main(['tree', '--db', dbPath], sink)).toBe(0);
-    expect(out.stdout).toMatch(/runtime pid 4242/);
+    expect(out.stdout).toMatch(new RegExp(`^runtime running, pid ${process.pid}, snapshot taken`));
     expect(out.stdout).toMatch(/\/shoal  \[running, supervisor one_for_one, restarts 0, in window 0\]/);
     expect(out.stdout).toMatch(/└── sender  \[restarting, worker, restarts 2, mailbox 5, last error .* ago: Error: socket\]/);
     expect(out.stdout).toMatch(/restart +\/shoal\/pipeline\/sender/);

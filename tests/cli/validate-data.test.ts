@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { validateDataCommand } from '../../cli/validate-data.ts';
 import type { CandleVerdict } from '../../oos/candles/index.ts';
 import { HEADER, T0, TempDir, candleRows, csv, validLines, withLine } from '../oos/candles/fixtures.ts';
+import { runCli } from './cli-process.ts';
 
 let dir: TempDir;
 let valid: string;
@@ -82,5 +83,27 @@ describe('shoal validate-data', () => {
     expect(verdict.maxGapHours).toBe(1);
     expect(verdict.warnings.map((w) => [w.kind, w.lines])).toEqual([['gap', [5]]]);
     expect((await run(gappy, '--json')).stdout).toContain('"warnings": []');
+  });
+
+  it('run as a user runs it: a millisecond timestamp column is INVALID and the output says the timestamps are milliseconds', async () => {
+    const ms = dir.file(csv([HEADER, ...candleRows(20).map((r) => r.replace(/^\d+/, (t) => `${t}000`))]));
+    const r = await runCli(['validate-data', ms]);
+    expect(r).toMatchObject({ code: 1, stderr: '' });
+    expect(r.stdout).toMatch(new RegExp(`^INVALID ${ms}\\n`));
+    expect(r.stdout).toContain(`first     ${T0}000 (not Unix seconds)`);
+    expect(r.stdout).toContain('timestamp-not-seconds: 20');
+    expect(r.stdout).toContain(`line 2: timestamp ${T0}000 is too large for Unix seconds: it looks like milliseconds (2023-11-14T22:13:20Z)`);
+  });
+
+  it('run as a user runs it: a file rejected at line 2 says how much of what it read was checked, not only the file size', async () => {
+    // CR-only line ends: after the header, the whole ~4 MB file is one line.
+    const rows = candleRows(100_000).join('\r');
+    const file = dir.file(`${HEADER}\n${rows}`);
+    const r = await runCli(['validate-data', file]);
+    expect(r.code).toBe(1);
+    const size = ((HEADER.length + 1 + rows.length) / 1e6).toFixed(1);
+    expect(r.stdout).toMatch(new RegExp(`\\n  read      ${size} MB in \\d+\\.\\d\\d s, of which only ${HEADER.length + 1} bytes checked \\(1 line too long to check\\)\\n`));
+    expect(r.stdout).toContain(`line 2: ${rows.length.toLocaleString('en-US')} bytes, longer than 65536; it holds CR characters: only LF or CRLF end a line`);
+    expect(r.stdout).not.toMatch(/MB\/s/);
   });
 });

@@ -101,7 +101,7 @@ function at(store: Store, time: number, ...commands: WriteCommand[]): void {
  *   D+1h  r0 result, sharpe 0.5 (passes)                     enqueue->result 3h, send->result 2h
  *   D+2h  r1 enqueued; +1 s sent; +61 s timeout -> retry at D+3h
  *   D+3h  r1 re-sent; +5 s result, sharpe 0.2 (fails)        enqueue->result 1h 5s, send->result 5 s
- *   D+4h  r2 enqueued; +1 s sent; D+5h send failure -> retry, re-sent at D+5h; D+6h timeout -> dead
+ *   D+4h  r2 enqueued; +1 s a send that fails (no frame); D+5h sent (its first frame); D+6h timeout -> dead
  *   D+7h  r3 enqueued, due in 30 days
  *   D+8h  r5 enqueued; +1 s sent; its result arrives the next day
  *   D+10h a poison result frame naming r1 is dead-lettered (a dead letter, not a request going dead)
@@ -150,7 +150,8 @@ describe('daily summary of a scripted day', () => {
     const now = D + DAY_MS + 2 * H;
     const summary = assembleDailySummary(readDailyFacts(store, D, D + DAY_MS), now);
     expect(summary.day).toBe('2026-02-01');
-    expect(summary.oos).toEqual({ requested: 4, completed: 2, passed: 1, failed: 1, retried: 2, deadLettered: 1 });
+    // retried: r1's second frame; r2's only frame followed a failed send, which sent nothing.
+    expect(summary.oos).toEqual({ requested: 4, completed: 2, passed: 1, failed: 1, retried: 1, deadLettered: 1 });
     expect(summary.failures.byKind).toEqual({ data_invalid: 1, dead_letter: 2, send_failure: 1, timeout: 2 });
     expect(summary.failures.total).toBe(6);
     expect(summary.failures.byKindAndSource).toContainEqual({ kind: 'timeout', source: 'outbox', count: 1 });
@@ -188,13 +189,61 @@ describe('daily summary of a scripted day', () => {
     expect(text).toContain('shoal daily summary for 2026-02-01 (UTC)');
     expect(text).toMatch(/requested +4\n/);
     expect(text).toMatch(/completed +2 \(passed 1, failed 1; gate oosSharpe >= 0.35\)/);
-    expect(text).toMatch(/retried \(re-sends\) +2\n/);
+    expect(text).toMatch(/retried \(re-sends\) +1\n/);
     expect(text).toMatch(/dead-lettered +1\n/);
     expect(text).toMatch(/enqueue -> result +p50 60.1 min {2}p95 3.0 h {2}p99 3.0 h {2}\(n=2/);
     expect(text).toMatch(/timeout +2 {2}\(\/shoal\/pipeline\/sender 1, outbox 1\)/);
     expect(text).toMatch(/\/shoal\/pipeline\/sender +2\n/);
     expect(text).toContain(`${r4} (S4, pending, 0 attempts)`);
     expect(text).toContain('2026-01-31T21:00:00Z, 29.0 h ago');
+  });
+
+  it('re-sends count frames sent again, not failed sends: a send that failed sent no frame', () => {
+    const store = temp.open();
+    at(store, D - DAY_MS, ...['F1', 'F2', 'F3', 'F4', 'F5'].map((n): WriteCommand => ({ type: 'upsertStrategy', strategy: strategy(n) })));
+    const sendFails = (id: string, time: number) => at(store, time, { type: 'retryRequest', requestId: id, nextAttemptAt: time, error: 'no peer', failureKind: 'send_failure', source: SENDER });
+    const timesOut = (id: string, time: number) => at(store, time, { type: 'retryRequest', requestId: id, nextAttemptAt: time, error: 'no result within the lease', failureKind: 'timeout', source: SENDER });
+    // f1: three failed sends, its first frame, a timeout, its second frame (still open): 1 re-send.
+    const f1 = enqueue(store, 'F1', D + H);
+    for (let i = 0; i < 3; i++) {
+      claimOne(store, D + H + i * 10_000, f1);
+      sendFails(f1, D + H + i * 10_000 + 1);
+    }
+    claimOne(store, D + 2 * H, f1);
+    timesOut(f1, D + 3 * H);
+    claimOne(store, D + 4 * H, f1);
+    // f2: a frame, a timeout, a failed send, a frame that a result completes: 1 re-send.
+    const f2 = enqueue(store, 'F2', D + H);
+    claimOne(store, D + H + 1, f2);
+    timesOut(f2, D + 2 * H);
+    claimOne(store, D + 2 * H + 1, f2);
+    sendFails(f2, D + 2 * H + 2);
+    claimOne(store, D + 3 * H, f2);
+    at(store, D + 3 * H + 1, { type: 'applyResult', requestId: f2, result: metrics() });
+    // f3: every send failed, then dead: no frame at all, no re-send.
+    const f3 = enqueue(store, 'F3', D + H);
+    claimOne(store, D + H + 2, f3);
+    sendFails(f3, D + H + 3);
+    claimOne(store, D + H + 4, f3);
+    at(store, D + H + 5, { type: 'deadLetterRequest', requestId: f3, error: 'no peer (2 of 2 attempts used)', failureKind: 'send_failure', source: SENDER });
+    // f4: three frames, two timeouts: 2 re-sends.
+    const f4 = enqueue(store, 'F4', D + H);
+    claimOne(store, D + H + 6, f4);
+    timesOut(f4, D + 2 * H + 6);
+    claimOne(store, D + 2 * H + 7, f4);
+    timesOut(f4, D + 3 * H + 7);
+    claimOne(store, D + 3 * H + 8, f4);
+    // f5: a frame, dead, replayed from its dead letter, sent again: 1 re-send.
+    const f5 = enqueue(store, 'F5', D + H);
+    claimOne(store, D + H + 9, f5);
+    at(store, D + 2 * H + 9, { type: 'deadLetterRequest', requestId: f5, error: 'no result', failureKind: 'timeout', source: SENDER });
+    at(store, D + 3 * H + 9, { type: 'requeueRequest', requestId: f5 });
+    claimOne(store, D + 3 * H + 10, f5);
+
+    expect(readDailyFacts(store, D, D + DAY_MS).resends).toBe(5);
+    // The frames' send times decide the day: f1's second frame was sent at D+4h.
+    expect(readDailyFacts(store, D + 4 * H, D + DAY_MS).resends).toBe(1);
+    expect(readDailyFacts(store, D, D + 2 * H).resends).toBe(0);
   });
 
   it('refuses a period that ends before it starts', () => {

@@ -10,9 +10,9 @@ import type { OosConfig } from '../../oos/config.ts';
 import { openStore, type Store } from '../../persistence/connection.ts';
 import { csv, validLines } from './candles/fixtures.ts';
 import { freePort } from '../../transport/free-port.ts';
+import { until } from '../wait.ts';
 
-export { freePort };
-
+export { freePort, until };
 
 export interface Pipeline {
   shoal: Shoal;
@@ -25,8 +25,9 @@ export interface Pipeline {
   startService(engine: BacktestEngine): Promise<BacktestService>;
   stopService(): Promise<void>;
   /**
-   * Polls `check`. With a manual clock, a send that failed because the PUSH socket had not yet
-   * connected pauses the sender on that clock; such pauses are skipped by advancing past them.
+   * Waits until `check` holds. With a manual clock, a failed send would pause the sender until the
+   * clock moves, which only the test does: the wait then fails at once, naming the cause, instead
+   * of moving the clock behind the test's back (that would also run out leases and backoffs).
    */
   waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs?: number): Promise<void>;
   /** Resolves once the sender's PUSH socket has a connected peer (so the first send cannot fail for want of one). */
@@ -45,7 +46,6 @@ export async function pipeline(dir: string, options: { engine?: BacktestEngine; 
     { dbPath, requestEndpoint, resultEndpoint, tickMs: 1_000, dataDir: dir, rankEvaluation: false, replay: { replayAtStartup: false, scanIntervalMs: 0 }, ...options.config },
     { clock: options.clock, random: () => 0.5 },
   );
-  let skippedPauses = 0;
   const p: Pipeline = {
     shoal,
     candles,
@@ -54,9 +54,8 @@ export async function pipeline(dir: string, options: { engine?: BacktestEngine; 
     resultEndpoint,
     async waitFor(check, what, timeoutMs) {
       await until(async () => {
-        if (options.clock instanceof ManualClock && shoal.stats.sender.sendFailures > skippedPauses) {
-          skippedPauses = shoal.stats.sender.sendFailures;
-          options.clock.advance(10_001);
+        if (options.clock instanceof ManualClock && shoal.stats.sender.sendFailures > 0) {
+          throw new Error(`waiting for ${what}: a send failed under a manual clock (${shoal.stats.sender.sendFailures}); connect the service before sending`);
         }
         return check();
       }, what, timeoutMs);
@@ -65,24 +64,31 @@ export async function pipeline(dir: string, options: { engine?: BacktestEngine; 
       return until(() => shoal.stats.sender.peers > 0, 'the sender to connect to the service');
     },
     async startService(engine) {
-      // A port just released by a stopped service can take a moment to be free again (ZeroMQ closes asynchronously).
-      for (let tries = 0; ; tries++) {
+      // A port just released by a stopped service is free again once ZeroMQ's I/O thread has
+      // closed it: wait for that, however long a loaded machine takes.
+      await until(async () => {
         try {
           p.service = await startBacktestService({ bind: requestEndpoint, resultEndpoint, engine });
-          await p.connected();
-          return p.service;
+          return true;
         } catch (e) {
-          if (tries >= 50 || !/in use/i.test((e as Error).message)) throw e;
-          await new Promise((r) => setTimeout(r, 20));
+          if (!/in use/i.test((e as Error).message)) throw e;
+          return false;
         }
-      }
+      }, `the request port ${requestEndpoint} to be free`);
+      await p.connected();
+      return p.service!;
     },
     async stopService() {
-      await p.service?.stop();
+      if (!p.service) return;
+      await p.service.stop();
       p.service = undefined;
+      // The sender must have seen the service go before a new one comes: connected() would
+      // otherwise pass on the old connection, and the first send could fail.
+      await until(() => shoal.stats.sender.peers === 0, 'the sender to see the service go');
     },
     async close() {
-      await p.stopService();
+      await p.service?.stop();
+      p.service = undefined;
       await shoal.stop();
       p.reader.close();
     },
@@ -111,14 +117,6 @@ export async function rawService(endpoint: string): Promise<{ frames: string[]; 
     }
   })();
   return { frames, close: () => pull.close() };
-}
-
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 export function requestInput(name: string, overrides: Partial<OosRequestInput> = {}): OosRequestInput {

@@ -129,16 +129,27 @@ describe('the OOS pipeline over real sockets', () => {
   });
 
   it('waits for a service that is down at start and sends when it appears, without spinning', async () => {
-    const p = await pipeline(temp.dir());
+    // The sender's pause runs on this clock, which stands still unless the test moves it: a sender
+    // that spun would show as more failed sends, whatever the machine's speed.
+    const clock = new ManualClock(Date.now());
+    const p = await pipeline(temp.dir(), { clock });
     await p.shoal.upsertStrategies([strategy('W1'), strategy('W2')]);
-    for (const n of ['W1', 'W2']) await p.shoal.enqueue(n, requestInput(n));
+    const ids: string[] = [];
+    for (const n of ['W1', 'W2']) {
+      const o = await p.shoal.enqueue(n, requestInput(n));
+      if (o.status !== 'enqueued') throw new Error('not enqueued');
+      ids.push(o.requestId);
+    }
     await until(() => p.shoal.stats.sender.sendFailures >= 1, 'a failed send');
-    const failuresWhileDown = p.shoal.stats.sender.sendFailures;
-    expect(failuresWhileDown).toBeLessThan(20); // paused with backoff, not spinning
+    await p.shoal.system.whenIdle();
+    expect(p.shoal.stats.sender.sendFailures).toBe(1); // paused with backoff, not spinning
     expect(listRequests(p.reader, 'dead')).toHaveLength(0);
     await p.startService(echoEngine);
-    await until(() => countByState(p.reader).done === 2, 'both requests done', 60_000);
-    expect(count(p.reader, 'failure_events', "kind = 'send_failure'")).toBeGreaterThanOrEqual(1);
+    // The service appearing ends the pause at once, the clock unmoved: the request not yet tried goes out.
+    await until(() => getRequest(p.reader, ids[1])?.state === 'done', 'W2, sent as the service appeared');
+    clock.advance(5_000); // W1's failed attempt waits out its retry backoff (1 s +-20%)
+    await until(() => getRequest(p.reader, ids[0])?.state === 'done', 'W1, retried after its backoff');
+    expect(count(p.reader, 'failure_events', "kind = 'send_failure'")).toBe(1);
     await p.close();
   });
 
@@ -230,6 +241,18 @@ describe('the OOS pipeline over real sockets', () => {
     await p.close();
   });
 
+  it('names the place of a syntax error in an undecodable frame once', async () => {
+    const p = await pipeline(temp.dir());
+    const push = await rawResultPush(p.resultEndpoint);
+    await push.send('((type . "R") (x . 1 2))'); // a second value after '.', at offset 21
+    await until(() => listDeadLetters(p.reader, { source: '/shoal/pipeline/result-handler' }).length === 1, 'the dead letter');
+    const reason = "undecodable result frame: more than one value after '.' at offset 21";
+    expect(listDeadLetters(p.reader, { source: '/shoal/pipeline/result-handler' })[0].error).toBe(reason);
+    expect(p.reader.sqlite.prepare("select detail from failure_events where kind = 'decode_error'").pluck().all()).toEqual([reason]);
+    push.close();
+    await p.close();
+  });
+
   it('retries a retryable error result and dead-letters a non-retryable one with the service error text, storing no metric', async () => {
     const clock = new ManualClock(Date.now());
     const flaky = failsOnceThenEchoes('Guardian process failure');
@@ -266,7 +289,8 @@ describe('the OOS pipeline over real sockets', () => {
       if (o.status !== 'enqueued') throw new Error('not enqueued');
       await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', `${n} to be done`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // Idle: the last result's wake has been handled, and any claim it made has been counted.
+    await p.shoal.system.whenIdle();
     // One claim per enqueue: it took one row of a window of 16, so it asks no more, and the
     // result that frees the slot finds nothing due and claims nothing.
     expect(p.shoal.stats.sender.claims - before).toBe(names.length);
@@ -297,8 +321,11 @@ describe('the OOS pipeline over real sockets', () => {
     if (o.status !== 'enqueued') throw new Error('not enqueued');
     await p.waitFor(() => getRequest(p.reader, o.requestId)?.attempts === 1 && getRequest(p.reader, o.requestId)?.state === 'pending', 'the retryable error');
     const due = getRequest(p.reader, o.requestId)!.nextAttemptAt;
-    await new Promise((r) => setTimeout(r, 50));
-    expect(p.service!.stats.received).toBe(1); // not before it is due
+    // Idle with the clock still short of `due`: whatever the error result set off has run, and the
+    // sender has sent nothing more (it counts a frame once the socket took it).
+    await p.shoal.system.whenIdle();
+    expect(p.shoal.stats.sender.sent).toBe(1); // not before it is due
+    expect(p.service!.stats.received).toBe(1);
     clock.advance(due - clock.now());
     await p.waitFor(() => getRequest(p.reader, o.requestId)?.state === 'done', 'the retry, sent when due');
     expect(p.service!.stats.received).toBe(2);
@@ -311,12 +338,15 @@ describe('the OOS pipeline over real sockets', () => {
     const names = Array.from({ length: 8 }, (_, i) => `RL${i}`);
     await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
     await Promise.all(names.map((n) => p.shoal.enqueue(n, requestInput(n))));
+    // Each second's sends are all counted by the sender once the system is idle: the rest wait
+    // for the clock, which only the test moves.
     await p.waitFor(() => p.service!.stats.received === 2, 'the first second of sends');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(p.service!.stats.received).toBe(2);
+    await p.shoal.system.whenIdle();
+    expect(p.shoal.stats.sender.sent).toBe(2);
     clock.advance(1_000);
     await p.waitFor(() => p.service!.stats.received === 4, 'the next second of sends');
-    await new Promise((r) => setTimeout(r, 100));
+    await p.shoal.system.whenIdle();
+    expect(p.shoal.stats.sender.sent).toBe(4);
     expect(p.service!.stats.received).toBe(4);
     await p.close();
   });

@@ -120,14 +120,24 @@ describe('group commit: one transaction per batch, a failing command rolled back
 describe('whole-batch failures', () => {
   it('SQLITE_BUSY from another connection holding the write lock is waited out when released within busy_timeout', async () => {
     const store = temp.open({ busyTimeoutMs: 10_000 });
-    const holder = spawnFixture('hold-write-lock.ts', [store.path, '600']);
+    const holder = spawnFixture('hold-write-lock.ts', [store.path, 'stdin']);
+    let output = '';
+    holder.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const closed = new Promise((resolve) => holder.once('close', resolve)); // its output all read
     await waitForLine(holder, 'locked');
-    const started = performance.now();
+    // The lock is held until the holder reads this line, so it is held when the batch starts (the
+    // batch blocks this thread right after the write): no race with a release timer started earlier.
+    const started = Date.now();
+    holder.stdin.write('after 200\n');
     const out = applyBatch(store, [{ type: 'upsertStrategy', strategy: strategy('a') }], T0);
-    const waited = performance.now() - started;
+    const ended = Date.now();
     expect(out[0].status).toBe('inserted');
-    expect(waited).toBeGreaterThan(100);
     expect((await exited(holder)).code).toBe(0);
+    await closed;
+    // The release fell inside the batch call: it was waited out, not avoided.
+    const releasedAt = Number(/^releasing (\d+)$/m.exec(output)?.[1]);
+    expect(releasedAt).toBeGreaterThanOrEqual(started);
+    expect(releasedAt).toBeLessThanOrEqual(ended);
   });
 
   it("SQLITE_BUSY beyond busy_timeout rolls back the batch and throws StoreError code 'busy'", async () => {

@@ -168,12 +168,29 @@ describe('an actor that crashes while a sender keeps sending', () => {
 });
 
 describe('query correlation', () => {
-  /** nact echo actor: replies `msg.value` to `msg.replyTo`. */
-  function nactEcho(system: nact.ActorSystemRef) {
+  /** nact echo actor: replies `msg.value` to `msg.replyTo`, counting what it handled. */
+  function nactEcho(system: nact.ActorSystemRef, handled: { count: number }) {
     return nact.spawn(system, (state: number, msg: { value: string; replyTo: nact.Ref<string> }) => {
       nact.dispatch(msg.replyTo, msg.value);
+      handled.count++;
       return state + 1;
     }, 'echo', { initialState: 0 });
+  }
+
+  /**
+   * nact times queries with the global setTimeout and runs actors on setImmediate turns. Faking
+   * setTimeout alone lets a query time out exactly when the test says, never because the machine
+   * was slow: a real 40 ms timer can fire before the actor's turn on a loaded machine.
+   */
+  function fakeQueryTimers(): void {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  }
+
+  /** A promise's outcome, readable synchronously once it has settled. */
+  function track<T>(p: Promise<T>): { result?: PromiseSettledResult<T> } {
+    const t: { result?: PromiseSettledResult<T> } = {};
+    p.then((value) => (t.result = { status: 'fulfilled', value }), (reason: unknown) => (t.result = { status: 'rejected', reason }));
+    return t;
   }
 
   it('nact: replies are matched by a random 32-bit id, so two queries whose ids collide get crossed replies', async () => {
@@ -185,30 +202,47 @@ describe('query correlation', () => {
     const draws = [0.5, 0.5 + 2 ** -21];
     expect(draws[0]).not.toBe(draws[1]);
     expect((draws[0] * Number.MAX_SAFE_INTEGER) | 0).toBe((draws[1] * Number.MAX_SAFE_INTEGER) | 0);
-    const system = nact.start();
-    const echo = nactEcho(system);
-    const random = vi.spyOn(Math, 'random');
-    for (const d of draws) random.mockReturnValueOnce(d);
-    const a = nact.query(echo, (replyTo: nact.Ref<string>) => ({ value: 'reply to a', replyTo }), 40);
-    const b = nact.query(echo, (replyTo: nact.Ref<string>) => ({ value: 'reply to b', replyTo }), 40);
-    random.mockRestore();
-    const [ra, rb] = await Promise.allSettled([a, b]);
-    expect(rb).toEqual({ status: 'fulfilled', value: 'reply to a' }); // b got a's reply
-    expect(ra.status).toBe('rejected'); // a never gets one and times out; b's own reply was dropped
-    expect((ra as PromiseRejectedResult).reason.message).toBe('Query Timeout');
-    nact.stop(system);
+    fakeQueryTimers();
+    try {
+      const system = nact.start();
+      const handled = { count: 0 };
+      const echo = nactEcho(system, handled);
+      const random = vi.spyOn(Math, 'random');
+      for (const d of draws) random.mockReturnValueOnce(d);
+      const a = track(nact.query(echo, (replyTo: nact.Ref<string>) => ({ value: 'reply to a', replyTo }), 40));
+      const b = track(nact.query(echo, (replyTo: nact.Ref<string>) => ({ value: 'reply to b', replyTo }), 40));
+      random.mockRestore();
+      // Both questions answered, and no query timer has run yet.
+      await until(() => handled.count === 2 && b.result !== undefined);
+      expect(b.result).toEqual({ status: 'fulfilled', value: 'reply to a' }); // b got a's reply
+      expect(a.result).toBeUndefined(); // a's reply went to b; b's own reply was dropped
+      vi.advanceTimersByTime(40); // so a can only time out
+      await until(() => a.result !== undefined);
+      expect(a.result).toMatchObject({ status: 'rejected', reason: { message: 'Query Timeout' } });
+      nact.stop(system);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('nact: a reply that arrives after its query timed out is dropped without a trace', async () => {
-    const system = nact.start();
-    let stashed: nact.Ref<string> | undefined;
-    const slow = nact.spawn(system, (state: number, msg: { replyTo: nact.Ref<string> }) => {
-      stashed = msg.replyTo;
-      return state + 1;
-    }, 'slow', { initialState: 0 });
-    await expect(nact.query(slow, (replyTo: nact.Ref<string>) => ({ replyTo }), 10)).rejects.toThrow('Query Timeout');
-    expect(() => nact.dispatch(stashed!, 'too late')).not.toThrow(); // goes nowhere; nact has no dead letters
-    nact.stop(system);
+    fakeQueryTimers();
+    try {
+      const system = nact.start();
+      let stashed: nact.Ref<string> | undefined;
+      const slow = nact.spawn(system, (state: number, msg: { replyTo: nact.Ref<string> }) => {
+        stashed = msg.replyTo;
+        return state + 1;
+      }, 'slow', { initialState: 0 });
+      const asked = nact.query(slow, (replyTo: nact.Ref<string>) => ({ replyTo }), 10);
+      await until(() => stashed !== undefined); // the question has reached the actor
+      vi.advanceTimersByTime(10);
+      await expect(asked).rejects.toThrow('Query Timeout');
+      expect(() => nact.dispatch(stashed!, 'too late')).not.toThrow(); // goes nowhere; nact has no dead letters
+      nact.stop(system);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('shoal: concurrent queries each resolve with their own reply, matched by unique increasing correlation ids (no randomness)', async () => {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { nonPositivePrice, ohlcViolation, parseHeader, timestampStep, windowShortfalls } from '../../../oos/candles/index.ts';
+import { MAX_SECONDS_TIMESTAMP, nonPositivePrice, notSeconds, ohlcViolation, parseHeader, timestampStep, windowShortfalls } from '../../../oos/candles/index.ts';
 
 describe('timestampStep', () => {
   it('a later timestamp within the gap threshold is the next bar', () => {
@@ -9,6 +9,18 @@ describe('timestampStep', () => {
   it('a later timestamp beyond the threshold is a gap', () => expect(timestampStep(100, 3701, 3600)).toBe('gap'));
   it('an equal timestamp is a duplicate', () => expect(timestampStep(100, 100, 3600)).toBe('duplicate'));
   it('an earlier timestamp is out of order', () => expect(timestampStep(100, 40, 3600)).toBe('out-of-order'));
+});
+
+describe('notSeconds: timestamps are Unix seconds', () => {
+  it('any value up to 10^11 - 1 (the year 5138) can be seconds', () => {
+    for (const ts of [0, -60, 1_700_000_000, MAX_SECONDS_TIMESTAMP]) expect(notSeconds(ts)).toBeNull();
+  });
+  it('a larger value is not, and the message names the unit it looks like, with the date it would be', () => {
+    expect(notSeconds(1_700_000_000_000)).toBe('timestamp 1700000000000 is too large for Unix seconds: it looks like milliseconds (2023-11-14T22:13:20Z)');
+    expect(notSeconds(MAX_SECONDS_TIMESTAMP + 1)).toMatch(/looks like milliseconds \(1973-03-03T09:46:40Z\)$/);
+    expect(notSeconds(1_700_000_000_000_000)).toMatch(/looks like microseconds \(2023-11-14T22:13:20Z\)$/);
+    expect(notSeconds(1.7e18)).toMatch(/looks like nanoseconds \(2023-11-14T22:13:20Z\)$/);
+  });
 });
 
 describe('bar rules', () => {

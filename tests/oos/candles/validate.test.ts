@@ -167,6 +167,16 @@ describe('gate checks, each with a fixture that fails only that check', () => {
     expect(p.examples[0]).toBe(`line 3: timestamp "${T0 + 60}.5" is not an integer`);
   });
 
+  it('timestamp-not-seconds: a millisecond timestamp column is not a valid M1 file, and is said to be milliseconds', async () => {
+    // Otherwise valid: strictly increasing integers, one minute (60,000 ms) apart, a weekend between.
+    const ms = [HEADER, ...candleRows(8).map((r, i) => r.replace(/^\d+/, String((T0 + 60 * i + (i >= 4 ? 48 * 3600 : 0)) * 1000)))];
+    const v = await validate(dir.file(csv(ms)), { startTime: T0, endTime: T0 + 60 });
+    // One count per row; no window or gap findings measured in the wrong unit.
+    const p = onlyProblem(v, 'timestamp-not-seconds', 8, [2, 3, 4, 5, 6]);
+    expect(p.examples[0]).toBe(`line 2: timestamp ${T0 * 1000} is too large for Unix seconds: it looks like milliseconds (2023-11-14T22:13:20Z)`);
+    expect(v.warnings).toEqual([]);
+  });
+
   it('timestamp-duplicate: a row repeating the previous timestamp', async () => {
     const lines = withLine(validLines(), 6, candleRows(10)[3]);
     const p = onlyProblem(await validate(dir.file(csv(lines))), 'timestamp-duplicate', 1, [6]);
@@ -204,6 +214,28 @@ describe('gate checks, each with a fixture that fails only that check', () => {
     const v = await validate(dir.file(csv(withLine(validLines(), 4, long))), { maxLineBytes: 128 });
     onlyProblem(v, 'line-too-long', 1, [4]);
     expect(v.rows).toBe(10);
+  });
+
+  it('line-too-long: lines ending in CR alone make one line of the rest of the file; the message says so', async () => {
+    const path = dir.file(`${HEADER}\n${candleRows(40).join('\r')}`);
+    const v = await validate(path, { maxLineBytes: 128 });
+    const p = onlyProblem(v, 'line-too-long', 1, [2]);
+    const rest = statSync(path).size - HEADER.length - 1;
+    expect(p.examples).toEqual([`line 2: ${rest.toLocaleString('en-US')} bytes, longer than 128; it holds CR characters: only LF or CRLF end a line`]);
+    // Read to the end, but only the header was checked.
+    expect(v).toMatchObject({ rows: 1, bytes: statSync(path).size, uncheckedBytes: rest });
+  });
+
+  it('line-too-long: a CRLF line end is not taken for CR characters inside the line', async () => {
+    const v = await validate(dir.file(csv(withLine(validLines(), 4, `${T0 + 120},${'1'.repeat(200)}`), '\r\n')), { maxLineBytes: 128 });
+    expect(onlyProblem(v, 'line-too-long', 1, [4]).examples).toEqual([`line 4: ${String(T0 + 120).length + 1 + 200} bytes, longer than 128`]);
+  });
+
+  it('every byte checked is counted as checked: none unchecked in a file with bad rows, all rows unchecked after a bad header', async () => {
+    const bad = await validate(dir.file(csv(withLine(validLines(), 4, `${T0 + 120},abc,1,1,1,1`))));
+    expect(bad.uncheckedBytes).toBe(0);
+    const path = dir.file(csv(['timestamp;open;high;low;close', '1;2;3;4;5', '2;3;4;5;6']));
+    expect((await validate(path)).uncheckedBytes).toBe('1;2;3;4;5'.length + '2;3;4;5;6'.length);
   });
 
   it('window-not-covered: data starting after the requested start_time', async () => {
@@ -311,6 +343,9 @@ describe('chunk boundaries', () => {
         `${T0 + 500_060},${'9'.repeat(100)},147.7,147.5,147.6,1`,
       ]),
     ),
+    'cr-only line ends': Buffer.from(`${HEADER}\n${candleRows(12).join('\r')}\r`),
+    'crlf, an over-long line': Buffer.from(csv([...validLines(4), `${T0 + 300},${'1'.repeat(200)}`], '\r\n')),
+    'milliseconds': Buffer.from(csv([HEADER, ...candleRows(5).map((r) => r.replace(/^\d+/, (t) => `${t}000`))])),
   };
 
   for (const [name, content] of Object.entries(fixtures)) {
