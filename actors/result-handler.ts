@@ -239,11 +239,11 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed, due: retried > 0 } satisfies SenderMessage);
       return state;
     },
-    // Awaited before the next incarnation binds: the port must be free again (see PullChannel.close).
-    onStop: async (state) => {
+    // The next incarnation binds the same port; PullChannel.bind rides out its release.
+    onStop: (state) => {
       state.closed = true;
       state.reader.close();
-      await state.pull.close();
+      state.pull.close();
     },
     options: { batchSize: 1_024, throughput: 1_024, maxMessageRetries: 3, mailboxCapacity: 20_000 },
   };

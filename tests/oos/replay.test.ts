@@ -200,6 +200,8 @@ describe('a replay interrupted by SIGKILL', () => {
     const id = idOf(service.frames[0]);
     await results.send(`((type . "BACKTEST_RESULT") (result . ((strategy_name . "K-OOS") (error . "No data available") (sharpe . 0) (request_id . "${id}"))))`);
     await waitForLine(child, 'replaying', 60_000);
+    // Claimed in the store before it is sent: the frame may still be on its way.
+    await until(() => service.frames.length === 2, 'the replayed send', 60_000);
     expect(idOf(service.frames[1])).toBe(id);
     child.kill('SIGKILL');
     expect((await exited(child)).signal).toBe('SIGKILL');
