@@ -134,7 +134,10 @@ export async function deadLettersCommand(argv: string[], out: CommandOutput): Pr
           for (const r of refusals) out.stderr(`dead letter ${r.id} not replayed: ${r.why}\n`);
           if (atCap > 0) out.stderr(`${atCap} dead letter(s) not replayed: at the cap of ${maxReplays} replays; --max-replays N to raise it\n`);
           const holder = runtimeHolder(store.path);
-          const who = holder.running ? `the running runtime${holder.pid ? ` (pid ${holder.pid})` : ''} delivers them within seconds` : 'no runtime is running: they will be replayed at the next start';
+          const them = letters.length === 1 ? 'it' : 'them';
+          const who = holder.running
+            ? `the running runtime${holder.pid ? ` (pid ${holder.pid})` : ''} delivers ${them} within seconds`
+            : `no runtime is running: ${letters.length === 1 ? 'it' : 'they'} will be replayed at the next start`;
           out.stdout(`${letters.length} dead letter(s) marked for replay${letters.length > 0 ? `: ${letters.map((l) => l.id).join(', ')}; ${who}` : ''}${underWay > 0 ? `; ${underWay} already under way` : ''}\n`);
           return refusals.length > 0 ? 1 : 0;
         }

@@ -89,7 +89,7 @@ describe('shoal dead-letters', () => {
       'dead letter 3 not replayed: discarded (obsolete); a discarded letter is kept, never replayed',
       'dead letter 99 not replayed: no such letter (99)',
     ]);
-    expect(replay.out.stdout).toBe('1 dead letter(s) marked for replay: 1; no runtime is running: they will be replayed at the next start\n');
+    expect(replay.out.stdout).toBe('1 dead letter(s) marked for replay: 1; no runtime is running: it will be replayed at the next start\n');
     expect(getDeadLetter(store, 1)?.state).toBe('replaying');
     // Raising the cap lets letter 2 go.
     const raised = capture();
