@@ -1,6 +1,6 @@
 /**
  * data-gate: no OOS request reaches the outbox unless the candle file it names passes the data
- * gate, read as a whole (oos/candles, through a verdict cache so an unchanged file is read once
+ * gate, read as a whole (domain/candles, through a verdict cache so an unchanged file is read once
  * for all the strategies that use it).
  *
  * - valid: the request (its window filled in) is enqueued through the db-writer, the sender is
@@ -17,10 +17,10 @@ import { ActorRef, kindGuard, isRecord, isString, type ActorContext } from '../r
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { CommandOutcome, EnqueueOutcome, WriteCommand } from '../persistence/commands.ts';
 import { createTraceparent } from '../protocol/index.ts';
-import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../oos/candles/index.ts';
-import type { CandleVerdict, Issue, ProblemKind } from '../oos/candles/index.ts';
-import { unreadableVerdict } from '../oos/candles/verdict.ts';
-import type { OosRequestInput } from '../oos/shoal.ts';
+import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../domain/candles/index.ts';
+import type { CandleVerdict, Issue, ProblemKind } from '../domain/candles/index.ts';
+import { unreadableVerdict } from '../domain/candles/verdict.ts';
+import type { OosRequestInput } from '../domain/request.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import { notify } from './notifier.ts';

@@ -1,5 +1,5 @@
 /**
- * rank-evaluator: keeps strategy ranks in line with the rank criteria (oos/ranks.ts) and asks for
+ * rank-evaluator: keeps strategy ranks in line with the rank criteria (domain/ranks.ts) and asks for
  * OOS validation where it is due, reading only what changed.
  *
  * Every `intervalMs` (default 60 s, on the injected clock) a cycle reads the strategies whose
@@ -29,7 +29,6 @@
  * (timeout). Gate rejections are recorded by the gate itself (data_invalid, with the file's
  * problems), so they are counted here but not written twice.
  */
-import { join } from 'node:path';
 import { kindGuard, type ActorContext, type ActorRef } from '../runtime/index.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
@@ -39,9 +38,8 @@ import { getCursor } from '../persistence/cursors.ts';
 import type { StrategyRecord } from '../persistence/records.ts';
 import { currentChangeSeq, liveRequestsFor } from '../persistence/report.ts';
 import { getStrategy, readAllStrategies, readStrategiesChangedSince } from '../persistence/strategies.ts';
-import { isIndicatorType } from '../protocol/index.ts';
-import type { OosRequestInput } from '../oos/shoal.ts';
-import { DEFAULT_RANK_CRITERIA, evaluateRank, needsOos, validateRankCriteria, type RankCriteria } from '../oos/ranks.ts';
+import { oosRequestFor } from '../domain/request.ts';
+import { DEFAULT_RANK_CRITERIA, evaluateRank, needsOos, validateRankCriteria, type RankCriteria } from '../domain/ranks.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import type { DataGateMessage, GateReply } from './data-gate.ts';
@@ -143,52 +141,6 @@ interface EvaluatorState {
 const MAX_PENDING_FAILURES = 1_000;
 
 // ---- pure pieces -------------------------------------------------------------------------------
-
-/**
- * The BACKTEST request for a strategy's OOS run. sma_short, sma_long and the filter_* keys come
- * from the params JSON; indicator type, timeframe, sl, tp and volume from their columns (params
- * keys of the same name fill in when sl or tp is NULL). An unusable record is missing data.
- */
-export function oosRequestFor(s: StrategyRecord, dataDir: string): { ok: true; request: OosRequestInput } | { ok: false; error: string } {
-  const p = s.params ?? {};
-  const problems: string[] = [];
-  const int = (key: string, v: unknown): number => {
-    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) return v;
-    problems.push(`${key} must be an integer >= 1, got ${JSON.stringify(v)}`);
-    return 0;
-  };
-  const finite = (key: string, v: unknown): number => {
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    problems.push(`${key} must be a finite number, got ${JSON.stringify(v)}`);
-    return 0;
-  };
-  const smaShort = int('params.sma_short', p.sma_short);
-  const smaLong = int('params.sma_long', p.sma_long);
-  const sl = finite('sl', s.sl ?? p.sl);
-  const tp = finite('tp', s.tp ?? p.tp);
-  const volume = finite('volume', s.volume);
-  const timeframe = int('timeframe', s.timeframe);
-  if (!isIndicatorType(s.indicatorType)) problems.push(`indicator_type ${JSON.stringify(s.indicatorType)} is not one the service knows`);
-  if (typeof s.symbol !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(s.symbol)) problems.push(`symbol ${JSON.stringify(s.symbol)} cannot name a data file`);
-  if (problems.length > 0) return { ok: false, error: `strategy ${s.name}: cannot build its OOS request: ${problems.join('; ')}` };
-  const filter: Record<string, unknown> = {};
-  if (typeof p.filter_enabled === 'boolean') filter.filterEnabled = p.filter_enabled;
-  if (typeof p.filter_tf === 'string') filter.filterTf = p.filter_tf;
-  if (typeof p.filter_period === 'number' && Number.isSafeInteger(p.filter_period)) filter.filterPeriod = p.filter_period;
-  if (typeof p.filter_logic === 'string') filter.filterLogic = p.filter_logic;
-  const dataId = `${s.symbol}_M1`;
-  return {
-    ok: true,
-    request: {
-      strategy: { name: `${s.name}-OOS`, smaShort, smaLong, sl, tp, volume, indicatorType: s.indicatorType as OosRequestInput['strategy']['indicatorType'], timeframe, ...filter },
-      dataId,
-      candlesFile: join(dataDir, `${dataId}.csv`),
-      symbol: s.symbol,
-      timeframe,
-      includeTrades: true,
-    },
-  };
-}
 
 export interface BatchPlan {
   /** Guarded rank changes, in read order. */

@@ -19,7 +19,7 @@ import { openStore, type Store } from '../persistence/connection.ts';
 import { getRequest } from '../persistence/outbox.ts';
 import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';
 import { PullChannel } from '../transport/pull-channel.ts';
-import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../oos/retry-policy.ts';
+import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import type { SenderMessage } from './sender.ts';

@@ -20,7 +20,7 @@ import { openStore, type Store } from '../persistence/connection.ts';
 import { countInFlight } from '../persistence/outbox.ts';
 import { encodeBacktestRequest, type BacktestRequest } from '../protocol/index.ts';
 import { PushChannel } from '../transport/push-channel.ts';
-import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../oos/retry-policy.ts';
+import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 

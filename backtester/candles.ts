@@ -111,7 +111,7 @@ export function upperBound(time: Float64Array, t: number): number {
  * The OOS window: bars with `startTime <= timestamp <= endTime` (both bounds INCLUSIVE, on the
  * bar's open time; a missing bound leaves that side open). Inclusive on both sides because the
  * host's OOS window ends at the newest candle's timestamp, and shoal's data gate checks coverage
- * under the same rule (oos/candles/window.ts). Views, no copy.
+ * under the same rule (domain/candles/window.ts). Views, no copy.
  */
 export function windowCandles(c: Candles, startTime?: number, endTime?: number): Candles {
   const from = startTime === undefined ? 0 : lowerBound(c.time, startTime);

@@ -11,8 +11,8 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse';
-import { CandleChecker, parseHeader, resolveCheckOptions, validateCandleFile } from '../oos/candles/index.ts';
-import type { CheckSummary, ResolvedCheckOptions } from '../oos/candles/index.ts';
+import { CandleChecker, parseHeader, resolveCheckOptions, validateCandleFile } from '../domain/candles/index.ts';
+import type { CheckSummary, ResolvedCheckOptions } from '../domain/candles/index.ts';
 import { figure, fmt, printGoals, ratio } from './lib/report.ts';
 import { writeSyntheticCandles } from '../backtester/synthetic-candles.ts';
 

@@ -16,7 +16,7 @@ import { applyBatch, type WriteCommand } from '../persistence/commands.ts';
 import { openStore } from '../persistence/connection.ts';
 import { countByState } from '../persistence/outbox.ts';
 import type { OutboxRequest } from '../persistence/records.ts';
-import { Shoal, type OosRequestInput } from '../oos/shoal.ts';
+import { Shoal, type OosRequestInput } from '../app/shoal.ts';
 import { figure, percentile, printGoals, ratio } from './lib/report.ts';
 import { freePort } from '../transport/free-port.ts';
 import { PullChannel } from '../transport/pull-channel.ts';

@@ -21,7 +21,7 @@ import { applyBatch, type WriteCommand } from '../persistence/commands.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { currentChangeSeq, liveRequestsFor } from '../persistence/report.ts';
 import { readAllStrategies } from '../persistence/strategies.ts';
-import { DEFAULT_RANK_CRITERIA } from '../oos/ranks.ts';
+import { DEFAULT_RANK_CRITERIA } from '../domain/ranks.ts';
 import { figure, printGoals, ratio } from './lib/report.ts';
 
 const N = 1_000_000;

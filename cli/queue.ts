@@ -3,7 +3,7 @@ import { countByState, listRequests } from '../persistence/outbox.ts';
 import { REQUEST_STATES, type RequestState } from '../persistence/schema.ts';
 import { type CommandOutput, UsageError, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
-import { formatDuration } from '../oos/daily-summary.ts';
+import { formatDuration } from '../domain/daily-summary.ts';
 
 export const QUEUE_USAGE = `Usage: shoal queue [--db PATH] [--state pending|in_flight|done|dead] [--limit N] [--json]
 

@@ -1,11 +1,11 @@
 /**
  * `shoal report daily [--db PATH] [--date YYYY-MM-DD] [--json]`: the daily summary of the OOS flow
  * for one UTC day, from the durable rows of the database (read-only). Definitions of each figure:
- * oos/daily-summary.ts. Exit codes: 0 printed, 2 bad usage, bad date or no usable database.
+ * domain/daily-summary.ts. Exit codes: 0 printed, 2 bad usage, bad date or no usable database.
  */
 import { readDailyFacts } from '../persistence/report.ts';
-import { assembleDailySummary, formatDailySummary, parseUtcDay, utcDayOf } from '../oos/daily-summary.ts';
-import { DEFAULT_RANK_CRITERIA, type RankCriteria } from '../oos/ranks.ts';
+import { assembleDailySummary, formatDailySummary, parseUtcDay, utcDayOf } from '../domain/daily-summary.ts';
+import { DEFAULT_RANK_CRITERIA, type RankCriteria } from '../domain/ranks.ts';
 import { type CommandOutput, UsageError, dbPathFrom, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
 

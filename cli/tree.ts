@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import type { TreeNode } from '../runtime/index.ts';
 import { openStore } from '../persistence/connection.ts';
-import { readSnapshot, type RuntimeSnapshot } from '../oos/snapshot-file.ts';
+import { readSnapshot, type RuntimeSnapshot } from '../app/snapshot-file.ts';
 import { type CommandOutput, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
-import { formatDuration } from '../oos/daily-summary.ts';
+import { formatDuration } from '../domain/daily-summary.ts';
 
 /** Exit code for "the runtime is not running" (as systemctl status uses 3 for an inactive unit). */
 export const NOT_RUNNING = 3;

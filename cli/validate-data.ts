@@ -2,8 +2,8 @@
  * `shoal validate-data FILE [--json] [--start UNIX] [--end UNIX] [--max-gap-hours H]`: runs the
  * candle data gate on one file. Exit codes: 0 valid, 1 invalid, 2 unreadable file or bad usage.
  */
-import { DEFAULT_MAX_GAP_HOURS, formatVerdict, isUnreadable, validateCandleFile } from '../oos/candles/index.ts';
-import type { CandleCheckOptions } from '../oos/candles/index.ts';
+import { DEFAULT_MAX_GAP_HOURS, formatVerdict, isUnreadable, validateCandleFile } from '../domain/candles/index.ts';
+import type { CandleCheckOptions } from '../domain/candles/index.ts';
 
 export interface CommandOutput {
   stdout: (s: string) => void;

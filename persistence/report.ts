@@ -1,5 +1,5 @@
 /**
- * Read-side queries that roll up durable rows: the facts of a daily summary (oos/daily-summary.ts
+ * Read-side queries that roll up durable rows: the facts of a daily summary (domain/daily-summary.ts
  * assembles and prints them) and the few lookups the rank evaluator makes besides the strategy
  * reads of strategies.ts. Reads only; any connection, read-only ones included.
  *
@@ -13,70 +13,13 @@
 import { sql } from 'kysely';
 import type { Store } from './connection.ts';
 import { perConnection, prepared } from './prepared.ts';
-import type { FailureKind, RequestState } from './schema.ts';
+import type { DailyFacts, FailureCount, LiveRequestFact, ResultFact, RestartCount } from '../domain/daily-summary.ts';
+
+export type { DailyFacts, FailureCount, LiveRequestFact, ResultFact, RestartCount };
 import { LIVE, requireInteger, text } from './sql-helpers.ts';
 
 /** The outcome of a send that put no frame on the wire (the sender could not send it). */
 const SEND_FAILURE = text('send_failure');
-
-/** An OOS result received in the period (what the OOS gate is applied to). */
-export interface ResultFact {
-  requestId: string;
-  strategyName: string;
-  sharpe: number | null;
-  profitFactor: number | null;
-  winRate: number | null;
-  maxDd: number | null;
-  trades: number;
-}
-
-export interface FailureCount {
-  kind: FailureKind;
-  source: string;
-  count: number;
-}
-
-export interface RestartCount {
-  path: string;
-  count: number;
-}
-
-export interface LiveRequestFact {
-  requestId: string;
-  strategyName: string;
-  state: RequestState;
-  enqueuedAt: number;
-  attempts: number;
-}
-
-/** Everything a daily summary needs about [from, to), straight from the rows. */
-export interface DailyFacts {
-  from: number;
-  to: number;
-  /** Requests enqueued in the period. */
-  requested: number;
-  /** Requests completed (state done) in the period. */
-  completed: number;
-  /** completed_at - enqueued_at of each request completed in the period. */
-  enqueueToCompleteMs: number[];
-  /** completed_at - last_sent_at of each request completed in the period (those ever sent). */
-  sendToCompleteMs: number[];
-  /** Results received in the period. */
-  results: ResultFact[];
-  /**
-   * Re-sends in the period: frames sent in the period that were not their request's first frame.
-   * A failed send put no frame on the wire, so it is not one, nor does it make the next one a re-send.
-   */
-  resends: number;
-  /** Requests that went to the dead letters in the period (distinct request ids). */
-  deadLettered: number;
-  /** failure_events in the period by kind and source. */
-  failures: FailureCount[];
-  /** supervisor_events of kind 'restart' in the period, by actor path. */
-  restarts: RestartCount[];
-  /** The oldest request still live (pending or in flight) among those enqueued before `to`. */
-  oldestLive: LiveRequestFact | null;
-}
 
 const statements = perConnection(({ sqlite, db }: Store) => ({
   requested: prepared(sqlite, ($: { from: number; to: number }) =>

@@ -4,31 +4,17 @@
  * milliseconds. JSON columns hold text written by JSON.stringify.
  */
 import type { Generated } from 'kysely';
+import { ARCHIVED_RANKS, RANKS, type Rank } from '../domain/ranks.ts';
+import { REQUEST_STATES, type RequestState } from '../domain/request.ts';
+import type { FailureKind } from '../domain/failures.ts';
 
-export const RANKS = ['INCUBATOR', 'B', 'A', 'S', 'LEGEND', 'GRAVEYARD', 'RETIRED'] as const;
-export type Rank = (typeof RANKS)[number];
-/** Archived ranks: a plain upsert never brings a strategy back from these. */
-export const ARCHIVED_RANKS: readonly Rank[] = ['GRAVEYARD', 'RETIRED'];
+// The domain's vocabulary, stored as these columns' values.
+export { ARCHIVED_RANKS, RANKS, REQUEST_STATES, type FailureKind, type Rank, type RequestState };
 
-export const REQUEST_STATES = ['pending', 'in_flight', 'done', 'dead'] as const;
-export type RequestState = (typeof REQUEST_STATES)[number];
+
 
 export const DEAD_LETTER_STATES = ['dead', 'replaying', 'replayed', 'discarded'] as const;
 export type DeadLetterState = (typeof DEAD_LETTER_STATES)[number];
-
-/** Known failure kinds. The column has no CHECK so a new kind needs no table rebuild. */
-export type FailureKind =
-  | 'data_invalid'
-  | 'send_failure'
-  | 'timeout'
-  | 'lease_expired'
-  | 'error_result'
-  | 'db_error'
-  | 'decode_error'
-  | 'dead_letter'
-  | 'orphan_result'
-  | 'duplicate_result'
-  | 'replay_failed';
 
 export type SupervisorEventKind = 'start' | 'crash' | 'restart' | 'give_up' | 'escalate' | 'stop' | 'shutdown';
 

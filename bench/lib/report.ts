@@ -31,4 +31,4 @@ export function printGoals(goals: Goal[]): void {
   }
 }
 
-export { percentile } from '../../oos/percentiles.ts';
+export { percentile } from '../../domain/percentiles.ts';

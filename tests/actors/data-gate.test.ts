@@ -7,8 +7,8 @@ import { dataGate, GateStats, type DataGateMessage, type GateCheckReply, type Ga
 import { notifier, NotificationChannel, webhookContent, type Notification } from '../../actors/notifier.ts';
 import { listRequests } from '../../persistence/outbox.ts';
 import { failureEventsSince } from '../../persistence/events.ts';
-import { VerdictCache } from '../../oos/candles/index.ts';
-import type { OosRequestInput } from '../../oos/shoal.ts';
+import { VerdictCache } from '../../domain/candles/index.ts';
+import type { OosRequestInput } from '../../domain/request.ts';
 import { count, strategy, useTempStores } from '../persistence/helpers.ts';
 import { settle } from '../kernel-helpers.ts';
 import { WRITER, writerTree } from './writer-tree.ts';

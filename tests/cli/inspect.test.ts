@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
-import { writeSnapshot } from '../../oos/snapshot-file.ts';
+import { writeSnapshot } from '../../app/snapshot-file.ts';
 import { applyBatch } from '../../persistence/commands.ts';
 import { getDeadLetter } from '../../persistence/dead-letters.ts';
 import { applyOk, seedRequests, T0, useTempStores } from '../persistence/helpers.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reportCommand, type ReportOptions } from '../../cli/report.ts';
-import type { DailySummary } from '../../oos/daily-summary.ts';
+import type { DailySummary } from '../../domain/daily-summary.ts';
 import type { EnqueueOutcome } from '../../persistence/commands.ts';
 import { applyOk, metrics, strategy, useTempStores } from '../persistence/helpers.ts';
 

@@ -2,9 +2,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { liveness, MIN_STALE_MS, NOT_RUNNING, STALE_AFTER_INTERVALS } from '../../cli/tree.ts';
 import { main } from '../../cli/main.ts';
-import { readSnapshot, writeSnapshot, type RuntimeSnapshot } from '../../oos/snapshot-file.ts';
+import { readSnapshot, writeSnapshot, type RuntimeSnapshot } from '../../app/snapshot-file.ts';
 import { exited, spawnFixture, useTempStores, waitForLine } from '../persistence/helpers.ts';
-import { freePort, until } from '../oos/pipeline-harness.ts';
+import { freePort, until } from '../app/pipeline-harness.ts';
 import { runCli } from './cli-process.ts';
 
 const temp = useTempStores();
@@ -66,7 +66,7 @@ describe('shoal tree: is the runtime running?', () => {
     const dbPath = path.join(temp.dir(), 'shoal.db');
     const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
     const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
-    const runtime = spawnFixture('../../oos/fixtures/runtime-process.ts', [dbPath, requestEndpoint, resultEndpoint]);
+    const runtime = spawnFixture('../../app/fixtures/runtime-process.ts', [dbPath, requestEndpoint, resultEndpoint]);
     try {
       await waitForLine(runtime, 'running', 60_000);
       await until(() => readSnapshot(dbPath)?.pid === runtime.pid, 'the runtime to publish its snapshot');

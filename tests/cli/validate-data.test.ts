@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { validateDataCommand } from '../../cli/validate-data.ts';
-import type { CandleVerdict } from '../../oos/candles/index.ts';
-import { HEADER, T0, TempDir, candleRows, csv, validLines, withLine } from '../oos/candles/fixtures.ts';
+import type { CandleVerdict } from '../../domain/candles/index.ts';
+import { HEADER, T0, TempDir, candleRows, csv, validLines, withLine } from '../domain/candles/fixtures.ts';
 import { runCli } from './cli-process.ts';
 
 let dir: TempDir;

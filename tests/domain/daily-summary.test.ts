@@ -4,8 +4,8 @@ import { percentile as benchPercentile } from '../../bench/lib/report.ts';
 import type { ClaimDueOutcome, EnqueueOutcome, WriteCommand } from '../../persistence/commands.ts';
 import type { Store } from '../../persistence/connection.ts';
 import { readDailyFacts } from '../../persistence/report.ts';
-import { assembleDailySummary, DAY_MS, formatDailySummary, formatDuration, parseUtcDay, utcDayOf } from '../../oos/daily-summary.ts';
-import { percentile, percentileOfSorted, summarize } from '../../oos/percentiles.ts';
+import { assembleDailySummary, DAY_MS, formatDailySummary, formatDuration, parseUtcDay, utcDayOf } from '../../domain/daily-summary.ts';
+import { percentile, percentileOfSorted, summarize } from '../../domain/percentiles.ts';
 import { applyOk, metrics, strategy, useTempStores } from '../persistence/helpers.ts';
 
 const temp = useTempStores();

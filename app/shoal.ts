@@ -9,22 +9,22 @@ import { acquireRuntimeLock, lockFileOf, type RuntimeLock } from '../persistence
 import { assertWritable } from '../persistence/write-access.ts';
 import type { StrategyInput } from '../persistence/commands.ts';
 import type { SupervisorEventKind } from '../persistence/schema.ts';
-import { createTraceparent, type BacktestRequest } from '../protocol/index.ts';
+import { createTraceparent } from '../protocol/index.ts';
 import { PersistedDeadLetterSink } from '../actors/dead-letter-sink.ts';
 import { writeCommand, writeCommands } from '../actors/db-client.ts';
 import type { DbWriterMessage } from '../actors/db-writer.ts';
 import type { ReplayerMessage, ReplayReport } from '../actors/replayer.ts';
 import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';
+import type { OosRequestInput } from '../domain/request.ts';
 import { NotificationChannel } from '../actors/notifier.ts';
 import type { CycleReport, RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
-import { VerdictCache } from './candles/index.ts';
+import { VerdictCache } from '../domain/candles/index.ts';
 import { writeSnapshot } from './snapshot-file.ts';
 import { oosReplayRoutes } from './replay-routes.ts';
 import { oosConfig, type OosConfig } from './config.ts';
 import { newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 
-/** What the host asks for: a backtest request without the id and trace context shoal assigns. */
-export type OosRequestInput = Omit<BacktestRequest, 'requestId' | 'traceparent'>;
+export type { OosRequestInput } from '../domain/request.ts';
 
 export interface ShoalOptions {
   readonly clock?: Clock;

@@ -14,7 +14,7 @@ import {
   type GradedRank,
   type RankCriteria,
   type RankInput,
-} from '../../oos/ranks.ts';
+} from '../../domain/ranks.ts';
 
 const NONE = Object.fromEntries(RANK_METRICS.map((m) => [m, null])) as Record<(typeof RANK_METRICS)[number], null>;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { parseBacktesterArgs } from '../../backtester/config.ts';
-import { oosConfig } from '../../oos/config.ts';
+import { oosConfig } from '../../app/config.ts';
 
 describe('oosConfig', () => {
   it('takes the sockets from the host environment, with the host defaults', () => {

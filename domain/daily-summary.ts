@@ -19,10 +19,73 @@
  * - oldest pending: the oldest request still pending or in flight (enqueued before the day's end)
  *   at the time the summary is made; its age is measured from `now`.
  */
-import type { DailyFacts, FailureCount } from '../persistence/report.ts';
-import type { RequestState } from '../persistence/schema.ts';
+import type { FailureKind } from './failures.ts';
+import type { RequestState } from './request.ts';
 import { summarize, type LatencySummary } from './percentiles.ts';
 import { DEFAULT_RANK_CRITERIA, oosGate, passesOosGate, type RankCriteria } from './ranks.ts';
+
+// ---- the facts a summary is made from (the store reads them: persistence/report.ts) ----------
+
+/** An OOS result received in the period (what the OOS gate is applied to). */
+export interface ResultFact {
+  requestId: string;
+  strategyName: string;
+  sharpe: number | null;
+  profitFactor: number | null;
+  winRate: number | null;
+  maxDd: number | null;
+  trades: number;
+}
+
+export interface FailureCount {
+  kind: FailureKind;
+  source: string;
+  count: number;
+}
+
+export interface RestartCount {
+  path: string;
+  count: number;
+}
+
+export interface LiveRequestFact {
+  requestId: string;
+  strategyName: string;
+  state: RequestState;
+  enqueuedAt: number;
+  attempts: number;
+}
+
+/** Everything a daily summary needs about [from, to), straight from the rows. */
+export interface DailyFacts {
+  from: number;
+  to: number;
+  /** Requests enqueued in the period. */
+  requested: number;
+  /** Requests completed (state done) in the period. */
+  completed: number;
+  /** completed_at - enqueued_at of each request completed in the period. */
+  enqueueToCompleteMs: number[];
+  /** completed_at - last_sent_at of each request completed in the period (those ever sent). */
+  sendToCompleteMs: number[];
+  /** Results received in the period. */
+  results: ResultFact[];
+  /**
+   * Re-sends in the period: frames sent in the period that were not their request's first frame.
+   * A failed send put no frame on the wire, so it is not one, nor does it make the next one a re-send.
+   */
+  resends: number;
+  /** Requests that went to the dead letters in the period (distinct request ids). */
+  deadLettered: number;
+  /** failure_events in the period by kind and source. */
+  failures: FailureCount[];
+  /** supervisor_events of kind 'restart' in the period, by actor path. */
+  restarts: RestartCount[];
+  /** The oldest request still live (pending or in flight) among those enqueued before `to`. */
+  oldestLive: LiveRequestFact | null;
+}
+
+// ---- the summary -----------------------------------------------------------------------------
 
 export const DAY_MS = 86_400_000;
 

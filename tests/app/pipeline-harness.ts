@@ -5,10 +5,10 @@ import { Pull, Push } from 'zeromq';
 import { ManualClock, type Clock } from '../../runtime/index.ts';
 import { startBacktestService, type BacktestService } from '../../backtester/service.ts';
 import type { BacktestEngine } from '../../backtester/engines.ts';
-import { Shoal, type OosRequestInput } from '../../oos/shoal.ts';
-import type { OosConfig } from '../../oos/config.ts';
+import { Shoal, type OosRequestInput } from '../../app/shoal.ts';
+import type { OosConfig } from '../../app/config.ts';
 import { openStore, type Store } from '../../persistence/connection.ts';
-import { csv, validLines } from './candles/fixtures.ts';
+import { csv, validLines } from '../domain/candles/fixtures.ts';
 import { freePort } from '../../transport/free-port.ts';
 import { until } from '../wait.ts';
 

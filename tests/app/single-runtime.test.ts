@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
-import { Shoal } from '../../oos/shoal.ts';
+import { Shoal } from '../../app/shoal.ts';
 import { openStore } from '../../persistence/connection.ts';
 import { latestVersion, MIGRATIONS, SchemaVersionError } from '../../persistence/migrations.ts';
 import { DatabaseInUseError } from '../../persistence/runtime-lock.ts';
@@ -13,7 +13,7 @@ import { modeBitsRunner, runFixture } from '../mode-bits.ts';
 import { freePort } from './pipeline-harness.ts';
 
 const temp = useTempStores();
-const START_ONCE = 'tests/oos/fixtures/start-once.ts';
+const START_ONCE = 'tests/app/fixtures/start-once.ts';
 
 async function startOn(dbPath: string): Promise<Shoal> {
   return Shoal.start({
@@ -38,7 +38,7 @@ describe('one runtime per database', () => {
   it('a second runtime on the same database, on other ports, is refused with one line naming the holder pid; once the holder is SIGKILLed a new start succeeds', async () => {
     const dir = temp.dir();
     const dbPath = path.join(dir, 'shoal.db');
-    const holder = spawnFixture('../../oos/fixtures/runtime-process.ts', [dbPath, `tcp://127.0.0.1:${await freePort()}`, `tcp://127.0.0.1:${await freePort()}`]);
+    const holder = spawnFixture('../../app/fixtures/runtime-process.ts', [dbPath, `tcp://127.0.0.1:${await freePort()}`, `tcp://127.0.0.1:${await freePort()}`]);
     await waitForLine(holder, 'running', 60_000);
 
     const refused = await startOn(dbPath).catch((e: unknown) => e);
@@ -54,7 +54,7 @@ describe('one runtime per database', () => {
   it("the CLI's read-only commands work while a runtime holds the database", async () => {
     const dir = temp.dir();
     const dbPath = path.join(dir, 'shoal.db');
-    const holder = spawnFixture('../../oos/fixtures/runtime-process.ts', [dbPath, `tcp://127.0.0.1:${await freePort()}`, `tcp://127.0.0.1:${await freePort()}`]);
+    const holder = spawnFixture('../../app/fixtures/runtime-process.ts', [dbPath, `tcp://127.0.0.1:${await freePort()}`, `tcp://127.0.0.1:${await freePort()}`]);
     try {
       await waitForLine(holder, 'running', 60_000);
       for (const command of [['tree'], ['queue'], ['dead-letters'], ['report', 'daily', '--date', '2026-11-24']]) {

@@ -14,9 +14,9 @@ import { applyBatch } from '../../persistence/commands.ts';
 import { getDeadLetter, listDeadLetters } from '../../persistence/dead-letters.ts';
 import { countByState, getRequest } from '../../persistence/outbox.ts';
 import type { DeadLetter } from '../../persistence/records.ts';
-import { paths } from '../../oos/tree.ts';
+import { paths } from '../../app/tree.ts';
 import { exited, spawnFixture, strategy, useTempStores, waitForLine } from '../persistence/helpers.ts';
-import { Shoal } from '../../oos/shoal.ts';
+import { Shoal } from '../../app/shoal.ts';
 import { freePort, rawService } from './pipeline-harness.ts';
 import { pipeline, rawResultPush, requestInput, until, type Pipeline } from './pipeline-harness.ts';
 
@@ -194,7 +194,7 @@ describe('a replay interrupted by SIGKILL', () => {
     const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
     const service = await rawService(requestEndpoint);
     const results = await rawResultPush(resultEndpoint);
-    const child = spawnFixture('../../oos/fixtures/replay-then-hang.ts', [dbPath, requestEndpoint, resultEndpoint]);
+    const child = spawnFixture('../../app/fixtures/replay-then-hang.ts', [dbPath, requestEndpoint, resultEndpoint]);
     await waitForLine(child, 'enqueued', 60_000);
     await until(() => service.frames.length === 1, 'the first send', 60_000);
     const id = idOf(service.frames[0]);

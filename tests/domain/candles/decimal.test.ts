@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { isIntegerLiteral, parseDecimal } from '../../../oos/candles/decimal.ts';
+import { isIntegerLiteral, parseDecimal } from '../../../domain/candles/decimal.ts';
 
 const parse = (text: string): number => {
   // Parse from the middle of a larger buffer, as the scanner does.

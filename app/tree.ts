@@ -23,7 +23,7 @@ import { NotificationChannel, notifier } from '../actors/notifier.ts';
 import { dataGate, GateStats } from '../actors/data-gate.ts';
 import { rankEvaluator, RankEvaluatorStats } from '../actors/rank-evaluator.ts';
 import { dailyReporter, DailyReporterStats } from '../actors/daily-reporter.ts';
-import { VerdictCache } from './candles/index.ts';
+import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import type { OosConfig } from './config.ts';
 
@@ -69,7 +69,7 @@ export interface TreeDeps {
   /** Candle verdicts, kept across gate restarts. */
   readonly verdicts: VerdictCache;
   readonly spool: DeadLetterSpool;
-  /** How letters are replayed by what they hold (oos/replay-routes.ts). */
+  /** How letters are replayed by what they hold (app/replay-routes.ts). */
   readonly replayRoutes: readonly ReplayRoute[];
   readonly onResultsBound?: (endpoint: string) => void;
 }

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { statSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
-import { VerdictCache, fileIdentity, validateCandleFileCached } from '../../../oos/candles/index.ts';
+import { VerdictCache, fileIdentity, validateCandleFileCached } from '../../../domain/candles/index.ts';
 import { T0, TempDir, csv, validLines } from './fixtures.ts';
 
 let dir: TempDir;

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { validateCandleFile } from '../../../oos/candles/index.ts';
+import { validateCandleFile } from '../../../domain/candles/index.ts';
 import { HEADER, T0, TempDir } from './fixtures.ts';
 
 const ROWS = 1_000_000;

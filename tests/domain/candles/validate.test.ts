@@ -1,8 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { statSync } from 'node:fs';
 import { ManualClock } from '../../../runtime/clock.ts';
-import { validateCandleFile } from '../../../oos/candles/index.ts';
-import type { CandleVerdict, ValidateFileOptions } from '../../../oos/candles/index.ts';
+import { validateCandleFile } from '../../../domain/candles/index.ts';
+import type { CandleVerdict, ValidateFileOptions } from '../../../domain/candles/index.ts';
 import { HEADER, T0, TempDir, candleRows, csv, validLines, withLine } from './fixtures.ts';
 
 let dir: TempDir;

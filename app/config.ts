@@ -7,9 +7,9 @@ import type { SynchronousMode } from '../persistence/connection.ts';
 import { availableParallelism } from 'node:os';
 import { endpointsFromEnv } from '../transport/endpoints.ts';
 import { serviceWorkersFromEnv } from '../transport/service-capacity.ts';
-import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
+import { defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import type { ReplayPolicy } from '../actors/replayer.ts';
-import type { RankCriteria } from './ranks.ts';
+import type { RankCriteria } from '../domain/ranks.ts';
 
 export interface OosConfig {
   /** SQLite file (created on first use). */

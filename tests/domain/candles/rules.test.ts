@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { MAX_SECONDS_TIMESTAMP, nonPositivePrice, notSeconds, ohlcViolation, parseHeader, timestampStep, windowShortfalls } from '../../../oos/candles/index.ts';
+import { MAX_SECONDS_TIMESTAMP, nonPositivePrice, notSeconds, ohlcViolation, parseHeader, timestampStep, windowShortfalls } from '../../../domain/candles/index.ts';
 
 describe('timestampStep', () => {
   it('a later timestamp within the gap threshold is the next bar', () => {

@@ -21,9 +21,13 @@
  *    bred: discarding them is the breeder's call, not the evaluator's).
  * 7. A passing OOS result promotes B->A (rule 4); a failing one keeps B (A fails, B passes).
  */
-import type { Rank } from '../persistence/schema.ts';
 
 /** Metrics a criterion can test; names follow StrategyRecord's fields. */
+export const RANKS = ['INCUBATOR', 'B', 'A', 'S', 'LEGEND', 'GRAVEYARD', 'RETIRED'] as const;
+export type Rank = (typeof RANKS)[number];
+/** Archived ranks: a plain upsert never brings a strategy back from these. */
+export const ARCHIVED_RANKS: readonly Rank[] = ['GRAVEYARD', 'RETIRED'];
+
 export const RANK_METRICS = [
   'sharpe',
   'profitFactor',

@@ -70,5 +70,5 @@ function heldAfter(n: number): { engine: BacktestEngine; open(): void } {
 }
 
 function spawnFixtureWithEnv(args: string[], env: Record<string, string>) {
-  return spawnFixture('../../oos/fixtures/runtime-process.ts', args, env);
+  return spawnFixture('../../app/fixtures/runtime-process.ts', args, env);
 }

@@ -1,0 +1,17 @@
+/**
+ * What can go wrong with a request or a message, as recorded in failure events and counted in
+ * reports. The store's column has no CHECK, so a new kind needs no table rebuild.
+ */
+export type FailureKind =
+  | 'data_invalid'
+  | 'send_failure'
+  | 'timeout'
+  | 'lease_expired'
+  | 'error_result'
+  | 'db_error'
+  | 'decode_error'
+  | 'dead_letter'
+  | 'orphan_result'
+  | 'duplicate_result'
+  | 'replay_failed';
+
