@@ -1,0 +1,11 @@
+/**
+ * shoal: a fault-tolerant actor runtime with OTP-style supervision, and on it the durable OOS
+ * validation flow of the trading host. This is the package's one public entry for a host: the
+ * facade and the types it takes and gives. The reusable kernel is `shoal/runtime` and
+ * `shoal/supervisors`; everything else is internal.
+ */
+export { Shoal, type ShoalOptions } from './app/shoal.ts';
+export { oosConfig, type OosConfig } from './app/config.ts';
+export type { OosRequestInput, RequestState } from './domain/request.ts';
+export type { Rank } from './domain/ranks.ts';
+export type { StrategyInput } from './persistence/commands.ts';
