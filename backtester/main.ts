@@ -1,5 +1,7 @@
+#!/usr/bin/env node
 /**
- * The backtest service as a process: `npx tsx backtester/main.ts --help`.
+ * The backtest service as a process: `shoal-backtester --help` (the package's second bin, built to
+ * dist/backtester/main.js; from sources `npx tsx backtester/main.ts --help`).
  * Exit codes: 0 after SIGTERM/SIGINT, 1 when the service cannot start, 2 on bad arguments.
  */
 import { echoEngine, errorResult, failingEngine, smaCrossoverEngine, withDelay, type BacktestEngine } from './engines.ts';

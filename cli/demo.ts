@@ -46,12 +46,23 @@ Example:
   shoal demo --strategies 6 --keep
 `;
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const HERE = fileURLToPath(import.meta.url);
+/** The tree this module runs from: dist/ when built, the repository when run from sources. */
+const ROOT = path.resolve(path.dirname(HERE), '..');
+
+/**
+ * How to start the bundled backtest service beside this module: the built one on plain node
+ * (dist/backtester/main.js, the package's `shoal-backtester`), or from sources under tsx when
+ * the demo itself runs from sources.
+ */
+function serviceEntry(): string[] {
+  return HERE.endsWith('.ts') ? ['--import', 'tsx', path.join(ROOT, 'backtester/main.ts')] : [path.join(ROOT, 'backtester/main.js')];
+}
 const DAY = 86_400;
 
 
 function startService(requestPort: number, resultPort: number, dataDir: string, log: (s: string) => void, options: { delayMs: number; failFor?: string }): Promise<ChildProcess> {
-  const args = ['--import', 'tsx', path.join(ROOT, 'backtester/main.ts'), '--engine', 'sma', '--delay-ms', String(options.delayMs), '--bind', `tcp://127.0.0.1:${requestPort}`, '--results', `tcp://127.0.0.1:${resultPort}`, '--data-dir', dataDir];
+  const args = [...serviceEntry(), '--engine', 'sma', '--delay-ms', String(options.delayMs), '--bind', `tcp://127.0.0.1:${requestPort}`, '--results', `tcp://127.0.0.1:${resultPort}`, '--data-dir', dataDir];
   if (options.failFor) args.push('--fail-for', options.failFor);
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
@@ -252,7 +263,8 @@ export async function demoCommand(argv: string[], out: CommandOutput): Promise<n
 
 /** How to run this CLI again from the current directory: `shoal` when that is on PATH and is us, else node with our entry point. */
 function cliInvocation(): string {
-  const entry = path.join(ROOT, 'cli/shoal.mjs');
+  const fromSources = HERE.endsWith('.ts');
+  const entry = path.join(ROOT, fromSources ? 'cli/shoal.ts' : 'cli/shoal.js');
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(dir, 'shoal');
     try {
@@ -262,6 +274,6 @@ function cliInvocation(): string {
     }
   }
   const rel = path.relative(process.cwd(), entry);
-  return `node ${rel.startsWith('..') ? entry : rel}`;
+  return `node ${fromSources ? '--import tsx ' : ''}${rel.startsWith('..') ? entry : rel}`;
 }
 

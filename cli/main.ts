@@ -1,19 +1,19 @@
-/** The `shoal` command: dispatches to one command module each. */
+/**
+ * The `shoal` command: dispatches to one command module each. A command's module is imported only
+ * when that command runs, so `shoal --help` (and every command) starts without loading what the
+ * others need (the store, the runtime, ZeroMQ): start-up time is measured by bench/cli.bench.ts.
+ */
 import { type CommandOutput, processOutput } from './args.ts';
-import { deadLettersCommand } from './dead-letters.ts';
-import { queueCommand } from './queue.ts';
-import { treeCommand } from './tree.ts';
-import { validateDataCommand } from './validate-data.ts';
 
 type Command = (argv: string[], out: CommandOutput) => Promise<number>;
 
 const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }> = {
   demo: { run: async () => (await import('./demo.ts')).demoCommand, summary: 'run the OOS flow end to end on embedded defaults (a local backtest service, a temp database)' },
-  tree: { run: async () => treeCommand, summary: 'show the supervision tree and recent supervisor events' },
-  queue: { run: async () => queueCommand, summary: 'show the durable OOS outbox' },
-  'dead-letters': { run: async () => deadLettersCommand, summary: 'list, show, replay or discard dead letters' },
+  tree: { run: async () => (await import('./tree.ts')).treeCommand, summary: 'show the supervision tree and recent supervisor events' },
+  queue: { run: async () => (await import('./queue.ts')).queueCommand, summary: 'show the durable OOS outbox' },
+  'dead-letters': { run: async () => (await import('./dead-letters.ts')).deadLettersCommand, summary: 'list, show, replay or discard dead letters' },
   report: { run: async () => (await import('./report.ts')).reportCommand, summary: 'daily summary of the OOS flow (report daily)' },
-  'validate-data': { run: async () => validateDataCommand, summary: 'check a historical M1 candle CSV as the data gate does' },
+  'validate-data': { run: async () => (await import('./validate-data.ts')).validateDataCommand, summary: 'check a historical M1 candle CSV as the data gate does' },
 };
 
 export const USAGE = `Usage: shoal COMMAND [options]

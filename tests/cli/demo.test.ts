@@ -4,12 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, useTempStores } from '../persistence/helpers.ts';
+import { BUILT_CLI } from './cli-process.ts';
 
 const temp = useTempStores();
 
 function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/shoal.mjs'), 'demo', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BUILT_CLI, 'demo', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
@@ -41,7 +42,7 @@ describe('shoal demo (shortened)', () => {
     expect(fs.existsSync(path.join(dir, 'shoal.db'))).toBe(true);
     const hint = /^ {2}(.+) tree --db (.+)$/m.exec(stdout)!;
     expect(hint[2]).toBe(path.join(dir, 'shoal.db'));
-    expect(hint[1] === 'shoal' || hint[1] === 'node cli/shoal.mjs').toBe(true);
+    expect(hint[1] === 'shoal' || hint[1] === 'node dist/cli/shoal.js').toBe(true);
   }, 180_000);
 
   it('refuses a bad --strategies with one line and exit 2', async () => {

@@ -1,9 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the `shoal` command: registers the TypeScript loader, then runs cli/main.ts.
-import { register } from 'tsx/esm/api';
+/** Entry point of the `shoal` command (package.json `bin`: dist/cli/shoal.js, run by plain node). */
+import { main } from './main.ts';
 
-register();
-const { main } = await import('./main.ts');
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
