@@ -19,7 +19,7 @@ import { openStore } from '../persistence/connection.ts';
 import { countByState, getRequest } from '../persistence/outbox.ts';
 import { auditStore, formatAudit } from '../persistence/audit.ts';
 import { listDeadLetters } from '../persistence/dead-letters.ts';
-import type { StrategyInput } from '../persistence/commands.ts';
+import type { Strategy } from '../app/api.ts';
 import { type CommandOutput, formatTime, parseFlags, runCommand, UsageError } from './args.ts';
 import { renderTree } from './tree.ts';
 import { reportCommand } from './report.ts';
@@ -68,8 +68,8 @@ function startService(requestPort: number, resultPort: number, dataDir: string, 
 }
 
 /** Strategies with in-sample metrics spread around the rank thresholds; two of them trade EURUSD. */
-function demoStrategies(n: number): StrategyInput[] {
-  const out: StrategyInput[] = [];
+function demoStrategies(n: number): Strategy[] {
+  const out: Strategy[] = [];
   for (let i = 0; i < n; i++) {
     const strong = i % 3 !== 2; // two in three meet A's in-sample criteria
     const symbol = i === 1 || i === 7 ? 'EURUSD' : 'USDJPY';
@@ -79,7 +79,7 @@ function demoStrategies(n: number): StrategyInput[] {
       timeframe: [15, 30, 60][i % 3],
       direction: 'BOTH',
       indicatorType: i % 4 === 0 ? 'ema' : 'sma',
-      params: { sma_short: 5 + (i % 5) * 2, sma_long: 20 + (i % 4) * 10 },
+      params: { smaShort: 5 + (i % 5) * 2, smaLong: 20 + (i % 4) * 10 },
       sl: 0.2 + (i % 3) * 0.1,
       tp: 0.4 + (i % 4) * 0.1,
       volume: 0.01,
@@ -87,7 +87,7 @@ function demoStrategies(n: number): StrategyInput[] {
       profitFactor: strong ? 1.35 : 1.1,
       winRate: strong ? 0.46 : 0.38,
       trades: strong ? 240 : 120,
-      maxDd: strong ? 0.12 : 0.2,
+      maxDrawdown: strong ? 0.12 : 0.2,
       rank: 'B',
     });
   }
