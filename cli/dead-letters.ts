@@ -29,7 +29,8 @@ is ever deleted.
 
 Options:
   --db PATH          the database (default $SHOAL_DB, else ./shoal.db); list and show only read it
-  --state STATE      list: letters in this state, one of ${DEAD_LETTER_STATES.join(', ')} (default dead)
+  --state STATE      list: letters in this state (default dead), one of
+                     ${DEAD_LETTER_STATES.join(', ')}
   --source PATH      list, replay: letters from this actor path, as list shows it
                      (e.g. /shoal/pipeline/sender)
   --request ID       list: letters of this OOS request id
