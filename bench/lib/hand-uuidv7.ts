@@ -1,7 +1,8 @@
 /**
- * UUIDv7 (RFC 9562): 48-bit Unix ms timestamp, then random bits. Time-ordered keys append to the
- * end of a B-tree, which made batched inserts ~4x faster than random UUIDs (perf-notes).
- * Time and randomness are parameters so that ids are reproducible in tests.
+ * The hand-written UUIDv7 generator shoal used before it took the `uuid` package (ADR 0005), kept
+ * only as bench/uuid.bench.ts's reference so that decision's figures can be measured again.
+ * 48-bit Unix ms timestamp, a 12-bit counter in rand_a seeded randomly per ms, 62 random bits,
+ * formatted through a byte-to-hex table; randomness from a 4 KiB pool of crypto bytes.
  */
 import { randomFillSync } from 'node:crypto';
 
