@@ -20,7 +20,7 @@ import { countByState, getRequest } from '../persistence/outbox.ts';
 import { auditStore, formatAudit } from '../persistence/audit.ts';
 import { listDeadLetters } from '../persistence/dead-letters.ts';
 import type { Strategy } from '../app/api.ts';
-import { type CommandOutput, formatTime, parseFlags, runCommand, UsageError } from './args.ts';
+import { type CommandOutput, type FlagSpec, formatTime, parseFlags, runCommand } from './args.ts';
 import { renderTree } from './tree.ts';
 import { reportCommand } from './report.ts';
 import { freePort } from '../transport/free-port.ts';
@@ -34,17 +34,28 @@ runtime on a fresh SQLite database, strategies ranked and sent for OOS. One stra
 to the service (it fails every time): its request lands in the persisted dead-letter mailbox.
 Faults are injected (a crashed result-handler, the service killed), the service comes back
 repaired, the dead letter is replayed and completes, and a final check from the store shows
-that nothing was lost or applied twice. Exit 0 when that check holds, 1 when it does not.
+that nothing was lost or applied twice.
 
-  --dir DIR         work directory (default: a new temporary directory, removed at the end)
-  --strategies N    strategies to register, at least 4 (default 12)
-  --keep            keep the temporary work directory
+  --dir DIR         work directory, kept afterwards (default: a new temporary directory,
+                    removed at the end); a shoal.db already in it is replaced
+  --strategies N    strategies to register, N >= 4 (default 12)
+  --keep            keep the temporary work directory, to inspect it with the other commands
   --quick           shorter service delays and pauses (a smoke test of the same steps)
   -h, --help        show this help
 
-Example:
+Examples:
+  shoal demo
   shoal demo --strategies 6 --keep
+
+Exit codes: 0 the final check holds, 1 it does not, 2 bad usage.
 `;
+
+export const DEMO_OPTIONS = {
+  dir: { type: 'string' },
+  strategies: { type: 'number', integer: true, min: 4 },
+  keep: { type: 'boolean' },
+  quick: { type: 'boolean' },
+} as const satisfies FlagSpec;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DAY = 86_400;
@@ -96,14 +107,13 @@ function demoStrategies(n: number): Strategy[] {
 
 export async function demoCommand(argv: string[], out: CommandOutput): Promise<number> {
   return runCommand('demo', DEMO_USAGE, out, async () => {
-    const { flags } = parseFlags(argv, { dir: { type: 'string' }, strategies: { type: 'number' }, keep: { type: 'boolean' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-    if (flags.help) {
+    const { flags, help } = parseFlags(argv, DEMO_OPTIONS);
+    if (help) {
       out.stdout(DEMO_USAGE);
       return 0;
     }
     const log = (s: string) => out.stdout(`${s}\n`);
     const n = flags.strategies ?? 12;
-    if (!Number.isInteger(n) || n < 4) throw new UsageError(`--strategies must be a whole number >= 4, got ${n}`);
     // Each backtest takes at least this long, so requests are in flight when the service is killed.
     const delayMs = flags.quick ? 150 : 400;
     const serviceDownMs = flags.quick ? 1_000 : 5_000;
