@@ -4,8 +4,8 @@
  * facade and the types it takes and gives. The reusable kernel is `shoal/runtime` and
  * `shoal/supervisors`; everything else is internal.
  */
-export { Shoal, type ShoalOptions } from './app/shoal.ts';
+export { Shoal, type EnqueueOptions, type ShoalOptions } from './app/shoal.ts';
 export { oosConfig, type OosConfig } from './app/config.ts';
+export type { EnqueueResult, OosResult, RequestOutcome, ShoalEvent, ShoalEventType, ShoalStatus, Strategy } from './app/api.ts';
 export type { OosRequestInput, RequestState } from './domain/request.ts';
 export type { Rank } from './domain/ranks.ts';
-export type { StrategyInput } from './persistence/commands.ts';

@@ -13,10 +13,10 @@
  * end = the last timestamp, start = end - days * 86,400, and the file must cover it.
  */
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { ActorRef, kindGuard, isRecord, isString, type ActorContext } from '../runtime/index.ts';
+import { ActorRef, kindGuard, isOptional, isRecord, isString, type ActorContext } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { CommandOutcome, EnqueueOutcome, WriteCommand } from '../persistence/commands.ts';
-import { createTraceparent } from '../protocol/index.ts';
+import { childTraceparent, createTraceparent } from '../protocol/index.ts';
 import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../domain/candles/index.ts';
 import type { CandleVerdict, Issue, ProblemKind } from '../domain/candles/index.ts';
 import { unreadableVerdict } from '../domain/candles/verdict.ts';
@@ -37,6 +37,8 @@ export interface GateEnqueue {
   readonly oosWindowDays?: number;
   /** Caller-chosen id (idempotent enqueue); default: a new UUIDv7. */
   readonly requestId?: string;
+  /** The caller's W3C traceparent: the request continues that trace. */
+  readonly traceparent?: string;
   readonly replyTo?: ActorRef<GateReply>;
 }
 
@@ -53,7 +55,7 @@ export interface GateCheck {
 export type DataGateMessage = GateEnqueue | GateCheck;
 
 export const isDataGateMessage = kindGuard<DataGateMessage>({
-  enqueue: (m) => isString(m.strategyName) && isRecord(m.request),
+  enqueue: (m) => isString(m.strategyName) && isRecord(m.request) && isOptional(m.traceparent, isString),
   // A check is answered: without a live reply address (a replayed one's is gone) it is refused.
   check: (m) => isString(m.file) && m.replyTo instanceof ActorRef,
 });
@@ -254,7 +256,8 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
         type: 'enqueueRequest',
         strategyName: m.strategyName,
         payload: payload as unknown as Record<string, unknown>,
-        traceparent: createTraceparent(),
+        // A caller's trace is continued (same trace id, a span of our own); otherwise a new one.
+        traceparent: m.traceparent !== undefined ? childTraceparent(m.traceparent) : createTraceparent(),
         requestId: m.requestId,
       }) - 1;
     return (outcomes) => {

@@ -59,6 +59,12 @@ export interface DbWriterConfig {
   readonly spool?: DeadLetterSpool;
   /** A quota on the database size in pages (SQLite max_page_count), read at every (re)start. */
   readonly maxPageCount?: number;
+  /**
+   * Told each committed batch, commands with their outcomes, after the commit and before callers
+   * get their replies: what the facade turns into events. A throwing observer is counted, never
+   * allowed to fail the batch.
+   */
+  readonly onCommitted?: (commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]) => void;
 }
 
 /** What survives restarts of the writer: counters and failures still to be recorded in the store. */
@@ -73,6 +79,7 @@ export class DbWriterHealth {
   readonly pendingFailures: WriteCommand[] = [];
   spoolImported = 0;
   spoolImportFailures = 0;
+  observerErrors = 0;
 }
 
 const defaultBusyBackoff: BackoffPolicy = { minMs: 5, maxMs: 500, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
@@ -98,12 +105,22 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
 
   const reply = (w: DbWrite, r: DbWriteReply) => w.replyTo?.tell(r);
 
+  const committed = (commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]) => {
+    if (!config.onCommitted) return;
+    try {
+      config.onCommitted(commands, outcomes);
+    } catch (e) {
+      health.observerErrors++;
+      health.lastError = `commit observer failed: ${(e as Error).message}`;
+    }
+  };
+
   /** Letters that could not reach the database earlier; a failure leaves them spooled for the next try. */
   const importSpool = (store: Store, now: number) => {
     const spooled = config.spool?.read() ?? [];
     if (spooled.length === 0) return;
     try {
-      applyBatch(store, spooled, now);
+      committed(spooled, applyBatch(store, spooled, now));
       config.spool!.clear();
       health.spoolImported += spooled.length;
     } catch (e) {
@@ -147,6 +164,7 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
       health.batches++;
       health.commands += commands.length;
       if (commands.length > health.largestBatch) health.largestBatch = commands.length;
+      committed(commands, outcomes);
       let i = pending;
       for (const w of writes) {
         const n = w.commands.length;

@@ -149,7 +149,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           if (live !== undefined && (live.state === 'pending' || live.state === 'in_flight')) {
             // The answer to a live request that cannot be applied: the same request would get the same answer.
             const error = `result for request ${live.requestId} cannot be applied: ${e.message} (${ctx.path})`;
-            add({ type: 'deadLetterRequest', requestId: live.requestId, error, failureKind: 'decode_error', source: ctx.path, frame: m.frame }, { kind: 'invalid', requestId: live.requestId, frame: m.frame, why });
+            add({ type: 'deadLetterRequest', requestId: live.requestId, error, failureKind: 'decode_error', source: ctx.path, frame: m.frame, retryable: false }, { kind: 'invalid', requestId: live.requestId, frame: m.frame, why });
             continue;
           }
           add({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: rid, detail: why });
@@ -180,7 +180,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           add({ type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error: why, failureKind: 'error_result', source: ctx.path }, { kind: 'failure' });
         } else {
           stats.deadLettered++;
-          add({ type: 'deadLetterRequest', requestId: req.requestId, error: `${why} (${r.retryable ? d.reason : `${r.category}: not retryable`})`, failureKind: 'error_result', source: ctx.path }, { kind: 'failure' });
+          add({ type: 'deadLetterRequest', requestId: req.requestId, error: `${why} (${r.retryable ? d.reason : `${r.category}: not retryable`})`, failureKind: 'error_result', source: ctx.path, retryable: r.retryable }, { kind: 'failure' });
         }
       }
       if (commands.length === 0) return state;
@@ -221,7 +221,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           const why = `result not applied: ${(o as { error: string }).error}`;
           const letter = deadFrame(ctx, p.frame, why, p.requestId, p.replayOf);
           if (p.replayOf !== undefined) followUps.push(letter);
-          else unstorable.push({ command: { type: 'deadLetterRequest', requestId: p.requestId, error: `result for request ${p.requestId} cannot be applied: ${why} (${ctx.path})`, failureKind: 'decode_error', source: ctx.path, frame: p.frame }, otherwise: letter });
+          else unstorable.push({ command: { type: 'deadLetterRequest', requestId: p.requestId, error: `result for request ${p.requestId} cannot be applied: ${why} (${ctx.path})`, failureKind: 'decode_error', source: ctx.path, frame: p.frame, retryable: false }, otherwise: letter });
         }
       });
       if (followUps.length > 0 || unstorable.length > 0) {

@@ -118,7 +118,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       return { type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error, failureKind: kind, source: ctx.path };
     }
     stats.deadLettered++;
-    return { type: 'deadLetterRequest', requestId: req.requestId, error: `${error} (${d.reason})`, failureKind: kind, source: ctx.path };
+    return { type: 'deadLetterRequest', requestId: req.requestId, error: `${error} (${d.reason})`, failureKind: kind, source: ctx.path, retryable };
   };
 
   const wakeLater = (state: SenderState, ctx: ActorContext<SenderMessage>, at: number) => {

@@ -1,6 +1,7 @@
 /**
  * Configuration of the OOS flow, as plain data with defaults. Embedded defaults need nothing but
- * a database path; the socket addresses follow the trading host's environment variables.
+ * a database path; the socket addresses follow the trading host's environment variables. Every
+ * key, its default and unit: app/config-schema.ts and docs/configuration.md.
  */
 import type { BackoffPolicy } from '../runtime/backoff.ts';
 import type { SynchronousMode } from '../persistence/connection.ts';
@@ -10,6 +11,7 @@ import { serviceWorkersFromEnv } from '../transport/service-capacity.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import type { ReplayPolicy } from '../actors/replayer.ts';
 import type { RankCriteria } from '../domain/ranks.ts';
+import { checkConfig } from './config-schema.ts';
 
 export interface OosConfig {
   /** SQLite file (created on first use). */
@@ -63,6 +65,9 @@ export function oosConfig(
   env: Record<string, string | undefined> = process.env,
   cpus: number = availableParallelism(),
 ): OosConfig {
+  // A key the runtime does not know, or a value it cannot use, is refused here, before anything starts.
+  checkConfig(overrides);
+  const { resultsLoopbackOnly: _loopbackOnly, ...settings } = overrides;
   // The result socket binds every interface like the host's, or 127.0.0.1 only when asked.
   const endpoints = endpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly });
   return {
@@ -83,9 +88,15 @@ export function oosConfig(
     notificationsFile: `${overrides.dbPath}.notifications.jsonl`,
     snapshotIntervalMs: 2_000,
     webhookUrl: env.SHOAL_WEBHOOK_URL || undefined,
-    ...overrides,
+    ...definedOnly(settings),
+    dbPath: overrides.dbPath,
     // After the spread, so `window: undefined` still gets the default; an explicit window wins
     // without reading the service's variable (a bad value there does not matter then).
     window: overrides.window ?? serviceWorkersFromEnv(env, cpus),
   };
+}
+
+/** The keys that are set: `{ window: undefined }` means "not set", so defaults stay. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -2,14 +2,18 @@
  * The embedded library: start the OOS flow inside the trading host, enqueue requests, inspect
  * and replay. Everything durable is in the SQLite file; a restart picks up where it stopped.
  */
-import { type ActorRef, type ActorSystem, type Clock, type SystemEvent, type TreeNode, start } from '../runtime/index.ts';
+import { EventStream, type ActorRef, type ActorSystem, type Clock, type SystemEvent, type TreeNode, start } from '../runtime/index.ts';
 import { startSupervisor, type Supervisor } from '../supervisors/index.ts';
 import { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import { acquireRuntimeLock, lockFileOf, type RuntimeLock } from '../persistence/runtime-lock.ts';
 import { assertWritable } from '../persistence/write-access.ts';
-import type { StrategyInput } from '../persistence/commands.ts';
+import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
+import { openStore, type Store } from '../persistence/connection.ts';
+import { countDeadLettersByState, listDeadLetters, REQUEST_LETTER_KIND } from '../persistence/dead-letters.ts';
+import { countByState, getRequest, oldestLiveEnqueuedAt } from '../persistence/outbox.ts';
+import { getResult } from '../persistence/results.ts';
 import type { SupervisorEventKind } from '../persistence/schema.ts';
-import { createTraceparent } from '../protocol/index.ts';
+import { isValidTraceparent } from '../protocol/index.ts';
 import { PersistedDeadLetterSink } from '../actors/dead-letter-sink.ts';
 import { writeCommand, writeCommands } from '../actors/db-client.ts';
 import type { DbWriterMessage } from '../actors/db-writer.ts';
@@ -23,6 +27,8 @@ import { writeSnapshot } from './snapshot-file.ts';
 import { oosReplayRoutes } from './replay-routes.ts';
 import { oosConfig, type OosConfig } from './config.ts';
 import { newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
+import { enqueueResult, resultFromRecord, strategyInput, type EnqueueResult, type RequestOutcome, type ShoalEvent, type ShoalEventType, type ShoalStatus, type Strategy } from './api.ts';
+import { eventsFromCommit } from './events.ts';
 
 export type { OosRequestInput } from '../domain/request.ts';
 
@@ -45,6 +51,9 @@ const EVENT_KINDS: Partial<Record<SystemEvent['type'], SupervisorEventKind>> = {
 export class Shoal {
   private snapshotTimer: ReturnType<Clock['setTimeout']> | undefined;
 
+  private readonly startedAt: number;
+  private readonly reader: Store;
+
   private constructor(
     readonly system: ActorSystem,
     readonly root: Supervisor,
@@ -53,9 +62,14 @@ export class Shoal {
     /** Every notification (data gate rejections, daily summaries, ...), for the host to subscribe to. */
     readonly notifications: NotificationChannel,
     readonly spool: DeadLetterSpool,
+    /** Results, failures, dead letters, rank changes and restarts, each told once durable (see `on`). */
+    readonly events: EventStream<ShoalEvent>,
     private readonly unsubscribe: () => void,
     private readonly lock: RuntimeLock,
-  ) {}
+  ) {
+    this.startedAt = system.clock.now();
+    this.reader = openStore({ path: config.dbPath, readonly: true });
+  }
 
   /**
    * Starts the runtime on `config.dbPath`. Refused, with one line and before any actor starts,
@@ -84,9 +98,11 @@ export class Shoal {
     system.deadLetterSink = new PersistedDeadLetterSink(system, paths.dbWriter, spool);
     const stats = newOosStats();
     const notifications = new NotificationChannel();
+    const events = new EventStream<ShoalEvent>();
     // Supervisor events are persisted for the inspector and the daily report (fire and forget: an
     // event lost with a failing database is still counted in the writer's health).
     const unsubscribe = system.events.subscribe((e) => {
+      if (e.type === 'actor_restarted') events.emit({ type: 'restart', path: e.path, ...(e.error ? { error: e.error } : {}) });
       const kind = EVENT_KINDS[e.type];
       const writer = system.lookup(paths.dbWriter);
       if (!kind || !writer || e.path === paths.dbWriter) return;
@@ -96,7 +112,12 @@ export class Shoal {
       } satisfies DbWriterMessage);
     });
     const replayRoutes = oosReplayRoutes({ writer: paths.dbWriter, sender: paths.sender, resultHandler: paths.resultHandler });
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound });
+    const onCommitted = (commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]) => {
+      // Nothing to derive when nobody listens: the writer's hot path stays as it was.
+      if (!events.hasSubscribers) return;
+      for (const e of eventsFromCommit(commands, outcomes)) events.emit(e);
+    };
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onCommitted });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);
@@ -105,7 +126,7 @@ export class Shoal {
       await system.stop(`start failed: ${(e as Error).message}`);
       throw e;
     }
-    const shoal = new Shoal(system, root, cfg, stats, notifications, spool, unsubscribe, lock);
+    const shoal = new Shoal(system, root, cfg, stats, notifications, spool, events, unsubscribe, lock);
     shoal.publishSnapshot();
     return shoal;
   }
@@ -135,8 +156,8 @@ export class Shoal {
   }
 
   /** Inserts or updates strategies (definition and in-sample metrics); resolves once committed. */
-  async upsertStrategies(strategies: readonly StrategyInput[]): Promise<void> {
-    const outcomes = await writeCommands(this.system, this.writer, strategies.map((strategy) => ({ type: 'upsertStrategy' as const, strategy })));
+  async upsertStrategies(strategies: readonly Strategy[]): Promise<void> {
+    const outcomes = await writeCommands(this.system, this.writer, strategies.map((s) => ({ type: 'upsertStrategy' as const, strategy: strategyInput(s) })));
     const failed = outcomes.find((o) => o.status === 'error');
     if (failed) throw new Error(`upsert failed: ${(failed as { error: string }).error}`);
   }
@@ -144,17 +165,77 @@ export class Shoal {
   /**
    * Asks for an OOS backtest of a strategy: the data gate validates the candle file the request
    * names (a failed check blocks it, records `data_invalid` and notifies), then the request goes
-   * into the durable outbox. Resolves once committed (or rejected). At most one live request per
-   * strategy (a second one answers `duplicate_live`).
+   * into the durable outbox. Resolves once committed (or refused). At most one live request per
+   * strategy (a second one answers `duplicateLive`). A caller's W3C `traceparent` is continued:
+   * the request joins the caller's trace.
    */
-  enqueue(strategyName: string, input: OosRequestInput, options: { requestId?: string; oosWindowDays?: number; timeoutMs?: number } = {}): Promise<GateReply> {
+  async enqueue(strategyName: string, input: OosRequestInput, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     const gate = this.system.lookup(paths.gate) as ActorRef<DataGateMessage> | undefined;
-    if (!gate) return Promise.reject(new Error(`the data gate (${paths.gate}) is not running`));
-    return this.system.query<DataGateMessage, GateReply>(
+    if (!gate) throw new Error(`the data gate (${paths.gate}) is not running`);
+    if (options.traceparent !== undefined && !isValidTraceparent(options.traceparent)) {
+      throw new TypeError(`enqueue of ${strategyName}: traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${JSON.stringify(options.traceparent)}`);
+    }
+    const reply = await this.system.query<DataGateMessage, GateReply>(
       gate,
-      (replyTo) => ({ kind: 'enqueue', strategyName, request: input, requestId: options.requestId, oosWindowDays: options.oosWindowDays, replyTo }),
+      (replyTo) => ({ kind: 'enqueue', strategyName, request: input, requestId: options.requestId, oosWindowDays: options.oosWindowDays, traceparent: options.traceparent, replyTo }),
       options.timeoutMs ?? 300_000,
     );
+    return enqueueResult(reply);
+  }
+
+  /**
+   * How a request ended: done with its result, failed, or dead-lettered (see RequestOutcome).
+   * Resolves at once for a request that has ended, else when it ends; rejects for an unknown id,
+   * or after `timeoutMs` when one is given.
+   */
+  outcome(requestId: string, options: { timeoutMs?: number } = {}): Promise<RequestOutcome> {
+    return new Promise<RequestOutcome>((resolve, reject) => {
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
+      // Listen before reading the store, so an end between the two is not missed.
+      const stop = this.events.subscribe((e) => {
+        if ((e.type === 'result' || e.type === 'failed') && e.requestId === requestId) finish(() => resolve(outcomeOf(e)));
+      });
+      const finish = (then: () => void) => {
+        stop();
+        if (timer) this.system.clock.clearTimeout(timer);
+        then();
+      };
+      let ended: RequestOutcome | undefined;
+      try {
+        ended = storedOutcome(this.reader, requestId);
+      } catch (e) {
+        finish(() => reject(e));
+        return;
+      }
+      if (ended) finish(() => resolve(ended));
+      else if (options.timeoutMs !== undefined) {
+        timer = this.system.clock.setTimeout(() => finish(() => reject(new Error(`request ${requestId} has not ended within ${options.timeoutMs} ms`))), options.timeoutMs);
+      }
+    });
+  }
+
+  /** Listens to one kind of event; returns the function that stops listening. */
+  on<T extends ShoalEventType>(type: T, listener: (event: Extract<ShoalEvent, { type: T }>) => void): () => void {
+    return this.events.subscribe((e) => {
+      if (e.type === type) listener(e as Extract<ShoalEvent, { type: T }>);
+    });
+  }
+
+  /** One look at the runtime: up or not, the outbox by state, the oldest live request's age, dead letters, restarts. */
+  status(): ShoalStatus {
+    const now = this.system.clock.now();
+    const oldest = oldestLiveEnqueuedAt(this.reader);
+    const letters = countDeadLettersByState(this.reader);
+    return {
+      running: !this.system.isStopped,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      uptimeMs: now - this.startedAt,
+      outbox: countByState(this.reader),
+      oldestLiveAgeMs: oldest === null ? null : Math.max(0, now - oldest),
+      deadLetters: { dead: letters.dead, replaying: letters.replaying },
+      restarts: sumRestarts(this.system.snapshot()),
+    };
   }
 
   /** Runs a rank evaluation cycle now (incremental; `full` reads every strategy). */
@@ -186,8 +267,49 @@ export class Shoal {
     await this.system.stop(reason);
     this.lock.release();
     this.unsubscribe();
+    this.reader.close();
     this.publishSnapshot(reason);
   }
+}
+
+export interface EnqueueOptions {
+  /** Caller-chosen request id (an idempotent enqueue); default a new UUIDv7. */
+  readonly requestId?: string;
+  /** Without start_time/end_time in the request: the last this many days of data (default from config). */
+  readonly oosWindowDays?: number;
+  /** The caller's W3C traceparent: the request joins that trace. */
+  readonly traceparent?: string;
+  /** How long to wait for the gate and the commit. Default 300 s. */
+  readonly timeoutMs?: number;
+}
+
+function outcomeOf(e: Extract<ShoalEvent, { type: 'result' | 'failed' }>): RequestOutcome {
+  const { type: _type, ...outcome } = e;
+  return outcome as RequestOutcome;
+}
+
+/** A request's outcome from the store, or undefined while it is live. Throws for an unknown id. */
+function storedOutcome(store: Store, requestId: string): RequestOutcome | undefined {
+  const req = getRequest(store, requestId);
+  if (!req) throw new Error(`no request ${requestId} in the outbox`);
+  if (req.state === 'done') {
+    const r = getResult(store, requestId);
+    if (!r) throw new Error(`request ${requestId} is done but has no result row`);
+    return { status: 'done', requestId, strategyName: req.strategyName, result: resultFromRecord(r) };
+  }
+  if (req.state !== 'dead') return undefined;
+  const letter = listDeadLetters(store, { requestId, state: undefined, limit: 100 })
+    .filter((l) => (l.message as { kind?: unknown } | null)?.kind === REQUEST_LETTER_KIND)
+    .at(-1);
+  if (!letter) throw new Error(`request ${requestId} is dead but has no dead letter`);
+  const retryable = (letter.message as { retryable?: unknown }).retryable !== false;
+  return { status: retryable ? 'deadLettered' : 'failed', requestId, strategyName: req.strategyName, reason: letter.error, deadLetterId: letter.id };
+}
+
+function sumRestarts(nodes: readonly TreeNode[]): number {
+  let n = 0;
+  for (const node of nodes) n += (node.kind === 'supervisor' ? 0 : node.restartCount) + sumRestarts(node.children);
+  return n;
 }
 
 /** Files the runtime writes beside the database; any that exists must be writable too. */

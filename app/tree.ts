@@ -15,7 +15,7 @@
  *   └── replayer                dead letters back to their actors after recovery
  */
 import type { SupervisorSpec } from '../supervisors/index.ts';
-import { dbWriter, DbWriterHealth } from '../actors/db-writer.ts';
+import { dbWriter, DbWriterHealth, type DbWriterConfig } from '../actors/db-writer.ts';
 import { resultHandler, ResultStats } from '../actors/result-handler.ts';
 import { sender, SenderStats } from '../actors/sender.ts';
 import { replayer, type ReplayRoute } from '../actors/replayer.ts';
@@ -72,6 +72,8 @@ export interface TreeDeps {
   /** How letters are replayed by what they hold (app/replay-routes.ts). */
   readonly replayRoutes: readonly ReplayRoute[];
   readonly onResultsBound?: (endpoint: string) => void;
+  /** Told every committed write batch (the facade's events come from here). */
+  readonly onCommitted?: DbWriterConfig['onCommitted'];
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -87,7 +89,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
           strategy: 'rest_for_one',
           ...flags,
           children: [
-            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool }, deps.stats.writer) },
+            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool, onCommitted: deps.onCommitted }, deps.stats.writer) },
             {
               id: 'result-handler',
               start: () =>

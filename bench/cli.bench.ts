@@ -39,8 +39,8 @@ async function smallDatabase(dir: string): Promise<string> {
   });
   const names = Array.from({ length: 20 }, (_, i) => `Bench-${String(i).padStart(2, '0')}`);
   await shoal.upsertStrategies(names.map((name) => ({
-    name, symbol: 'USDJPY', timeframe: 60, direction: 'BOTH' as const, indicatorType: 'sma', params: { sma_short: 5, sma_long: 20 },
-    sl: 0.3, tp: 0.6, volume: 0.01, sharpe: 0.5, profitFactor: 1.4, winRate: 0.45, trades: 250, maxDd: 0.12, rank: 'B' as const,
+    name, symbol: 'USDJPY', timeframe: 60, direction: 'BOTH', indicatorType: 'sma', params: { smaShort: 5, smaLong: 20 },
+    sl: 0.3, tp: 0.6, volume: 0.01, sharpe: 0.5, profitFactor: 1.4, winRate: 0.45, trades: 250, maxDrawdown: 0.12, rank: 'B' as const,
   })));
   for (const name of names) {
     const reply = await shoal.enqueue(name, { strategy: { name, smaShort: 5, smaLong: 20, sl: 0.3, tp: 0.6, volume: 0.01, indicatorType: 'sma', timeframe: 60 }, symbol: 'USDJPY', includeTrades: false }, { oosWindowDays: 10 });

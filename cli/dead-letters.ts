@@ -4,7 +4,7 @@ import { getDeadLetter, listDeadLetters } from '../persistence/dead-letters.ts';
 import { DEAD_LETTER_STATES, type DeadLetterState } from '../persistence/schema.ts';
 import type { DeadLetter } from '../persistence/records.ts';
 import { defaultReplayPolicy } from '../actors/replayer.ts';
-import { type CommandOutput, UsageError, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
+import { type CommandOutput, type FlagSpec, UsageError, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
 import { runtimeHolder } from '../persistence/runtime-lock.ts';
 import type { Store } from '../persistence/connection.ts';
@@ -19,18 +19,58 @@ Dead letters are messages and requests that could not be processed: poison messa
 that used all their attempts or got a non-retryable error, undecodable or orphan results. None
 is ever deleted.
 
+  list      lists letters, oldest first (the default action)
+  show      prints one letter with its message and stack
   replay    marks letters for replay; the running runtime delivers them within its scan
             interval, or the next runtime at its start. A dead request goes back to the outbox
             with fresh attempts under the same id, and its letter reads 'replayed' only once the
-            request completes. A letter is replayed at most --max-replays times (default
-            ${defaultReplayPolicy.maxReplays}); each letter that cannot be replayed is named with why.
-            Exit 1 when any named letter could not be marked.
-  discard   marks letters discarded (kept for the record, never replayed).
+            request completes. Each letter that cannot be replayed is named with why.
+  discard   marks letters discarded (kept for the record, never replayed)
 
-  --db PATH       database (default $SHOAL_DB or ./shoal.db)
-  --state STATE   one of ${DEAD_LETTER_STATES.join(', ')} (list; default dead)
-  -h, --help      show this help
+Options:
+  --db PATH          the database (default $SHOAL_DB, else ./shoal.db); list and show only read it
+  --state STATE      list: letters in this state (default dead), one of
+                     ${DEAD_LETTER_STATES.join(', ')}
+  --source PATH      list, replay: letters from this actor path, as list shows it
+                     (e.g. /shoal/pipeline/sender)
+  --request ID       list: letters of this OOS request id
+  --limit N          list: at most N letters, N >= 1 (default 50)
+  --json             list, show: print JSON
+  --all              replay: every dead letter under the cap
+  --max-replays N    replay: times a letter may be replayed, N >= 1 (default ${defaultReplayPolicy.maxReplays})
+  --reason TEXT      discard: why, kept with the letter
+  -h, --help         show this help
+
+Examples:
+  shoal dead-letters --db /var/lib/shoal/shoal.db
+  shoal dead-letters show 12 --json
+  shoal dead-letters replay 12 13
+  shoal dead-letters replay --source /shoal/pipeline/sender --max-replays 5
+  shoal dead-letters discard 14 --reason "strategy retired"
+
+Exit codes: 0 done, 1 a letter not found, not replayed or not discarded, 2 bad usage or no
+usable database.
 `;
+
+export const DEAD_LETTERS_OPTIONS = {
+  db: { type: 'string' },
+  state: { type: 'string', choices: DEAD_LETTER_STATES },
+  source: { type: 'string' },
+  request: { type: 'string' },
+  limit: { type: 'number', integer: true, min: 1 },
+  json: { type: 'boolean' },
+  all: { type: 'boolean' },
+  reason: { type: 'string' },
+  'max-replays': { type: 'number', integer: true, min: 1 },
+} as const satisfies FlagSpec;
+
+/** The options each action takes (--db and --help go with all). */
+const ACTION_OPTIONS: Record<string, readonly string[]> = {
+  list: ['state', 'source', 'request', 'limit', 'json'],
+  show: ['json'],
+  replay: ['source', 'all', 'max-replays'],
+  discard: ['reason'],
+};
 
 function line(l: DeadLetter): string {
   return `${String(l.id).padStart(6)}  ${l.state.padEnd(10)} ${formatTime(l.lastFailedAt).padEnd(21)} ${l.source.padEnd(32)} replays ${l.replayCount}  ${l.requestId ?? ''}  ${l.error.slice(0, 100)}`;
@@ -68,25 +108,21 @@ function ids(positionals: string[]): number[] {
 
 export async function deadLettersCommand(argv: string[], out: CommandOutput): Promise<number> {
   return runCommand('dead-letters', DEAD_LETTERS_USAGE, out, () => {
-    const { flags, positionals } = parseFlags(argv, {
-      db: { type: 'string' },
-      state: { type: 'string' },
-      source: { type: 'string' },
-      request: { type: 'string' },
-      limit: { type: 'number' },
-      json: { type: 'boolean' },
-      all: { type: 'boolean' },
-      reason: { type: 'string' },
-      'max-replays': { type: 'number' },
-      help: { type: 'boolean', short: 'h' },
-    });
-    if (flags.help) {
+    const { flags, positionals, help } = parseFlags(argv, DEAD_LETTERS_OPTIONS, { allowPositionals: true });
+    if (help) {
       out.stdout(DEAD_LETTERS_USAGE);
       return 0;
     }
     const [verb = 'list', ...rest] = positionals;
-    if (!['list', 'show', 'replay', 'discard'].includes(verb)) throw new UsageError(`unknown action '${verb}'`);
-    if (flags.state !== undefined && !(DEAD_LETTER_STATES as readonly string[]).includes(flags.state)) throw new UsageError(`--state must be one of ${DEAD_LETTER_STATES.join(', ')}`);
+    const allowed = ACTION_OPTIONS[verb];
+    if (!allowed) throw new UsageError(`unknown action '${verb}' (known: ${Object.keys(ACTION_OPTIONS).join(', ')})`);
+    const stray = Object.keys(flags).filter((f) => f !== 'db' && !allowed.includes(f));
+    if (stray.length > 0) throw new UsageError(`option --${stray[0]} does not apply to '${verb}'`);
+    if (verb === 'list' && rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}' (list takes options only)`);
+    if (verb === 'show' && rest.length !== 1) throw new UsageError(rest.length === 0 ? 'show needs a dead letter id' : `show takes one dead letter id, got ${rest.length}`);
+    const chosen = ids(rest);
+    if (verb === 'replay' && chosen.length === 0 && flags.source === undefined && !flags.all) throw new UsageError('replay needs ids, --source PATH or --all');
+    if (verb === 'discard' && chosen.length === 0) throw new UsageError('discard needs dead letter ids');
     const write = verb === 'replay' || verb === 'discard';
     const store = openDatabase('dead-letters', dbPathFrom(flags.db), out, { write });
     if (!store) return 2;
@@ -100,8 +136,7 @@ export async function deadLettersCommand(argv: string[], out: CommandOutput): Pr
           return 0;
         }
         case 'show': {
-          const [id] = ids(rest);
-          if (id === undefined) throw new UsageError('show needs a dead letter id');
+          const [id] = chosen;
           const l = getDeadLetter(store, id);
           if (!l) {
             out.stderr(`shoal dead-letters: no dead letter ${id}\n`);
@@ -111,10 +146,7 @@ export async function deadLettersCommand(argv: string[], out: CommandOutput): Pr
           return 0;
         }
         case 'replay': {
-          const chosen = ids(rest);
-          if (chosen.length === 0 && !flags.source && !flags.all) throw new UsageError('replay needs ids, --source PATH or --all');
           const maxReplays = flags['max-replays'] ?? defaultReplayPolicy.maxReplays;
-          if (!Number.isInteger(maxReplays) || maxReplays < 1) throw new UsageError(`--max-replays must be a whole number >= 1, got ${maxReplays}`);
           const refusals = chosen.flatMap((id) => {
             const why = whyNotReplayable(id, getDeadLetter(store, id), maxReplays);
             return why ? [{ id, why }] : [];
@@ -142,8 +174,6 @@ export async function deadLettersCommand(argv: string[], out: CommandOutput): Pr
           return refusals.length > 0 ? 1 : 0;
         }
         default: {
-          const chosen = ids(rest);
-          if (chosen.length === 0) throw new UsageError('discard needs dead letter ids');
           const outcomes = applyBatch(store, chosen.map((id) => ({ type: 'discardDeadLetter' as const, id, reason: flags.reason })), Date.now());
           let failed = 0;
           outcomes.forEach((o, i) => {

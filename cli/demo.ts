@@ -19,8 +19,8 @@ import { openStore } from '../persistence/connection.ts';
 import { countByState, getRequest } from '../persistence/outbox.ts';
 import { auditStore, formatAudit } from '../persistence/audit.ts';
 import { listDeadLetters } from '../persistence/dead-letters.ts';
-import type { StrategyInput } from '../persistence/commands.ts';
-import { type CommandOutput, formatTime, parseFlags, runCommand, UsageError } from './args.ts';
+import type { Strategy } from '../app/api.ts';
+import { type CommandOutput, type FlagSpec, formatTime, parseFlags, runCommand } from './args.ts';
 import { renderTree } from './tree.ts';
 import { reportCommand } from './report.ts';
 import { freePort } from '../transport/free-port.ts';
@@ -34,17 +34,28 @@ runtime on a fresh SQLite database, strategies ranked and sent for OOS. One stra
 to the service (it fails every time): its request lands in the persisted dead-letter mailbox.
 Faults are injected (a crashed result-handler, the service killed), the service comes back
 repaired, the dead letter is replayed and completes, and a final check from the store shows
-that nothing was lost or applied twice. Exit 0 when that check holds, 1 when it does not.
+that nothing was lost or applied twice.
 
-  --dir DIR         work directory (default: a new temporary directory, removed at the end)
-  --strategies N    strategies to register, at least 4 (default 12)
-  --keep            keep the temporary work directory
+  --dir DIR         work directory, kept afterwards (default: a new temporary directory,
+                    removed at the end); a shoal.db already in it is replaced
+  --strategies N    strategies to register, N >= 4 (default 12)
+  --keep            keep the temporary work directory, to inspect it with the other commands
   --quick           shorter service delays and pauses (a smoke test of the same steps)
   -h, --help        show this help
 
-Example:
+Examples:
+  shoal demo
   shoal demo --strategies 6 --keep
+
+Exit codes: 0 the final check holds, 1 it does not, 2 bad usage.
 `;
+
+export const DEMO_OPTIONS = {
+  dir: { type: 'string' },
+  strategies: { type: 'number', integer: true, min: 4 },
+  keep: { type: 'boolean' },
+  quick: { type: 'boolean' },
+} as const satisfies FlagSpec;
 
 const HERE = fileURLToPath(import.meta.url);
 /** The tree this module runs from: dist/ when built, the repository when run from sources. */
@@ -79,8 +90,8 @@ function startService(requestPort: number, resultPort: number, dataDir: string, 
 }
 
 /** Strategies with in-sample metrics spread around the rank thresholds; two of them trade EURUSD. */
-function demoStrategies(n: number): StrategyInput[] {
-  const out: StrategyInput[] = [];
+function demoStrategies(n: number): Strategy[] {
+  const out: Strategy[] = [];
   for (let i = 0; i < n; i++) {
     const strong = i % 3 !== 2; // two in three meet A's in-sample criteria
     const symbol = i === 1 || i === 7 ? 'EURUSD' : 'USDJPY';
@@ -90,7 +101,7 @@ function demoStrategies(n: number): StrategyInput[] {
       timeframe: [15, 30, 60][i % 3],
       direction: 'BOTH',
       indicatorType: i % 4 === 0 ? 'ema' : 'sma',
-      params: { sma_short: 5 + (i % 5) * 2, sma_long: 20 + (i % 4) * 10 },
+      params: { smaShort: 5 + (i % 5) * 2, smaLong: 20 + (i % 4) * 10 },
       sl: 0.2 + (i % 3) * 0.1,
       tp: 0.4 + (i % 4) * 0.1,
       volume: 0.01,
@@ -98,7 +109,7 @@ function demoStrategies(n: number): StrategyInput[] {
       profitFactor: strong ? 1.35 : 1.1,
       winRate: strong ? 0.46 : 0.38,
       trades: strong ? 240 : 120,
-      maxDd: strong ? 0.12 : 0.2,
+      maxDrawdown: strong ? 0.12 : 0.2,
       rank: 'B',
     });
   }
@@ -107,14 +118,13 @@ function demoStrategies(n: number): StrategyInput[] {
 
 export async function demoCommand(argv: string[], out: CommandOutput): Promise<number> {
   return runCommand('demo', DEMO_USAGE, out, async () => {
-    const { flags } = parseFlags(argv, { dir: { type: 'string' }, strategies: { type: 'number' }, keep: { type: 'boolean' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-    if (flags.help) {
+    const { flags, help } = parseFlags(argv, DEMO_OPTIONS);
+    if (help) {
       out.stdout(DEMO_USAGE);
       return 0;
     }
     const log = (s: string) => out.stdout(`${s}\n`);
     const n = flags.strategies ?? 12;
-    if (!Number.isInteger(n) || n < 4) throw new UsageError(`--strategies must be a whole number >= 4, got ${n}`);
     // Each backtest takes at least this long, so requests are in flight when the service is killed.
     const delayMs = flags.quick ? 150 : 400;
     const serviceDownMs = flags.quick ? 1_000 : 5_000;

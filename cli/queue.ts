@@ -1,32 +1,44 @@
 /** `shoal queue`: the durable OOS outbox: counts by state, the oldest live request, and a listing. */
 import { countByState, listRequests } from '../persistence/outbox.ts';
 import { REQUEST_STATES, type RequestState } from '../persistence/schema.ts';
-import { type CommandOutput, UsageError, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
+import { type CommandOutput, type FlagSpec, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
 import { formatDuration } from '../domain/daily-summary.ts';
 
-export const QUEUE_USAGE = `Usage: shoal queue [--db PATH] [--state pending|in_flight|done|dead] [--limit N] [--json]
+export const QUEUE_USAGE = `Usage: shoal queue [--db PATH] [--state STATE] [--limit N] [--json]
 
 Shows the OOS outbox: how many requests are pending, in flight, done and dead, the oldest live
-request, and the requests in one state (default: the live ones, oldest first).
+request and how long it has waited, then the requests in one state, oldest first.
 
-  --db PATH       database (default $SHOAL_DB or ./shoal.db)
-  --state STATE   list requests in this state
-  --limit N       rows to list (default 20)
-  --json          machine-readable output
+  --db PATH       the database (default $SHOAL_DB, else ./shoal.db); opened read-only
+  --state STATE   list the requests in this state: ${REQUEST_STATES.join(', ')}
+                  (default: the live ones, pending and in_flight)
+  --limit N       list at most N requests, N >= 1 (default 20)
+  --json          print the counts, the oldest live request and the listing as JSON
   -h, --help      show this help
+
+Examples:
+  shoal queue --db /var/lib/shoal/shoal.db
+  shoal queue --state dead --limit 5 --json
+
+Exit codes: 0 shown, 2 bad usage or no usable database.
 `;
+
+export const QUEUE_OPTIONS = {
+  db: { type: 'string' },
+  state: { type: 'string', choices: REQUEST_STATES },
+  limit: { type: 'number', integer: true, min: 1 },
+  json: { type: 'boolean' },
+} as const satisfies FlagSpec;
 
 export async function queueCommand(argv: string[], out: CommandOutput, now = Date.now()): Promise<number> {
   return runCommand('queue', QUEUE_USAGE, out, () => {
-    const { flags } = parseFlags(argv, { db: { type: 'string' }, state: { type: 'string' }, limit: { type: 'number' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-    if (flags.help) {
+    const { flags, help } = parseFlags(argv, QUEUE_OPTIONS);
+    if (help) {
       out.stdout(QUEUE_USAGE);
       return 0;
     }
-    if (flags.state !== undefined && !(REQUEST_STATES as readonly string[]).includes(flags.state)) throw new UsageError(`--state must be one of ${REQUEST_STATES.join(', ')}, got '${flags.state}'`);
     const limit = flags.limit ?? 20;
-    if (!(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer, got ${limit}`);
     const store = openDatabase('queue', dbPathFrom(flags.db), out);
     if (!store) return 2;
     try {

@@ -6,7 +6,7 @@
 import { readDailyFacts } from '../persistence/report.ts';
 import { assembleDailySummary, formatDailySummary, parseUtcDay, utcDayOf } from '../domain/daily-summary.ts';
 import { DEFAULT_RANK_CRITERIA, type RankCriteria } from '../domain/ranks.ts';
-import { type CommandOutput, UsageError, dbPathFrom, parseFlags, runCommand } from './args.ts';
+import { type CommandOutput, type FlagSpec, UsageError, dbPathFrom, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
 
 export const REPORT_USAGE = `Usage: shoal report daily [--db PATH] [--date YYYY-MM-DD] [--json]
@@ -14,14 +14,25 @@ export const REPORT_USAGE = `Usage: shoal report daily [--db PATH] [--date YYYY-
 Summarises one UTC day of the OOS flow from the database: requests enqueued, completed, passed
 and failed (against the OOS gate), re-sent and dead-lettered; failures by kind; latency p50/p95/p99
 (enqueue -> result and last send -> result); restarts by actor; the oldest pending request.
+daily is the only report so far.
 
-  --db PATH          database (default $SHOAL_DB or ./shoal.db)
+  --db PATH          the database (default $SHOAL_DB, else ./shoal.db); opened read-only
   --date YYYY-MM-DD  the UTC day to report (default: today, UTC)
-  --json             machine-readable output
+  --json             print the summary as JSON
   -h, --help         show this help
+
+Examples:
+  shoal report daily --db /var/lib/shoal/shoal.db
+  shoal report daily --date 2026-03-02 --json
 
 Exit codes: 0 report printed, 2 bad usage, bad date or no usable database.
 `;
+
+export const REPORT_OPTIONS = {
+  db: { type: 'string' },
+  date: { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies FlagSpec;
 
 export interface ReportOptions {
   /** Unix ms: "today" and the oldest request's age. Default Date.now(). */
@@ -33,15 +44,15 @@ export interface ReportOptions {
 /** `argv` holds the arguments after `report`. Resolves to the exit code. */
 export async function reportCommand(argv: string[], out: CommandOutput, options: ReportOptions = {}): Promise<number> {
   return runCommand('report', REPORT_USAGE, out, () => {
-    const { flags, positionals } = parseFlags(argv, { db: { type: 'string' }, date: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-    if (flags.help) {
+    const { flags, positionals, help } = parseFlags(argv, REPORT_OPTIONS, { allowPositionals: true });
+    if (help) {
       out.stdout(REPORT_USAGE);
       return 0;
     }
     const [sub, ...extra] = positionals;
     if (sub === undefined) throw new UsageError('missing report kind (daily)');
     if (sub !== 'daily') throw new UsageError(`unknown report '${sub}' (known: daily)`);
-    if (extra.length > 0) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const now = options.now ?? Date.now();
     const day = flags.date === undefined ? utcDayOf(now) : parseUtcDay(flags.date);
     if (!day) {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { TreeNode } from '../runtime/index.ts';
 import { openStore } from '../persistence/connection.ts';
 import { readSnapshot, type RuntimeSnapshot } from '../app/snapshot-file.ts';
-import { type CommandOutput, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
+import { type CommandOutput, type FlagSpec, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
 import { formatDuration } from '../domain/daily-summary.ts';
 
 /** Exit code for "the runtime is not running" (as systemctl status uses 3 for an inactive unit). */
@@ -15,24 +15,34 @@ export const MIN_STALE_MS = 10_000;
 /** The default OosConfig.snapshotIntervalMs, for snapshots written before they recorded theirs. */
 const ASSUMED_INTERVAL_MS = 2_000;
 
-export const TREE_USAGE = `Usage: shoal tree [--db PATH] [--json] [--events N]
+export const TREE_USAGE = `Usage: shoal tree [--db PATH] [--events N] [--json]
 
 Shows the supervision tree of the shoal runtime working on a database: every node's status,
 restarts (and those inside the intensity window), mailbox length and last error, as the runtime
 last published it (it refreshes the snapshot every few seconds), then the last N supervisor
 events recorded in the database.
 
-  --db PATH     database (default $SHOAL_DB or ./shoal.db)
-  --json        print the snapshot as JSON, with its liveness
-  --events N    supervisor events to list (default 10, 0 for none)
+  --db PATH     the database (default $SHOAL_DB, else ./shoal.db); read only
+  --events N    supervisor events to list, N >= 0 (default 10; 0 lists none)
+  --json        print the snapshot as JSON with its liveness ({ running, reason }), no events
   -h, --help    show this help
 
 The runtime is not running when its snapshot says it stopped, when its process is gone, or
 when the snapshot is older than ${STALE_AFTER_INTERVALS} snapshot intervals (at least ${MIN_STALE_MS / 1_000} s); the tree shown is then
 its last published state, each node marked down.
 
+Examples:
+  shoal tree --db /var/lib/shoal/shoal.db
+  shoal tree --events 0 --json
+
 Exit codes: 0 running, 3 not running (or never ran with this database), 2 bad usage or no database.
 `;
+
+export const TREE_OPTIONS = {
+  db: { type: 'string' },
+  events: { type: 'number', integer: true, min: 0 },
+  json: { type: 'boolean' },
+} as const satisfies FlagSpec;
 
 export type Liveness = { running: true } | { running: false; reason: string };
 
@@ -84,8 +94,8 @@ export function renderTree(nodes: readonly TreeNode[], now: number, down = false
 
 export async function treeCommand(argv: string[], out: CommandOutput, now = Date.now()): Promise<number> {
   return runCommand('tree', TREE_USAGE, out, async () => {
-    const { flags } = parseFlags(argv, { db: { type: 'string' }, json: { type: 'boolean' }, events: { type: 'number' }, help: { type: 'boolean', short: 'h' } });
-    if (flags.help) {
+    const { flags, help } = parseFlags(argv, TREE_OPTIONS);
+    if (help) {
       out.stdout(TREE_USAGE);
       return 0;
     }

@@ -100,6 +100,8 @@ export interface DeadLetterRequestCommand {
   error: string;
   failureKind: FailureKind;
   source: string;
+  /** False when the failure that ended it was not retryable (the request itself was refused); default true. */
+  retryable?: boolean;
   /** The result frame that failed the request, kept in the letter as evidence (bytes and a text preview). */
   frame?: Buffer;
 }
@@ -318,7 +320,7 @@ export type RetryOutcome =
   | { type: 'retryRequest'; status: 'not_live'; requestId: string; state: RequestState | null };
 
 export type DeadLetterRequestOutcome =
-  | { type: 'deadLetterRequest'; status: 'dead_lettered'; requestId: string; deadLetterId: number; replayFailed: boolean }
+  | { type: 'deadLetterRequest'; status: 'dead_lettered'; requestId: string; strategyName: string; deadLetterId: number; replayFailed: boolean }
   | { type: 'deadLetterRequest'; status: 'not_live'; requestId: string; state: RequestState | null };
 
 export type ApplyResultOutcome =

@@ -7,7 +7,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { assertSchemaSupported, latestVersion, migrate, MIGRATIONS, readSchemaVersion, type Migration } from './migrations.ts';
 import type { Schema } from './schema.ts';
 import { assertWritable } from './write-access.ts';
-import { pooledRandom, UuidV7Generator, type RandomSource } from './uuidv7.ts';
+import { UuidV7Generator, type RandomSource } from './uuidv7.ts';
 
 /**
  * Durability of a commit, in WAL mode:
@@ -39,7 +39,7 @@ export interface StoreOptions {
   journalSizeLimitBytes?: number;
   /** A read-only connection: no migrations, no writes; the schema must be current. */
   readonly?: boolean;
-  /** Randomness for request ids (tests pass a seeded source). Default: crypto, pooled. */
+  /** Randomness for request ids (tests pass a seeded source). Default: crypto. */
   random?: RandomSource;
   /** Migrations to apply; tests use a prefix to build an older schema. Default: all. */
   migrations?: readonly Migration[];
@@ -129,7 +129,7 @@ export function openStore(options: StoreOptions): Store {
     db,
     synchronous,
     readonly,
-    ids: new UuidV7Generator(options.random ?? pooledRandom()),
+    ids: new UuidV7Generator(options.random),
     close: () => {
       if (sqlite.open) sqlite.close();
     },

@@ -34,7 +34,7 @@ import type {
 import { insertFailureEvent } from './events.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { toDeadLetter, type DeadLetter } from './records.ts';
-import type { DeadLetterState } from './schema.ts';
+import { DEAD_LETTER_STATES, type DeadLetterState } from './schema.ts';
 import { IN_FLIGHT, letterState, PENDING, requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
 
 const DEAD = letterState('dead');
@@ -292,6 +292,14 @@ export function claimDeadLettersForReplay(store: Store, c: ClaimDeadLettersForRe
 }
 
 // Reads ------------------------------------------------------------------------------------------
+
+/** Dead letters by state (every state present, 0 when none). */
+export function countDeadLettersByState(store: Store): Record<DeadLetterState, number> {
+  const counts = Object.fromEntries(DEAD_LETTER_STATES.map((st) => [st, 0])) as Record<DeadLetterState, number>;
+  const rows = store.sqlite.prepare('select state, count(*) as n from dead_letters group by state').all() as { state: DeadLetterState; n: number }[];
+  for (const r of rows) counts[r.state] = r.n;
+  return counts;
+}
 
 /** Letters left `replaying` with nothing under way for them (a claim whose replayer died, a CLI claim), oldest first. */
 export function listStalledReplays(store: Store, limit = 100): DeadLetter[] {

@@ -22,7 +22,7 @@ export { getStrategy, readStrategiesChangedSince, readAllStrategies } from './st
 export { getCursor } from './cursors.ts';
 export { failureCountsByDay, failureEventsSince, supervisorEventsSince, DAY_MS } from './events.ts';
 export type { FailureDayCount } from './events.ts';
-export { uuidv7, uuidv7Time, UuidV7Generator, pooledRandom } from './uuidv7.ts';
+export { uuidv7Time, UuidV7Generator, pooledRandom } from './uuidv7.ts';
 export type { RandomSource } from './uuidv7.ts';
 export { prepared, param, perConnection } from './prepared.ts';
 export type { PreparedQuery } from './prepared.ts';

@@ -202,6 +202,9 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   countByState: prepared(sqlite, () =>
     db.selectFrom('oos_requests').select((eb) => ['state', eb.fn.countAll<number>().as('n')]).groupBy('state'),
   ),
+  oldestLive: prepared(sqlite, () =>
+    db.selectFrom('oos_requests').select((eb) => eb.fn.min<number | null>('enqueued_at').as('at')).where('state', 'in', LIVE),
+  ),
 }));
 
 /** A row as the claim statement leaves it (keep the two in step), for rows read just before it. */
@@ -312,6 +315,7 @@ export function deadLetterRequest(store: Store, c: DeadLetterRequestCommand, now
         payload: request.payload,
         enqueuedAt: request.enqueuedAt,
         history: request.history,
+        retryable: c.retryable ?? true,
         ...(c.frame === undefined ? {} : { frame: { $bytes: c.frame.toString('base64') }, frameText: c.frame.toString('utf8').slice(0, 2_000) }),
       },
       error: String(c.error),
@@ -325,7 +329,7 @@ export function deadLetterRequest(store: Store, c: DeadLetterRequestCommand, now
   insertFailureEvent(store, { kind: c.failureKind, source: c.source, requestId: c.requestId, detail: String(c.error) }, now);
   insertFailureEvent(store, { kind: 'dead_letter', source: c.source, requestId: c.requestId, detail: `dead letter ${deadLetterId}` }, now);
   if (replayFailed) insertFailureEvent(store, { kind: 'replay_failed', source: c.source, requestId: c.requestId, detail: `dead letter ${deadLetterId}: the replayed request died again` }, now);
-  return { type: 'deadLetterRequest', status: 'dead_lettered', requestId: c.requestId, deadLetterId, replayFailed };
+  return { type: 'deadLetterRequest', status: 'dead_lettered', requestId: c.requestId, strategyName: request.strategyName, deadLetterId, replayFailed };
 }
 
 /** Strategy, state and enqueue time of a request (for results.ts, which completes requests). */
@@ -359,6 +363,11 @@ export function countByState(store: Store): Record<RequestState, number> {
   const counts = Object.fromEntries(REQUEST_STATES.map((st) => [st, 0])) as Record<RequestState, number>;
   for (const r of statements(store).countByState.all({})) counts[r.state] = r.n;
   return counts;
+}
+
+/** When the oldest live (pending or in-flight) request was enqueued, or null when none is live. */
+export function oldestLiveEnqueuedAt(store: Store): number | null {
+  return statements(store).oldestLive.get({})?.at ?? null;
 }
 
 /** Requests in flight now; cheap however many finished requests the table holds (the sender asks every tick). */

@@ -1,35 +1,21 @@
 /**
- * UUIDv7 (RFC 9562): 48-bit Unix ms timestamp, then random bits. Time-ordered keys append to the
- * end of a B-tree, which made batched inserts ~4x faster than random UUIDs (perf-notes).
- * Time and randomness are parameters so that ids are reproducible in tests.
+ * Request ids: UUIDv7 (RFC 9562) laid out by the `uuid` package, time-ordered so inserts append
+ * to the end of the B-tree. Ours, because the package cannot do them (docs/adr/0005):
+ * - the store's promise that ids from one connection strictly increase in the order they were
+ *   made, with the time from the runtime's clock (the package's own monotonic state reads
+ *   Date.now(), so a manual clock could not drive it);
+ * - randomness drawn from a pool: one crypto call per id cost 10-20 us here, more than the
+ *   enqueue it names, and cut enqueues/s to a third.
  */
 import { randomFillSync } from 'node:crypto';
+import { v7 } from 'uuid';
 
-/** Fills `bytes` with random bytes. */
-export type RandomSource = (bytes: Uint8Array) => void;
+/** Returns 16 random bytes, read at once (tests pass a seeded source). */
+export type RandomSource = () => Uint8Array;
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const MAX_MS = 2 ** 48 - 1;
-
-function format(ms: number, randA: number, rnd: Uint8Array): string {
-  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_MS) throw new RangeError(`uuidv7 timestamp out of range: ${ms}`);
-  const hi = Math.floor(ms / 2 ** 16); // top 32 bits
-  const lo = ms % 2 ** 16; // low 16 bits
-  return (
-    HEX[(hi >>> 24) & 0xff] + HEX[(hi >>> 16) & 0xff] + HEX[(hi >>> 8) & 0xff] + HEX[hi & 0xff] + '-' +
-    HEX[lo >>> 8] + HEX[lo & 0xff] + '-' +
-    HEX[0x70 | ((randA >>> 8) & 0x0f)] + HEX[randA & 0xff] + '-' +
-    HEX[0x80 | (rnd[0] & 0x3f)] + HEX[rnd[1]] + '-' +
-    HEX[rnd[2]] + HEX[rnd[3]] + HEX[rnd[4]] + HEX[rnd[5]] + HEX[rnd[6]] + HEX[rnd[7]]
-  );
-}
-
-/** One UUIDv7 for time `now` (Unix ms); 74 random bits from `random`. */
-export function uuidv7(now: number, random: RandomSource): string {
-  const rnd = new Uint8Array(10);
-  random(rnd);
-  return format(now, (rnd[8] << 8) | rnd[9], rnd);
-}
+/** The package puts a 32-bit counter right after the timestamp (rand_a and the top of rand_b). */
+const MAX_SEQ = 0xffff_ffff;
 
 /** The Unix ms timestamp inside a UUIDv7. */
 export function uuidv7Time(id: string): number {
@@ -37,44 +23,49 @@ export function uuidv7Time(id: string): number {
 }
 
 /**
- * Strictly increasing UUIDv7s from one generator, even within one millisecond or when the clock
- * steps back: the 12-bit rand_a field is a counter (RFC 9562 method 1), seeded randomly per ms
- * with its top bit clear so at least 2,048 ids fit in a ms; on overflow the timestamp moves on.
+ * Strictly increasing UUIDv7s, even within one millisecond or when the clock steps back (RFC 9562
+ * method 1, a counter after the timestamp). The counter starts at a random 31-bit value in each
+ * new millisecond, so at least 2^31 ids fit in one; on overflow the timestamp moves on by one.
  */
 export class UuidV7Generator {
   private lastMs = -1;
-  private counter = 0;
-  private readonly rnd = new Uint8Array(10);
+  private seq = 0;
 
+  /** `random`: the bytes for each id; default crypto randomness from a pool. */
   constructor(private readonly random: RandomSource = pooledRandom()) {}
 
+  /** The next id for time `now` (Unix ms, usually the clock's now). */
   next(now: number): string {
-    this.random(this.rnd);
+    if (!Number.isInteger(now) || now < 0 || now > MAX_MS) throw new RangeError(`uuidv7 timestamp out of range: ${now}`);
+    const random = this.random();
     if (now > this.lastMs) {
       this.lastMs = now;
-      this.counter = ((this.rnd[8] & 0x07) << 8) | this.rnd[9];
-    } else if (++this.counter > 0xfff) {
+      // Bytes the package does not print (it takes the id's tail from bytes 10-15) seed the counter.
+      this.seq = (((random[0] & 0x7f) << 24) | (random[1] << 16) | (random[2] << 8) | random[3]) >>> 0;
+    } else if (this.seq === MAX_SEQ) {
       this.lastMs += 1;
-      this.counter = 0;
+      this.seq = 0;
+    } else {
+      this.seq += 1;
     }
-    return format(this.lastMs, this.counter, this.rnd);
+    return v7({ msecs: this.lastMs, seq: this.seq, random });
   }
 }
 
-/** Crypto randomness drawn from a 4 KiB pool: one syscall per ~400 ids instead of one per id. */
+/**
+ * Crypto randomness 16 bytes at a time from a 4 KiB pool: one system call per 256 ids. Each
+ * result is a view into the pool, valid until the next call.
+ */
 export function pooledRandom(poolSize = 4096): RandomSource {
-  const pool = new Uint8Array(poolSize);
-  let pos = poolSize;
-  return (bytes) => {
-    if (bytes.length > poolSize) {
-      randomFillSync(bytes);
-      return;
-    }
-    if (pos + bytes.length > poolSize) {
+  if (!(poolSize >= 16)) throw new RangeError(`pool of ${poolSize} bytes: at least 16 needed`);
+  const pool = new Uint8Array(poolSize - (poolSize % 16));
+  let pos = pool.length;
+  return () => {
+    if (pos === pool.length) {
       randomFillSync(pool);
       pos = 0;
     }
-    bytes.set(pool.subarray(pos, pos + bytes.length));
-    pos += bytes.length;
+    pos += 16;
+    return pool.subarray(pos - 16, pos);
   };
 }

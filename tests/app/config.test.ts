@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { parseBacktesterArgs } from '../../backtester/config.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { oosConfig } from '../../app/config.ts';
+import { CONFIG_KEYS } from '../../app/config-schema.ts';
+import { REPO_ROOT } from '../persistence/helpers.ts';
 
 describe('oosConfig', () => {
   it('takes the sockets from the host environment, with the host defaults', () => {
@@ -48,3 +52,39 @@ describe('oosConfig', () => {
     expect(() => oosConfig({ dbPath: 'x.db' }, { SWIMMY_BACKTEST_WORKERS: 'many' })).toThrow("SWIMMY_BACKTEST_WORKERS must be an integer >= 1 (the backtest service's worker count), got 'many'");
   });
 });
+
+describe('configuration checked at start', () => {
+  const bad = (o: Record<string, unknown>) => () => oosConfig({ dbPath: 'x.db', ...o } as Parameters<typeof oosConfig>[0], {});
+
+  it('an unknown key is refused with one line that suggests the near one and lists the known keys', () => {
+    expect(bad({ widnow: 4 })).toThrow(/^unknown configuration key 'widnow' \(did you mean 'window'\?\); known keys: dbPath, synchronous, /);
+    expect(bad({ zzz: 1 })).toThrow(/^unknown configuration key 'zzz'; known keys:/);
+  });
+
+  it('a bad value names the key, what it accepts and what it got, nested keys by their path', () => {
+    expect(bad({ leaseMs: 0 })).toThrow("configuration key 'leaseMs' must be an integer >= 1, got 0");
+    expect(bad({ synchronous: 'OFF' })).toThrow('configuration key \'synchronous\' must be one of FULL, NORMAL, got "OFF"');
+    expect(bad({ requestEndpoint: 'localhost:5580' })).toThrow('configuration key \'requestEndpoint\' must be a tcp://HOST:PORT endpoint, got "localhost:5580"');
+    expect(bad({ retry: { maxAttempts: 0, backoff: defaultRetryBackoff() } })).toThrow("configuration key 'retry.maxAttempts' must be an integer >= 1, got 0");
+    expect(bad({ replay: { quietMs: -1 } })).toThrow("configuration key 'replay.quietMs' must be an integer >= 0, got -1");
+    expect(bad({ replay: { quietMs: 5, typo: 1 } })).toThrow(/configuration key 'replay' must be an object with quietMs, .* \(unknown key 'typo'\)/);
+    expect(bad({ webhookUrl: 'not a url' })).toThrow("configuration key 'webhookUrl' must be an http(s) URL, got \"not a url\"");
+  });
+
+  it('undefined means not set: the default stays', () => {
+    expect(oosConfig({ dbPath: 'x.db', leaseMs: undefined }, {}).leaseMs).toBe(120_000);
+  });
+
+  it('docs/configuration.md documents every key with its default', () => {
+    const doc = readFileSync(path.join(REPO_ROOT, 'docs/configuration.md'), 'utf8');
+    for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${key}\` |`));
+      expect(row, `docs/configuration.md has a row for ${key}`).toBeDefined();
+      expect(row).toContain(spec.defaultText);
+    }
+  });
+});
+
+function defaultRetryBackoff() {
+  return { minMs: 1, maxMs: 1, factor: 1, jitter: 0, resetAfterMs: 0, firstImmediate: false };
+}

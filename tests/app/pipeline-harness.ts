@@ -7,6 +7,7 @@ import { startBacktestService, type BacktestService } from '../../backtester/ser
 import type { BacktestEngine } from '../../backtester/engines.ts';
 import { Shoal, type OosRequestInput } from '../../app/shoal.ts';
 import type { OosConfig } from '../../app/config.ts';
+import type { Strategy } from '../../app/api.ts';
 import { openStore, type Store } from '../../persistence/connection.ts';
 import { csv, validLines } from '../domain/candles/fixtures.ts';
 import { freePort } from '../../transport/free-port.ts';
@@ -126,6 +127,27 @@ export function requestInput(name: string, overrides: Partial<OosRequestInput> =
     dataId: 'USDJPY_M1',
     timeframe: 60,
     includeTrades: true,
+    ...overrides,
+  };
+}
+
+/** A strategy as a host gives it to the facade: B rank metrics that meet A's in-sample criteria. */
+export function hostStrategy(name: string, overrides: Partial<Strategy> = {}): Strategy {
+  return {
+    name,
+    symbol: 'USDJPY',
+    timeframe: 60,
+    direction: 'BOTH',
+    indicatorType: 'sma',
+    params: { smaShort: 5, smaLong: 20 },
+    sl: 0.3,
+    tp: 0.6,
+    volume: 0.01,
+    sharpe: 0.5,
+    profitFactor: 1.4,
+    winRate: 0.45,
+    trades: 250,
+    maxDrawdown: 0.12,
     ...overrides,
   };
 }

@@ -15,8 +15,8 @@ import { getRequest } from '../../persistence/outbox.ts';
 import { listDeadLetters } from '../../persistence/dead-letters.ts';
 import { getResult } from '../../persistence/results.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
-import { count, strategy, useTempStores } from '../persistence/helpers.ts';
-import { pipeline, rawResultPush, requestInput, type Pipeline } from './pipeline-harness.ts';
+import { count, useTempStores } from '../persistence/helpers.ts';
+import { pipeline, rawResultPush, requestInput, type Pipeline, hostStrategy } from './pipeline-harness.ts';
 
 const temp = useTempStores();
 
@@ -27,7 +27,7 @@ function silentEngine(): { engine: BacktestEngine; seen: BacktestRequest[] } {
 }
 
 async function enqueue(p: Pipeline, name: string): Promise<string> {
-  await p.shoal.upsertStrategies([strategy(name)]);
+  await p.shoal.upsertStrategies([hostStrategy(name)]);
   const o = await p.shoal.enqueue(name, requestInput(name));
   if (o.status !== 'enqueued') throw new Error(`${name} not enqueued: ${o.status}`);
   return o.requestId;

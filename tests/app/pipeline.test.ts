@@ -6,8 +6,8 @@ import { countByState, getRequest, listRequests } from '../../persistence/outbox
 import { listDeadLetters } from '../../persistence/dead-letters.ts';
 import { getResult } from '../../persistence/results.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
-import { count, strategy, useTempStores } from '../persistence/helpers.ts';
-import { pipeline, rawResultPush, rawService, requestInput, until } from './pipeline-harness.ts';
+import { count, useTempStores } from '../persistence/helpers.ts';
+import { pipeline, rawResultPush, rawService, requestInput, until, hostStrategy } from './pipeline-harness.ts';
 
 const temp = useTempStores();
 
@@ -39,7 +39,7 @@ describe('the OOS pipeline over real sockets', () => {
     const p = await pipeline(temp.dir());
     const service = await rawService(p.requestEndpoint);
     await p.connected();
-    await p.shoal.upsertStrategies([strategy('Foo')]);
+    await p.shoal.upsertStrategies([hostStrategy('Foo')]);
     await p.shoal.enqueue('Foo', {
       strategy: { name: 'Foo-OOS', smaShort: 5, smaLong: 20, sl: 0.3, tp: 0.6, volume: 0.01, indicatorType: 'sma', timeframe: 60 },
       dataId: 'USDJPY_M1',
@@ -60,7 +60,7 @@ describe('the OOS pipeline over real sockets', () => {
 
   it('completes a request with one result: result row, strategy OOS metrics, outbox done', async () => {
     const p = await pipeline(temp.dir(), { engine: echoEngine });
-    await p.shoal.upsertStrategies([strategy('A1')]);
+    await p.shoal.upsertStrategies([hostStrategy('A1')]);
     const o = await p.shoal.enqueue('A1', requestInput('A1'));
     if (o.status !== 'enqueued') throw new Error('not enqueued');
     await until(() => getRequest(p.reader, o.requestId)?.state === 'done', 'the request to be done');
@@ -77,7 +77,7 @@ describe('the OOS pipeline over real sockets', () => {
     const p = await pipeline(temp.dir());
     const service = await rawService(p.requestEndpoint);
     await p.connected();
-    await p.shoal.upsertStrategies([strategy('D1')]);
+    await p.shoal.upsertStrategies([hostStrategy('D1')]);
     const o = await p.shoal.enqueue('D1', requestInput('D1'));
     if (o.status !== 'enqueued') throw new Error('not enqueued');
     await p.waitFor(() => service.frames.length === 1, 'the request frame');
@@ -104,7 +104,7 @@ describe('the OOS pipeline over real sockets', () => {
     const p = await pipeline(temp.dir(), { clock, config: { leaseMs: 5_000 } });
     const service = await rawService(p.requestEndpoint);
     await p.connected();
-    await p.shoal.upsertStrategies([strategy('L1')]);
+    await p.shoal.upsertStrategies([hostStrategy('L1')]);
     const o = await p.shoal.enqueue('L1', requestInput('L1'));
     if (o.status !== 'enqueued') throw new Error('not enqueued');
     await p.waitFor(() => service.frames.length === 1, 'the first attempt');
@@ -133,7 +133,7 @@ describe('the OOS pipeline over real sockets', () => {
     // that spun would show as more failed sends, whatever the machine's speed.
     const clock = new ManualClock(Date.now());
     const p = await pipeline(temp.dir(), { clock });
-    await p.shoal.upsertStrategies([strategy('W1'), strategy('W2')]);
+    await p.shoal.upsertStrategies([hostStrategy('W1'), hostStrategy('W2')]);
     const ids: string[] = [];
     for (const n of ['W1', 'W2']) {
       const o = await p.shoal.enqueue(n, requestInput(n));
@@ -160,7 +160,7 @@ describe('the OOS pipeline over real sockets', () => {
     // All three in flight at once: the window says so (the default is the machine's worker count).
     const p = await pipeline(temp.dir(), { clock, engine, config: { leaseMs: 5_000, window: 3 } });
     const names = ['K1', 'K2', 'K3'];
-    await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
+    await p.shoal.upsertStrategies(names.map((n) => hostStrategy(n)));
     for (const n of names) await p.shoal.enqueue(n, requestInput(n));
     await p.waitFor(() => p.service!.stats.received === 3, 'the service to receive all three');
     await p.stopService();
@@ -181,7 +181,7 @@ describe('the OOS pipeline over real sockets', () => {
   it('dead-letters a request after maxAttempts when the service never answers, with its attempt history', async () => {
     const clock = new ManualClock(Date.now());
     const p = await pipeline(temp.dir(), { clock, engine: () => null, config: { leaseMs: 1_000, retry: { maxAttempts: 3, backoff: { minMs: 100, maxMs: 100, factor: 1, jitter: 0, resetAfterMs: 0, firstImmediate: false } } } });
-    await p.shoal.upsertStrategies([strategy('N1')]);
+    await p.shoal.upsertStrategies([hostStrategy('N1')]);
     const o = await p.shoal.enqueue('N1', requestInput('N1'));
     if (o.status !== 'enqueued') throw new Error('not enqueued');
     for (let attempt = 1; attempt <= 3; attempt++) {
@@ -207,7 +207,7 @@ describe('the OOS pipeline over real sockets', () => {
     };
     const p = await pipeline(temp.dir(), { engine, config: { window: 4 } });
     const n = 60;
-    await p.shoal.upsertStrategies(Array.from({ length: n }, (_, i) => strategy(`B${i}`)));
+    await p.shoal.upsertStrategies(Array.from({ length: n }, (_, i) => hostStrategy(`B${i}`)));
     const heapBefore = process.memoryUsage().heapUsed;
     await Promise.all(Array.from({ length: n }, (_, i) => p.shoal.enqueue(`B${i}`, requestInput(`B${i}`))));
     expect(countByState(p.reader).pending).toBeGreaterThan(n / 2); // the outbox, not memory, holds the backlog
@@ -234,7 +234,7 @@ describe('the OOS pipeline over real sockets', () => {
     expect(errors.every((e) => e.startsWith('undecodable result frame'))).toBe(true);
     expect(count(p.reader, 'failure_events', "kind = 'decode_error'")).toBe(4);
     // still working:
-    await p.shoal.upsertStrategies([strategy('OK1')]);
+    await p.shoal.upsertStrategies([hostStrategy('OK1')]);
     await p.shoal.enqueue('OK1', requestInput('OK1'));
     await until(() => countByState(p.reader).done === 1, 'a good request after the bad frames');
     push.close();
@@ -257,7 +257,7 @@ describe('the OOS pipeline over real sockets', () => {
     const clock = new ManualClock(Date.now());
     const flaky = failsOnceThenEchoes('Guardian process failure');
     const p = await pipeline(temp.dir(), { clock, engine: flaky });
-    await p.shoal.upsertStrategies([strategy('E1'), strategy('E2')]);
+    await p.shoal.upsertStrategies([hostStrategy('E1'), hostStrategy('E2')]);
     const o1 = await p.shoal.enqueue('E1', requestInput('E1'));
     if (o1.status !== 'enqueued') throw new Error('not enqueued');
     await p.waitFor(() => getRequest(p.reader, o1.requestId)?.state === 'pending' && getRequest(p.reader, o1.requestId)!.attempts === 1, 'the retryable error');
@@ -281,7 +281,7 @@ describe('the OOS pipeline over real sockets', () => {
     // A manual clock that never moves: the periodic tick never fires, so every claim is a wake's.
     const p = await pipeline(temp.dir(), { clock: new ManualClock(Date.now()), engine: echoEngine });
     const names = ['C1', 'C2', 'C3', 'C4', 'C5'];
-    await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
+    await p.shoal.upsertStrategies(names.map((n) => hostStrategy(n)));
     await p.waitFor(() => p.shoal.stats.sender.claims >= 1, 'the start-up claim');
     const before = p.shoal.stats.sender.claims;
     for (const n of names) {
@@ -302,7 +302,7 @@ describe('the OOS pipeline over real sockets', () => {
     const flaky = failsOnceThenEchoes('Guardian process failure');
     const retry = { maxAttempts: 3, backoff: { minMs: 1_000, maxMs: 10_000, factor: 2, jitter: 0, resetAfterMs: 0, firstImmediate: true } };
     const p = await pipeline(temp.dir(), { clock, engine: flaky, config: { retry } });
-    await p.shoal.upsertStrategies([strategy('I1')]);
+    await p.shoal.upsertStrategies([hostStrategy('I1')]);
     const o = await p.shoal.enqueue('I1', requestInput('I1'));
     if (o.status !== 'enqueued') throw new Error('not enqueued');
     // The clock never moves: only the result-handler's wake can get the retry sent.
@@ -316,7 +316,7 @@ describe('the OOS pipeline over real sockets', () => {
     const flaky = failsOnceThenEchoes('Guardian process failure');
     // The tick would come only after 10 minutes; the default backoff before a second attempt is ~1 s.
     const p = await pipeline(temp.dir(), { clock, engine: flaky, config: { tickMs: 600_000 } });
-    await p.shoal.upsertStrategies([strategy('B1')]);
+    await p.shoal.upsertStrategies([hostStrategy('B1')]);
     const o = await p.shoal.enqueue('B1', requestInput('B1'));
     if (o.status !== 'enqueued') throw new Error('not enqueued');
     await p.waitFor(() => getRequest(p.reader, o.requestId)?.attempts === 1 && getRequest(p.reader, o.requestId)?.state === 'pending', 'the retryable error');
@@ -336,7 +336,7 @@ describe('the OOS pipeline over real sockets', () => {
     const clock = new ManualClock(Date.now());
     const p = await pipeline(temp.dir(), { clock, engine: () => null, config: { ratePerSec: 2, window: 100, leaseMs: 600_000 } });
     const names = Array.from({ length: 8 }, (_, i) => `RL${i}`);
-    await p.shoal.upsertStrategies(names.map((n) => strategy(n)));
+    await p.shoal.upsertStrategies(names.map((n) => hostStrategy(n)));
     await Promise.all(names.map((n) => p.shoal.enqueue(n, requestInput(n))));
     // Each second's sends are all counted by the sender once the system is idle: the rest wait
     // for the clock, which only the test moves.

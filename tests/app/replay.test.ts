@@ -15,9 +15,9 @@ import { getDeadLetter, listDeadLetters } from '../../persistence/dead-letters.t
 import { countByState, getRequest } from '../../persistence/outbox.ts';
 import type { DeadLetter } from '../../persistence/records.ts';
 import { paths } from '../../app/tree.ts';
-import { exited, spawnFixture, strategy, useTempStores, waitForLine } from '../persistence/helpers.ts';
+import { exited, spawnFixture, useTempStores, waitForLine } from '../persistence/helpers.ts';
 import { Shoal } from '../../app/shoal.ts';
-import { freePort, rawService } from './pipeline-harness.ts';
+import { freePort, rawService, hostStrategy } from './pipeline-harness.ts';
 import { pipeline, rawResultPush, requestInput, until, type Pipeline } from './pipeline-harness.ts';
 
 const temp = useTempStores();
@@ -53,7 +53,7 @@ describe('replay by letter kind in the running runtime', () => {
     const failing = new Set(['Bad-OOS']);
     const p = await pipeline(temp.dir(), { engine: switchable(failing, NO_DATA) });
     const crashed = crashes(p);
-    await p.shoal.upsertStrategies([strategy('Bad'), ...Array.from({ length: 50 }, (_, i) => strategy(`F${i}`))]);
+    await p.shoal.upsertStrategies([hostStrategy('Bad'), ...Array.from({ length: 50 }, (_, i) => hostStrategy(`F${i}`))]);
     const bad = await enqueued(p, 'Bad');
     await p.waitFor(() => getRequest(p.reader, bad)?.state === 'dead', 'the request to die at its first error');
     expect(letterOf(p, bad)).toMatchObject({ source: paths.resultHandler, state: 'dead', replayCount: 0 });
@@ -72,7 +72,7 @@ describe('replay by letter kind in the running runtime', () => {
     let answer = false;
     const p = await pipeline(temp.dir(), { engine: (req) => (answer ? echoEngine(req) : null), config: { leaseMs: 300, tickMs: 100, retry: { maxAttempts: 2, backoff: { minMs: 10, maxMs: 10, factor: 1, jitter: 0, resetAfterMs: 0, firstImmediate: false } } } });
     const crashed = crashes(p);
-    await p.shoal.upsertStrategies([strategy('T')]);
+    await p.shoal.upsertStrategies([hostStrategy('T')]);
     const id = await enqueued(p, 'T');
     await p.waitFor(() => getRequest(p.reader, id)?.state === 'dead', 'the request to time out twice and die');
     expect(letterOf(p, id).source).toBe(paths.sender);
@@ -98,7 +98,7 @@ describe('replay by letter kind in the running runtime', () => {
     expect([orphan, garbled].every(Boolean)).toBe(true);
 
     // The request is enqueued under that id only now (no service runs, so it stays unanswered).
-    await p.shoal.upsertStrategies([strategy('X')]);
+    await p.shoal.upsertStrategies([hostStrategy('X')]);
     await p.shoal.enqueue('X', requestInput('X'), { requestId });
     await p.shoal.replay({ ids: [orphan.id, garbled.id] });
     await p.waitFor(() => getDeadLetter(p.reader, orphan.id)?.state === 'replayed' && getDeadLetter(p.reader, garbled.id)?.replayCount === 1, 'both replays to end');
@@ -163,7 +163,7 @@ describe('replays are capped per request', () => {
     for (let life = 0; life < 3; life++) {
       const p = await pipeline(dir, { engine: failingEngine('Guardian process failure'), config });
       if (life === 0) {
-        await p.shoal.upsertStrategies([strategy('Never')]);
+        await p.shoal.upsertStrategies([hostStrategy('Never')]);
         id = await enqueued(p, 'Never');
       }
       await p.waitFor(() => getRequest(p.reader, id)?.state === 'dead' && (life === 0 || (letterOf(p, id)?.replayCount ?? 0) >= life), `life ${life}: the request to be dead again`);
@@ -227,7 +227,7 @@ describe('a replay interrupted by SIGKILL', () => {
     const failing = new Set(['Cut-OOS']);
     const dir = temp.dir();
     let p = await pipeline(dir, { engine: switchable(failing, NO_DATA) });
-    await p.shoal.upsertStrategies([strategy('Cut')]);
+    await p.shoal.upsertStrategies([hostStrategy('Cut')]);
     const id = await enqueued(p, 'Cut');
     await p.waitFor(() => getRequest(p.reader, id)?.state === 'dead', 'the request to die');
     await p.close();
@@ -266,7 +266,7 @@ describe('the result socket across restarts', () => {
     const node = findNode(p.shoal.snapshot(), paths.resultHandler);
     expect(node?.status).toBe('running');
     expect(node?.lastError ?? '').not.toMatch(/in use/i);
-    await p.shoal.upsertStrategies([strategy('After')]);
+    await p.shoal.upsertStrategies([hostStrategy('After')]);
     const id = await enqueued(p, 'After');
     await p.waitFor(() => getRequest(p.reader, id)?.state === 'done', 'a request after 20 restarts to complete');
     expect(countByState(p.reader).dead).toBe(0);

@@ -48,6 +48,6 @@ describe('shoal demo (shortened)', () => {
   it('refuses a bad --strategies with one line and exit 2', async () => {
     const { code, stderr } = await runDemo(['--strategies', '1']);
     expect(code).toBe(2);
-    expect(stderr.split('\n')[0]).toBe('shoal demo: --strategies must be a whole number >= 4, got 1');
+    expect(stderr.split('\n')[0]).toBe("shoal demo: --strategies must be a whole number >= 4, got '1'");
   });
 });

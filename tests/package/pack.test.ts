@@ -106,7 +106,8 @@ describe('the packed package', () => {
     expect(lines[1]).toBe('internal import: ERR_PACKAGE_PATH_NOT_EXPORTED');
     expect(lines[2]).toBe('kernel: /root/counter restarted, count 1');
     expect(lines[3]).toMatch(/^enqueued: [0-9a-f-]{36}$/);
-    expect(lines.slice(4)).toEqual(['request: done', 'stopped']);
+    expect(lines[4]).toMatch(/^request: done \(trades \d+\)$/);
+    expect(lines[5]).toBe('stopped');
 
     service.child.kill('SIGTERM');
     expect(await service.exited).toBe(0);

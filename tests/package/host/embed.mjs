@@ -2,7 +2,6 @@
 // TypeScript): copied into the temp project by pack.test.ts and run there. Prints one line per
 // step; exits non-zero with the cause on any failure. Inputs come from the environment:
 // DB_PATH, DATA_DIR, REQUEST_ENDPOINT (the bundled service's bind), RESULT_ENDPOINT.
-import Database from 'better-sqlite3';
 import { Shoal } from 'shoal';
 import { query, start } from 'shoal/runtime';
 import { startSupervisor } from 'shoal/supervisors';
@@ -12,17 +11,6 @@ const env = (name) => {
   if (!value) throw new Error(`${name} is not set`);
   return value;
 };
-
-/** Retries `check` on a short timer until it holds; the deadline names what never happened. */
-async function until(check, what, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 console.log(`imports: ${[typeof Shoal.start, typeof start, typeof startSupervisor].join(' ')}`);
 
@@ -75,24 +63,17 @@ const shoal = await Shoal.start({
 });
 try {
   await shoal.upsertStrategies([{ name: 'Host-SMA', symbol: 'USDJPY', timeframe: 60, direction: 'BOTH', indicatorType: 'sma',
-    params: { sma_short: 5, sma_long: 20 }, sl: 0.3, tp: 0.6, volume: 0.01, sharpe: 0.5, profitFactor: 1.4, winRate: 0.45,
-    trades: 250, maxDd: 0.12, rank: 'B' }]);
-  const reply = await shoal.enqueue('Host-SMA', { strategy: { name: 'Host-SMA-OOS', smaShort: 5, smaLong: 20, sl: 0.3, tp: 0.6,
+    params: { smaShort: 5, smaLong: 20 }, sl: 0.3, tp: 0.6, volume: 0.01, sharpe: 0.5, profitFactor: 1.4, winRate: 0.45,
+    trades: 250, maxDrawdown: 0.12, rank: 'B' }]);
+  const enqueued = await shoal.enqueue('Host-SMA', { strategy: { name: 'Host-SMA-OOS', smaShort: 5, smaLong: 20, sl: 0.3, tp: 0.6,
     volume: 0.01, indicatorType: 'sma', timeframe: 60 }, symbol: 'USDJPY', includeTrades: false }, { oosWindowDays: 30 });
-  if (reply.status !== 'enqueued') throw new Error(`enqueue answered ${JSON.stringify(reply)}`);
-  console.log(`enqueued: ${reply.requestId}`);
-  // The outcome, read from the store (the database is the runtime's durable record).
-  const reader = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    const row = reader.prepare('select state, last_error from oos_requests where request_id = ?');
-    const final = await until(() => {
-      const r = row.get(reply.requestId);
-      return r?.state === 'done' || r?.state === 'dead' ? r : undefined;
-    }, `request ${reply.requestId} to be done`);
-    console.log(`request: ${final.state}${final.last_error ? ` (${final.last_error})` : ''}`);
-  } finally {
-    reader.close();
-  }
+  if (enqueued.status !== 'enqueued') throw new Error(`enqueue answered ${JSON.stringify(enqueued)}`);
+  console.log(`enqueued: ${enqueued.requestId}`);
+  // The facade tells how the request ended (no polling of the database); the deadline only
+  // turns a hang into a failure that names what never happened.
+  const outcome = await shoal.outcome(enqueued.requestId, { timeoutMs: 120_000 });
+  const detail = outcome.status === 'done' ? `trades ${outcome.result.trades}` : outcome.reason;
+  console.log(`request: ${outcome.status} (${detail})`);
 } finally {
   await shoal.stop('host done');
 }

@@ -1,0 +1,199 @@
+/**
+ * Every configuration key as data: what it means, its unit, its default, and the values it
+ * accepts. `checkConfig` refuses unknown keys and bad values with one line that names the key and
+ * what it accepts; docs/configuration.md documents the same table (a test keeps them in step).
+ */
+import { validateRankCriteria, type RankCriteria } from '../domain/ranks.ts';
+
+/**
+ * Checks one value: undefined when it is fine, else what it accepts (a string), or for a nested
+ * key where and what (so the message names `retry.maxAttempts`, not just `retry`).
+ */
+export type ValueCheck = (value: unknown) => string | NestedProblem | undefined;
+
+export interface NestedProblem {
+  readonly at: readonly string[];
+  readonly accepts: string;
+  readonly value: unknown;
+}
+
+export interface ConfigKey {
+  readonly description: string;
+  /** How the default is shown in the docs (it may depend on the environment). */
+  readonly defaultText: string;
+  readonly unit?: string;
+  readonly check: ValueCheck;
+}
+
+// ---- value checks (pure) ---------------------------------------------------------------------
+
+export const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): ValueCheck =>
+  (v) =>
+    typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max ? undefined : `an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}`;
+
+export const positiveNumber: ValueCheck = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'a number > 0');
+export const fraction: ValueCheck = (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'a number from 0 to 1');
+export const boolean: ValueCheck = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
+export const nonEmptyString: ValueCheck = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'a non-empty string');
+
+export const oneOf =
+  (...values: readonly string[]): ValueCheck =>
+  (v) =>
+    typeof v === 'string' && values.includes(v) ? undefined : `one of ${values.join(', ')}`;
+
+/** A ZeroMQ TCP endpoint: tcp://HOST:PORT (PORT 0 or * picks an ephemeral one when binding). */
+export const tcpEndpoint: ValueCheck = (v) => (typeof v === 'string' && /^tcp:\/\/[^\s:/]+:(\d{1,5}|\*)$/.test(v) ? undefined : 'a tcp://HOST:PORT endpoint');
+
+export const httpUrl: ValueCheck = (v) => {
+  if (typeof v !== 'string') return 'an http(s) URL';
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : 'an http(s) URL';
+  } catch {
+    return 'an http(s) URL';
+  }
+};
+
+/** An object whose keys are checked by `fields`; `partial` allows any subset. */
+export const object =
+  (fields: Readonly<Record<string, ValueCheck>>, options: { partial?: boolean } = {}): ValueCheck =>
+  (v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return `an object with ${Object.keys(fields).join(', ')}`;
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!(k in fields)) return `an object with ${Object.keys(fields).join(', ')} (unknown key '${k}')`;
+    for (const [k, check] of Object.entries(fields)) {
+      if (!(k in o) || o[k] === undefined) {
+        if (options.partial) continue;
+        return `an object with ${Object.keys(fields).join(', ')} ('${k}' is missing)`;
+      }
+      const problem = check(o[k]);
+      if (typeof problem === 'string') return { at: [k], accepts: problem, value: o[k] };
+      if (problem) return { ...problem, at: [k, ...problem.at] };
+    }
+    return undefined;
+  };
+
+const backoff = object({ minMs: integer(0), maxMs: integer(0), factor: positiveNumber, jitter: fraction, resetAfterMs: integer(0), firstImmediate: boolean });
+
+const rankCriteria: ValueCheck = (v): string | undefined => {
+  try {
+    validateRankCriteria(v as RankCriteria);
+    return undefined;
+  } catch (e) {
+    return `valid rank criteria (${(e as Error).message})`;
+  }
+};
+
+// ---- the keys ----------------------------------------------------------------------------------
+
+export const CONFIG_KEYS = {
+  dbPath: { description: 'The SQLite database file (created on first use). Everything durable is here.', defaultText: '(required)', check: nonEmptyString },
+  synchronous: { description: "SQLite's synchronous mode: FULL survives a power cut; NORMAL may lose the last commits then (not on a process crash).", defaultText: 'FULL', check: oneOf('FULL', 'NORMAL') },
+  requestEndpoint: {
+    description: "The backtest service's request socket; shoal's PUSH connects to it.",
+    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (tcp://localhost:5580)',
+    check: tcpEndpoint,
+  },
+  resultEndpoint: {
+    description: "shoal's result socket; its PULL binds here and the service's PUSH connects to it.",
+    defaultText: 'tcp://*:$SWIMMY_PORT_BACKTEST_RES (tcp://*:5581); tcp://127.0.0.1:... with resultsLoopbackOnly',
+    check: tcpEndpoint,
+  },
+  resultsLoopbackOnly: { description: 'Bind the default result socket on 127.0.0.1 only (ignored when resultEndpoint is set).', defaultText: 'false', check: boolean },
+  window: {
+    description: 'Requests in flight at most. More would wait in the service queue while their leases run.',
+    defaultText: "the service's workers: $SWIMMY_BACKTEST_WORKERS, else the CPU count up to 4",
+    unit: 'requests',
+    check: integer(1),
+  },
+  leaseMs: { description: "Deadline for one attempt's result; past it the attempt has timed out and is retried.", defaultText: '120000', unit: 'ms', check: integer(1) },
+  retry: {
+    description: 'Attempts per request (maxAttempts) and the backoff between them (minMs, maxMs, factor, jitter, resetAfterMs, firstImmediate).',
+    defaultText: '{ maxAttempts: 5, backoff: 1 s x4 up to 120 s, jitter 0.2 }',
+    check: object({ maxAttempts: integer(1), backoff }),
+  },
+  ratePerSec: { description: 'Sends per second at most (a token bucket of one second).', defaultText: 'unlimited', unit: 'sends/s', check: positiveNumber },
+  tickMs: { description: 'How often the sender looks for expired leases and due retries.', defaultText: '1000', unit: 'ms', check: integer(1) },
+  replay: {
+    description: 'Dead-letter replay: quietMs (an actor quiet this long after a restart has its letters replayed), maxReplays, perSecond, batch, scanIntervalMs, replayAtStartup.',
+    defaultText: '{ quietMs: 30000, maxReplays: 3, perSecond: 50, batch: 100, scanIntervalMs: 5000, replayAtStartup: true }',
+    check: object({ quietMs: integer(0), maxReplays: integer(1), perSecond: positiveNumber, batch: integer(1), scanIntervalMs: integer(0), replayAtStartup: boolean }, { partial: true }),
+  },
+  restartBackoff: {
+    description: "Delay between consecutive restarts of one actor (minMs, maxMs, factor, jitter, resetAfterMs, firstImmediate).",
+    defaultText: '{ first at once, then 100 ms x2 up to 30 s, jitter 0.2, reset after 60 s }',
+    check: backoff,
+  },
+  intensity: { description: 'Restarts a supervisor allows within periodMs before it gives up.', defaultText: '10', unit: 'restarts', check: integer(1) },
+  periodMs: { description: 'The window of the restart intensity.', defaultText: '60000', unit: 'ms', check: integer(1) },
+  dataDir: { description: 'Historical data: <dataDir>/<SYMBOL>_M1.csv; relative candle paths resolve here.', defaultText: '(none: requests must name candles_file)', check: nonEmptyString },
+  rankIntervalMs: { description: 'Rank evaluation period.', defaultText: '60000', unit: 'ms', check: integer(1) },
+  rankEvaluation: { description: 'Evaluate ranks on a timer (and once at start); off, cycles run only when asked.', defaultText: 'true', check: boolean },
+  rankCriteria: { description: "Rank thresholds and the OOS gate.", defaultText: "the host's table (docs/protocol.md)", check: rankCriteria },
+  oosWindowDays: { description: 'The OOS window when a request names none: the last this many days of data.', defaultText: '180', unit: 'days', check: integer(1) },
+  oosRetryMs: { description: 'OOS is asked at most once per this period per strategy.', defaultText: '600000', unit: 'ms', check: integer(0) },
+  notificationsFile: { description: 'Notifications are appended to this JSONL file.', defaultText: '<dbPath>.notifications.jsonl', check: nonEmptyString },
+  webhookUrl: { description: 'A Discord-compatible webhook for notifications (kept out of logs).', defaultText: '$SHOAL_WEBHOOK_URL, else none', check: httpUrl },
+  snapshotIntervalMs: { description: 'How often the tree snapshot for `shoal tree` is published; 0 disables it.', defaultText: '2000', unit: 'ms', check: integer(0) },
+} as const satisfies Record<string, ConfigKey>;
+
+export type ConfigKeyName = keyof typeof CONFIG_KEYS;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The closest known key to a misspelt one (edit distance at most 2), for "did you mean". */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+export function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  try {
+    const text = JSON.stringify(v);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return typeof v;
+  }
+}
+
+/** Refuses unknown keys and bad values with one line naming the key and what it accepts. Undefined values are "not set". */
+export function checkConfig(input: Readonly<Record<string, unknown>>): void {
+  const known = Object.keys(CONFIG_KEYS);
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    if (!(key in CONFIG_KEYS)) {
+      const near = closestKey(key, known);
+      throw new ConfigError(`unknown configuration key '${key}'${near ? ` (did you mean '${near}'?)` : ''}; known keys: ${known.join(', ')}`);
+    }
+    const problem = CONFIG_KEYS[key as ConfigKeyName].check(value);
+    if (typeof problem === 'string') throw new ConfigError(`configuration key '${key}' must be ${problem}, got ${show(value)}`);
+    if (problem) throw new ConfigError(`configuration key '${[key, ...problem.at].join('.')}' must be ${problem.accepts}, got ${show(problem.value)}`);
+  }
+}
