@@ -38,7 +38,7 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-pack-'));
-  // --ignore-scripts: `prepack` would rebuild dist/ (clean first) under the tests beside this
+  // --ignore-scripts: `prepare` would rebuild dist/ (clean first) under the tests beside this
   // one; the global setup has just built it from these sources.
   const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: REPO_ROOT, env: plainEnv(), maxBuffer: 64 * 1024 * 1024 });
   [packed] = JSON.parse(pack.stdout) as (typeof packed)[];
