@@ -8,7 +8,7 @@
  * not report a day again (only a cursor write that failed after the notification can repeat one).
  * On a store that has never reported, reporting starts with the next boundary.
  */
-import { kindGuard, isNumber, isOptional, type ActorContext, type ActorRef } from '../runtime/index.ts';
+import { kindGuard, isNumber, isOptional, type ActorContext, type ActorPath, type ActorRef } from '../runtime/index.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
@@ -18,7 +18,7 @@ import { assembleDailySummary, DAY_MS, formatDailySummary, utcDayOf, type DailyS
 import { DEFAULT_RANK_CRITERIA, type RankCriteria } from '../domain/ranks.ts';
 import { writeCommand } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
-import { notify, type Severity } from './notifier.ts';
+import { notify, type NotifierMessage, type Severity } from './notifier.ts';
 
 export type DailyReporterMessage =
   /** Sent by the timer just after a UTC midnight: report the day that ended (and any missed). */
@@ -32,8 +32,8 @@ export const isDailyReporterMessage = kindGuard<DailyReporterMessage>({ boundary
 
 export interface DailyReporterConfig {
   readonly dbPath: string;
-  readonly writerPath: string;
-  readonly notifierPath: string;
+  readonly writerPath: ActorPath<DbWriterMessage>;
+  readonly notifierPath: ActorPath<NotifierMessage>;
   readonly criteria?: RankCriteria;
   /** Default 'daily-report'. */
   readonly cursorName?: string;
@@ -78,9 +78,7 @@ export function dailyReporter(config: DailyReporterConfig, stats = new DailyRepo
   const send = async (state: ReporterState, ctx: ActorContext<DailyReporterMessage>, dayStart: number): Promise<DailySummary> => {
     const summary = summaryOf(state, dayStart, ctx.clock.now());
     notify(ctx.system, config.notifierPath, { severity: summarySeverity(summary), title: `shoal daily summary ${summary.day}`, body: formatDailySummary(summary), at: ctx.clock.now() });
-    const writer = ctx.system.lookup(config.writerPath);
-    if (!writer) throw new Error(`daily-reporter: db-writer ${config.writerPath} is not running`);
-    await writeCommand(ctx.system, writer as ActorRef<DbWriterMessage>, { type: 'setCursor', name: cursorName, value: dayStart });
+    await writeCommand(ctx.system, config.writerPath, { type: 'setCursor', name: cursorName, value: dayStart });
     stats.reports++;
     stats.lastDay = summary.day;
     return summary;

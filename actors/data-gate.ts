@@ -13,7 +13,7 @@
  * end = the last timestamp, start = end - days * 86,400, and the file must cover it.
  */
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { ActorRef, kindGuard, isOptional, isRecord, isString, type ActorContext } from '../runtime/index.ts';
+import { ActorRef, kindGuard, isOptional, isRecord, isString, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { CommandOutcome, EnqueueOutcome, WriteCommand } from '../persistence/commands.ts';
 import { childTraceparent, createTraceparent } from '../protocol/index.ts';
@@ -23,7 +23,7 @@ import { unreadableVerdict } from '../domain/candles/verdict.ts';
 import type { OosRequestInput } from '../domain/request.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
-import { notify } from './notifier.ts';
+import { notify, type NotifierMessage } from './notifier.ts';
 import type { SenderMessage } from './sender.ts';
 
 // ---- protocol ----------------------------------------------------------------------------------
@@ -75,9 +75,9 @@ export type GateCheckReply =
 // ---- configuration -----------------------------------------------------------------------------
 
 export interface DataGateConfig {
-  readonly writerPath: string;
-  readonly senderPath: string;
-  readonly notifierPath: string;
+  readonly writerPath: ActorPath<DbWriterMessage>;
+  readonly senderPath: ActorPath<SenderMessage>;
+  readonly notifierPath: ActorPath<NotifierMessage>;
   /** Shared with other gates or kept across restarts; default: one per gate incarnation. */
   readonly cache?: VerdictCache;
   /** Relative candle paths resolve here; without candles_file, `<dataDir>/<data_id or SYMBOL_M1>.csv`. */
@@ -167,12 +167,6 @@ export async function judgeFile(
 
 export function dataGate(config: DataGateConfig, stats = new GateStats()): ActorDefinition<GateState, DataGateMessage> {
   const renotifyMs = config.renotifyMs ?? 3_600_000;
-
-  const writer = (ctx: ActorContext<DataGateMessage>): ActorRef<DbWriterMessage> => {
-    const w = ctx.system.lookup(config.writerPath);
-    if (!w) throw new Error(`data-gate ${ctx.path}: db-writer ${config.writerPath} is not running`);
-    return w as ActorRef<DbWriterMessage>;
-  };
 
   const alert = (state: GateState, ctx: ActorContext<DataGateMessage>, strategyName: string, verdict: CandleVerdict) => {
     const now = ctx.clock.now();
@@ -317,14 +311,14 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
       let outcomes: CommandOutcome[] | Error = [];
       if (commands.length > 0) {
         try {
-          outcomes = await writeCommands(ctx.system, writer(ctx), commands);
+          outcomes = await writeCommands(ctx.system, config.writerPath, commands);
         } catch (e) {
           outcomes = e instanceof Error ? e : new Error(String(e));
         }
       }
       let enqueued = 0;
       for (const answer of answers) if (answer(outcomes)) enqueued++;
-      if (enqueued > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake' } satisfies SenderMessage);
+      if (enqueued > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake' });
       return state;
     },
   };

@@ -1,4 +1,4 @@
-import type { ActorRef, ActorSystem, DeadLetter, DeadLetterSink } from '../runtime/index.ts';
+import type { ActorPath, ActorSystem, DeadLetter, DeadLetterSink } from '../runtime/index.ts';
 import { describeError } from '../runtime/index.ts';
 import type { InsertDeadLetterCommand } from '../persistence/commands.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
@@ -60,7 +60,7 @@ export class PersistedDeadLetterSink implements DeadLetterSink {
 
   constructor(
     private readonly system: ActorSystem,
-    private readonly writerPath: string,
+    private readonly writerPath: ActorPath<DbWriterMessage>,
     private readonly spool: DeadLetterSpool,
     private readonly timeoutMs = 10_000,
   ) {}
@@ -77,7 +77,7 @@ export class PersistedDeadLetterSink implements DeadLetterSink {
       letter.replayOf !== undefined
         ? [{ type: 'deadLetterReturned' as const, id: letter.replayOf, error: command.error, stack: command.stack }]
         : [command];
-    return writeCommands(this.system, writer as ActorRef<DbWriterMessage>, commands, this.timeoutMs).then(
+    return writeCommands(this.system, writer, commands, this.timeoutMs).then(
       (outcomes) => {
         if (outcomes[0].status === 'error') throw new Error(`dead letter not stored: ${(outcomes[0] as { error: string }).error}`);
         if (letter.replayOf !== undefined) this.counts.returned++;

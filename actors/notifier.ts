@@ -7,7 +7,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { EventStream, isString, kindGuard } from '../runtime/index.ts';
-import type { ActorContext, ActorSystem } from '../runtime/index.ts';
+import type { ActorContext, ActorPath, ActorSystem } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 
 // ---- protocol ----------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ export function webhookContent(n: Notification): string {
 }
 
 /** Sends a notification to the notifier at `path`; an absent notifier yields a dead letter, not silence. */
-export function notify(system: ActorSystem, path: string, n: Omit<Notification, 'kind' | 'at'> & { at?: number }): void {
+export function notify(system: ActorSystem, path: ActorPath<NotifierMessage>, n: Omit<Notification, 'kind' | 'at'> & { at?: number }): void {
   system.dispatchPath(path, { kind: 'notify', severity: n.severity, title: n.title, body: n.body, at: n.at ?? system.clock.now() } satisfies Notification);
 }
 

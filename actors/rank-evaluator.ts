@@ -29,7 +29,7 @@
  * (timeout). Gate rejections are recorded by the gate itself (data_invalid, with the file's
  * problems), so they are counted here but not written twice.
  */
-import { kindGuard, type ActorContext, type ActorRef } from '../runtime/index.ts';
+import { kindGuard, type ActorContext, type ActorPath, type ActorRef } from '../runtime/index.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { ChangeRankCommand, CommandOutcome, RecordFailureCommand, WriteCommand } from '../persistence/commands.ts';
@@ -84,8 +84,8 @@ export interface CycleReport {
 
 export interface RankEvaluatorConfig {
   readonly dbPath: string;
-  readonly writerPath: string;
-  readonly gatePath: string;
+  readonly writerPath: ActorPath<DbWriterMessage>;
+  readonly gatePath: ActorPath<DataGateMessage>;
   /** Candle files are `<dataDir>/<SYMBOL>_M1.csv`. */
   readonly dataDir: string;
   readonly criteria?: RankCriteria;
@@ -217,9 +217,7 @@ export function rankEvaluator(config: RankEvaluatorConfig, stats = new RankEvalu
     const all = [...commands, ...failures];
     if (all.length === 0) return [];
     try {
-      const writer = ctx.system.lookup(config.writerPath);
-      if (!writer) throw new Error(`db-writer ${config.writerPath} is not running`);
-      const outcomes = await writeCommands(ctx.system, writer as ActorRef<DbWriterMessage>, all);
+      const outcomes = await writeCommands(ctx.system, config.writerPath, all);
       const recorded = outcomes.slice(commands.length).filter((o) => o.status === 'recorded').length;
       report.failuresRecorded += recorded;
       stats.failuresRecorded += recorded;
@@ -261,7 +259,7 @@ export function rankEvaluator(config: RankEvaluatorConfig, stats = new RankEvalu
     stats.oosAsked++;
     let reply: GateReply;
     try {
-      const gate = ctx.system.lookup(config.gatePath) as ActorRef<DataGateMessage> | undefined;
+      const gate = ctx.system.lookup(config.gatePath);
       if (!gate) throw new Error(`data gate ${config.gatePath} is not running`);
       reply = await ctx.system.query<DataGateMessage, GateReply>(
         gate,

@@ -17,7 +17,7 @@
  * that actor then pause until it has been quiet again: the rest of the pass is released
  * uncounted, so a batch of still-poisonous letters cannot exhaust the supervisor's intensity.
  */
-import { isNumber, isOptional, isString, kindGuard, ReceiptRef, type ActorContext, type ActorRef, type SystemEvent } from '../runtime/index.ts';
+import { actorPath, isNumber, isOptional, isString, kindGuard, ReceiptRef, type ActorContext, type ActorPath, type ActorRef, type SystemEvent } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { DeadLetter } from '../persistence/records.ts';
 import type { WriteCommand } from '../persistence/commands.ts';
@@ -105,7 +105,7 @@ interface State {
 
 export interface ReplayerConfig {
   readonly dbPath: string;
-  readonly writerPath: string;
+  readonly writerPath: ActorPath<DbWriterMessage>;
   readonly policy?: Partial<ReplayPolicy>;
   /** Routes by what a letter holds, tried in order; a letter none takes goes back to its source actor. */
   readonly routes?: readonly ReplayRoute[];
@@ -113,18 +113,13 @@ export interface ReplayerConfig {
 
 /** The letter's message, back from its JSON form (actor refs resolved in this system). */
 export function letterMessage(letter: DeadLetter, ctx: ActorContext<any>): unknown {
-  return messageFromJson(JSON.stringify(letter.message), (p) => ctx.system.lookup(p));
+  return messageFromJson(JSON.stringify(letter.message), (p) => ctx.system.lookup(actorPath<unknown>(p)));
 }
 
 export function replayer(config: ReplayerConfig): ActorDefinition<State, ReplayerMessage> {
   const policy: ReplayPolicy = { ...defaultReplayPolicy, ...config.policy };
   const routes = config.routes ?? [];
-  const writer = (ctx: ActorContext<ReplayerMessage>) => {
-    const ref = ctx.system.lookup(config.writerPath);
-    if (!ref) throw new Error(`replayer ${ctx.path}: db-writer ${config.writerPath} is not running`);
-    return ref as ActorRef<DbWriterMessage>;
-  };
-  const write = (ctx: ActorContext<ReplayerMessage>, command: WriteCommand) => writeCommands(ctx.system, writer(ctx), [command]);
+  const write = (ctx: ActorContext<ReplayerMessage>, command: WriteCommand) => writeCommands(ctx.system, config.writerPath, [command]);
 
   const claim = async (ctx: ActorContext<ReplayerMessage>, filter: { ids?: readonly number[]; source?: string }): Promise<DeadLetter[]> => {
     const [outcome] = await write(ctx, { type: 'claimDeadLettersForReplay', ...filter, limit: policy.batch, maxReplays: policy.maxReplays });
@@ -165,7 +160,8 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
     }
     const receipt = new ReceiptRef(`${ctx.path}#replay-${letter.id}`, letter.id, () => ctx.self.tell({ kind: 'handled', id: letter.id }));
     state.awaiting.set(letter.id, to);
-    if (!ctx.system.lookup(to)?.tell(message, receipt)) {
+    // An untyped message, its protocol checked just above: delivered by path.
+    if (!ctx.system.dispatchPath(to, message, receipt)) {
       state.awaiting.delete(letter.id);
       await settle(state, ctx, letter, { type: 'deadLetterReleased', id: letter.id, reason: `replay postponed: ${to} did not take the message` });
     }

@@ -12,7 +12,7 @@
  *   the service would answer the same way again.
  * Socket errors crash the actor; its supervisor restarts it (and it rebinds).
  */
-import { kindGuard, ReceiptRef, type ActorContext, type ActorRef } from '../runtime/index.ts';
+import { kindGuard, ReceiptRef, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { CommandOutcome, OosMetrics, WriteCommand } from '../persistence/commands.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
@@ -32,8 +32,8 @@ export interface ResultHandlerConfig {
   /** Where to bind, e.g. tcp://*:5581 (or tcp://127.0.0.1:5581 for loopback only; port 0 = ephemeral). */
   readonly endpoint: string;
   readonly dbPath: string;
-  readonly writerPath: string;
-  readonly senderPath: string;
+  readonly writerPath: ActorPath<DbWriterMessage>;
+  readonly senderPath: ActorPath<SenderMessage>;
   readonly retry?: RetryPolicy;
   readonly limits?: Partial<CodecLimits>;
   /** Pause reading the socket while this many frames wait in the mailbox. Default 5,000. */
@@ -184,8 +184,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         }
       }
       if (commands.length === 0) return state;
-      const writer = ctx.system.lookup(config.writerPath) as ActorRef<DbWriterMessage> | undefined;
-      if (!writer) throw new Error(`result-handler ${ctx.path}: db-writer ${config.writerPath} is not running`);
+      const writer = config.writerPath;
       const outcomes: CommandOutcome[] = await writeCommands(ctx.system, writer, commands);
       let freed = 0;
       let retried = 0;
@@ -236,7 +235,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         if (fallbacks.length > 0) await writeCommands(ctx.system, writer, fallbacks);
       }
       // A retried request may be due at once (the policy decides), so the sender must look.
-      if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed, due: retried > 0 } satisfies SenderMessage);
+      if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed, due: retried > 0 });
       return state;
     },
     // The next incarnation binds the same port; PullChannel.bind rides out its release.

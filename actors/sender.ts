@@ -8,7 +8,7 @@
  * result still completes it) until `maxAttempts`, then the request goes to the dead letters with
  * its history. While the service is unreachable the sender pauses instead of spinning.
  */
-import { kindGuard, type ActorContext, type ActorRef } from '../runtime/index.ts';
+import { kindGuard, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import { type BackoffPolicy, backoffDelay } from '../runtime/backoff.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import { type TokenBucket, msUntilToken, refill } from '../runtime/token-bucket.ts';
@@ -38,7 +38,7 @@ export interface SenderConfig {
   /** The service's request socket, e.g. tcp://localhost:5580. */
   readonly endpoint: string;
   readonly dbPath: string;
-  readonly writerPath: string;
+  readonly writerPath: ActorPath<DbWriterMessage>;
   /** Requests in flight at most. Default 16. */
   readonly window?: number;
   /** Deadline for a result after a send. Default 120 s. */
@@ -104,11 +104,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
   const burst = Math.max(1, Math.ceil(config.ratePerSec ?? window));
   if (!(leaseMs > 0)) throw new RangeError(`sender: leaseMs must be > 0, got ${leaseMs}`);
 
-  const db = (ctx: ActorContext<SenderMessage>, commands: WriteCommand[]): Promise<CommandOutcome[]> => {
-    const writer = ctx.system.lookup(config.writerPath);
-    if (!writer) throw new Error(`sender ${ctx.path}: db-writer ${config.writerPath} is not running`);
-    return writeCommands(ctx.system, writer as ActorRef<DbWriterMessage>, commands);
-  };
+  const db = (ctx: ActorContext<SenderMessage>, commands: WriteCommand[]): Promise<CommandOutcome[]> => writeCommands(ctx.system, config.writerPath, commands);
 
   /** The command that ends a failed attempt: another try later, or the dead letters. */
   const afterFailure = (ctx: ActorContext<SenderMessage>, req: OutboxRequest, kind: FailureKind, error: string, retryable = true): WriteCommand => {

@@ -6,19 +6,20 @@
  * - a result frame (undecodable, orphan, not applicable) is handed to the result-handler again,
  *   which decodes and applies it if it now can, or returns the letter.
  */
-import { isRecord, type ActorRef } from '../runtime/index.ts';
+import { isRecord, type ActorPath } from '../runtime/index.ts';
 import type { ReplayRoute } from '../actors/replayer.ts';
 import { letterMessage } from '../actors/replayer.ts';
 import { writeCommand } from '../actors/db-client.ts';
 import type { DbWriterMessage } from '../actors/db-writer.ts';
 import type { SenderMessage } from '../actors/sender.ts';
+import type { ResultHandlerMessage } from '../actors/result-handler.ts';
 import { REQUEST_LETTER_KIND } from '../persistence/dead-letters.ts';
 import type { DeadLetter } from '../persistence/records.ts';
 
 export interface ReplayRoutePaths {
-  readonly writer: string;
-  readonly sender: string;
-  readonly resultHandler: string;
+  readonly writer: ActorPath<DbWriterMessage>;
+  readonly sender: ActorPath<SenderMessage>;
+  readonly resultHandler: ActorPath<ResultHandlerMessage>;
 }
 
 const kindOf = (letter: DeadLetter): unknown => (isRecord(letter.message) ? letter.message.kind : undefined);
@@ -28,11 +29,9 @@ export function oosReplayRoutes(paths: ReplayRoutePaths): ReplayRoute[] {
     name: 'dead request -> outbox',
     matches: (letter) => kindOf(letter) === REQUEST_LETTER_KIND && typeof letter.requestId === 'string',
     replay: async (letter, ctx) => {
-      const writer = ctx.system.lookup(paths.writer) as ActorRef<DbWriterMessage> | undefined;
-      if (!writer) throw new Error(`replay of dead letter ${letter.id}: the db-writer (${paths.writer}) is not running`);
-      const o = await writeCommand(ctx.system, writer, { type: 'requeueRequest', requestId: letter.requestId! });
+      const o = await writeCommand(ctx.system, paths.writer, { type: 'requeueRequest', requestId: letter.requestId! });
       if (o.status === 'requeued') {
-        ctx.system.lookup(paths.sender)?.tell({ kind: 'wake' } satisfies SenderMessage);
+        ctx.system.lookup(paths.sender)?.tell({ kind: 'wake' });
         return { kind: 'under_way' };
       }
       if (o.status === 'duplicate_live') return { kind: 'return', reason: `request ${o.requestId} not requeued: its strategy has a newer live request ${o.existingRequestId}` };

@@ -152,7 +152,7 @@ export class Shoal {
   private get writer(): ActorRef<DbWriterMessage> {
     const w = this.system.lookup(paths.dbWriter);
     if (!w) throw new Error(`the db-writer (${paths.dbWriter}) is not running`);
-    return w as ActorRef<DbWriterMessage>;
+    return w;
   }
 
   /** Inserts or updates strategies (definition and in-sample metrics); resolves once committed. */
@@ -170,7 +170,7 @@ export class Shoal {
    * the request joins the caller's trace.
    */
   async enqueue(strategyName: string, input: OosRequestInput, options: EnqueueOptions = {}): Promise<EnqueueResult> {
-    const gate = this.system.lookup(paths.gate) as ActorRef<DataGateMessage> | undefined;
+    const gate = this.system.lookup(paths.gate);
     if (!gate) throw new Error(`the data gate (${paths.gate}) is not running`);
     if (options.traceparent !== undefined && !isValidTraceparent(options.traceparent)) {
       throw new TypeError(`enqueue of ${strategyName}: traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${JSON.stringify(options.traceparent)}`);
@@ -240,14 +240,14 @@ export class Shoal {
 
   /** Runs a rank evaluation cycle now (incremental; `full` reads every strategy). */
   evaluateRanks(full = false, timeoutMs = 300_000): Promise<CycleReport> {
-    const r = this.system.lookup(paths.rankEvaluator) as ActorRef<RankEvaluatorMessage> | undefined;
+    const r = this.system.lookup(paths.rankEvaluator);
     if (!r) return Promise.reject(new Error('the rank evaluator is not running'));
     return this.system.query<RankEvaluatorMessage, CycleReport>(r, (replyTo) => ({ kind: full ? 'full_scan' : 'cycle', replyTo }), timeoutMs);
   }
 
   /** Replays dead letters now: by ids, by source, or all eligible. */
   replay(filter: { ids?: number[]; source?: string } = {}, timeoutMs = 30_000): Promise<ReplayReport> {
-    const r = this.system.lookup(paths.replayer) as ActorRef<ReplayerMessage> | undefined;
+    const r = this.system.lookup(paths.replayer);
     if (!r) return Promise.reject(new Error('the replayer is not running'));
     return this.system.query<ReplayerMessage, ReplayReport>(r, (replyTo) => ({ kind: 'replay', ...filter, replyTo }), timeoutMs);
   }

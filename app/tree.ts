@@ -14,31 +14,35 @@
  *   ├── daily-reporter          the previous day's summary at each UTC day boundary
  *   └── replayer                dead letters back to their actors after recovery
  */
+import { actorPath } from '../runtime/index.ts';
 import type { SupervisorSpec } from '../supervisors/index.ts';
-import { dbWriter, DbWriterHealth, type DbWriterConfig } from '../actors/db-writer.ts';
-import { resultHandler, ResultStats } from '../actors/result-handler.ts';
-import { sender, SenderStats } from '../actors/sender.ts';
-import { replayer, type ReplayRoute } from '../actors/replayer.ts';
-import { NotificationChannel, notifier } from '../actors/notifier.ts';
-import { dataGate, GateStats } from '../actors/data-gate.ts';
-import { rankEvaluator, RankEvaluatorStats } from '../actors/rank-evaluator.ts';
-import { dailyReporter, DailyReporterStats } from '../actors/daily-reporter.ts';
+import { dbWriter, DbWriterHealth, type DbWriterConfig, type DbWriterMessage } from '../actors/db-writer.ts';
+import { resultHandler, ResultStats, type ResultHandlerMessage } from '../actors/result-handler.ts';
+import { sender, SenderStats, type SenderMessage } from '../actors/sender.ts';
+import { replayer, type ReplayerMessage, type ReplayRoute } from '../actors/replayer.ts';
+import { NotificationChannel, notifier, type NotifierMessage } from '../actors/notifier.ts';
+import { dataGate, GateStats, type DataGateMessage } from '../actors/data-gate.ts';
+import { rankEvaluator, RankEvaluatorStats, type RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
+import { dailyReporter, DailyReporterStats, type DailyReporterMessage } from '../actors/daily-reporter.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import type { OosConfig } from './config.ts';
 
 export const ROOT = 'shoal';
+const root = `/${ROOT}`;
+const pipeline = `${root}/pipeline`;
+/** Where each actor of the tree runs, with the messages it takes: actors address each other by these. */
 export const paths = Object.freeze({
-  root: `/${ROOT}`,
-  pipeline: `/${ROOT}/pipeline`,
-  dbWriter: `/${ROOT}/pipeline/db-writer`,
-  resultHandler: `/${ROOT}/pipeline/result-handler`,
-  sender: `/${ROOT}/pipeline/sender`,
-  notifier: `/${ROOT}/notifier`,
-  gate: `/${ROOT}/data-gate`,
-  rankEvaluator: `/${ROOT}/rank-evaluator`,
-  dailyReporter: `/${ROOT}/daily-reporter`,
-  replayer: `/${ROOT}/replayer`,
+  root,
+  pipeline,
+  dbWriter: actorPath<DbWriterMessage>(`${pipeline}/db-writer`),
+  resultHandler: actorPath<ResultHandlerMessage>(`${pipeline}/result-handler`),
+  sender: actorPath<SenderMessage>(`${pipeline}/sender`),
+  notifier: actorPath<NotifierMessage>(`${root}/notifier`),
+  gate: actorPath<DataGateMessage>(`${root}/data-gate`),
+  rankEvaluator: actorPath<RankEvaluatorMessage>(`${root}/rank-evaluator`),
+  dailyReporter: actorPath<DailyReporterMessage>(`${root}/daily-reporter`),
+  replayer: actorPath<ReplayerMessage>(`${root}/replayer`),
 });
 
 /** Counters that outlive restarts of the actors they describe. */

@@ -5,6 +5,7 @@ import { EventStream, type SystemEvent } from './events.ts';
 import { Scheduler } from './scheduler.ts';
 import { ActorRef, type ActorOptions, type Behaviour, Cell, CellStatus, type FaultHandler, type StopReason } from './cell.ts';
 import type { TreeNode } from './tree.ts';
+import type { ActorPath } from './actor-path.ts';
 
 export interface SystemOptions {
   name?: string;
@@ -158,7 +159,11 @@ export class ActorSystem {
     this.roots.delete(path);
   }
 
-  lookup(path: string): ActorRef<any> | undefined {
+  /**
+   * The actor running at `path`, typed by the path; undefined when none runs there now. Look up
+   * at use: a child restarted by its supervisor is a new cell, and a ref kept from before is stale.
+   */
+  lookup<M>(path: ActorPath<M>): ActorRef<M> | undefined {
     return this.cells.get(path)?.ref;
   }
 

@@ -11,7 +11,7 @@ import { VerdictCache } from '../../domain/candles/index.ts';
 import type { OosRequestInput } from '../../domain/request.ts';
 import { count, strategy, useTempStores } from '../persistence/helpers.ts';
 import { settle } from '../kernel-helpers.ts';
-import { WRITER, writerTree } from './writer-tree.ts';
+import { NOTIFIER, SENDER, WRITER, writerTree } from './writer-tree.ts';
 
 const temp = useTempStores();
 const HEADER = 'timestamp,open,high,low,close,volume';
@@ -58,7 +58,7 @@ async function gateTree(options: { dataDir?: boolean; clock?: ManualClock; renot
       { id: 'sender', start: () => ({ initialState: undefined, receive: (s: undefined, m: unknown) => (wakes.push(m), s) }) },
       {
         id: 'data-gate',
-        start: () => dataGate({ writerPath: WRITER, senderPath: '/t/sender', notifierPath: '/t/notifier', cache, dataDir: options.dataDir === false ? undefined : dir, renotifyMs: options.renotifyMs }, stats),
+        start: () => dataGate({ writerPath: WRITER, senderPath: SENDER, notifierPath: NOTIFIER, cache, dataDir: options.dataDir === false ? undefined : dir, renotifyMs: options.renotifyMs }, stats),
       },
     ],
   });

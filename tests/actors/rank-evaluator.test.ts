@@ -18,7 +18,7 @@ import { DAY_MS } from '../../domain/daily-summary.ts';
 import type { StrategyRecord } from '../../persistence/records.ts';
 import { count, metrics, strategy, useTempStores } from '../persistence/helpers.ts';
 import { settle } from '../kernel-helpers.ts';
-import { WRITER, writerTree } from './writer-tree.ts';
+import { GATE, NOTIFIER, SENDER, WRITER, writerTree } from './writer-tree.ts';
 
 const temp = useTempStores();
 const HEADER = 'timestamp,open,high,low,close,volume';
@@ -53,12 +53,12 @@ async function evaluatorTree(options: { config?: Partial<RankEvaluatorConfig>; c
     extra: [
       { id: 'notifier', start: () => notifier({}, channel) },
       { id: 'sender', start: () => ({ initialState: undefined, receive: (s: undefined) => s }) },
-      { id: 'data-gate', start: () => dataGate({ writerPath: WRITER, senderPath: '/t/sender', notifierPath: '/t/notifier', dataDir: dir }, gateStats) },
+      { id: 'data-gate', start: () => dataGate({ writerPath: WRITER, senderPath: SENDER, notifierPath: NOTIFIER, dataDir: dir }, gateStats) },
       {
         id: 'rank-evaluator',
-        start: () => rankEvaluator({ dbPath, writerPath: WRITER, gatePath: '/t/data-gate', dataDir: dir, intervalMs: 3_600_000, runAtStart: false, ...options.config }, stats),
+        start: () => rankEvaluator({ dbPath, writerPath: WRITER, gatePath: GATE, dataDir: dir, intervalMs: 3_600_000, runAtStart: false, ...options.config }, stats),
       },
-      ...(options.reporter ? [{ id: 'daily-reporter', start: () => dailyReporter({ dbPath, writerPath: WRITER, notifierPath: '/t/notifier', delayMs: 0 }, reporterStats) }] : []),
+      ...(options.reporter ? [{ id: 'daily-reporter', start: () => dailyReporter({ dbPath, writerPath: WRITER, notifierPath: NOTIFIER, delayMs: 0 }, reporterStats) }] : []),
     ],
   });
   const evaluator = () => t.sup.childRef<RankEvaluatorMessage>('rank-evaluator') as ActorRef<RankEvaluatorMessage>;

@@ -1,13 +1,20 @@
 /** A small supervised tree for actor tests: the db-writer with the persisted dead-letter sink, plus test children. */
 import path from 'node:path';
-import { type ActorRef, type ActorSystem, type Clock, noBackoff, start } from '../../runtime/index.ts';
+import { actorPath, type ActorRef, type ActorSystem, type Clock, noBackoff, start } from '../../runtime/index.ts';
 import { type ChildSpec, startSupervisor, type Supervisor } from '../../supervisors/index.ts';
 import { dbWriter, DbWriterHealth, type DbWriterConfig, type DbWriterMessage } from '../../actors/db-writer.ts';
 import { PersistedDeadLetterSink } from '../../actors/dead-letter-sink.ts';
 import { DeadLetterSpool } from '../../persistence/dead-letter-spool.ts';
 import type { BackoffPolicy } from '../../runtime/backoff.ts';
+import type { SenderMessage } from '../../actors/sender.ts';
+import type { NotifierMessage } from '../../actors/notifier.ts';
+import type { DataGateMessage } from '../../actors/data-gate.ts';
 
-export const WRITER = '/t/db-writer';
+/** Where the test tree's children run (its supervisor is /t), with the messages they take. */
+export const WRITER = actorPath<DbWriterMessage>('/t/db-writer');
+export const SENDER = actorPath<SenderMessage>('/t/sender');
+export const NOTIFIER = actorPath<NotifierMessage>('/t/notifier');
+export const GATE = actorPath<DataGateMessage>('/t/data-gate');
 
 export interface WriterTree {
   system: ActorSystem;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { echoEngine, failingEngine, NO_DATA, type BacktestEngine } from '../../backtester/engines.ts';
 import type { ShoalEvent } from '../../app/api.ts';
 import { snakeKey } from '../../app/api.ts';
+import { paths } from '../../app/tree.ts';
 import { getRequest } from '../../persistence/outbox.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
 import { parseTraceparent } from '../../protocol/index.ts';
@@ -95,7 +96,7 @@ describe('events', () => {
     const p = await pipeline(temp.dir(), { engine: echoEngine });
     const restarts: string[] = [];
     p.shoal.on('restart', (e) => restarts.push(e.path));
-    p.shoal.system.crashActor(p.shoal.system.lookup('/shoal/notifier')!, new Error('injected'));
+    p.shoal.system.crashActor(p.shoal.system.lookup(paths.notifier)!, new Error('injected'));
     await until(() => restarts.includes('/shoal/notifier'), 'the restart event');
     await p.close();
   });

@@ -4,11 +4,10 @@
  * socket rebinds its own port however often its actor restarts.
  */
 import { describe, expect, it } from 'vitest';
-import { ActorRef, type SystemEvent, type TreeNode } from '../../runtime/index.ts';
+import type { SystemEvent, TreeNode } from '../../runtime/index.ts';
 import { echoEngine, failingEngine, NO_DATA, type BacktestEngine } from '../../backtester/engines.ts';
 import { encodeBacktestResult, type BacktestRequest } from '../../protocol/index.ts';
 import { writeCommands } from '../../actors/db-client.ts';
-import type { DbWriterMessage } from '../../actors/db-writer.ts';
 import { openStore, type Store } from '../../persistence/connection.ts';
 import { applyBatch } from '../../persistence/commands.ts';
 import { getDeadLetter, listDeadLetters } from '../../persistence/dead-letters.ts';
@@ -134,7 +133,7 @@ describe('replay by letter kind in the running runtime', () => {
     ];
     const outcomes = await writeCommands(
       p.shoal.system,
-      p.shoal.system.lookup(paths.dbWriter) as ActorRef<DbWriterMessage>,
+      paths.dbWriter,
       letters.map(([source, message]) => ({ type: 'insertDeadLetter' as const, source, message, error: 'poison: earlier', attempts: 3 })),
     );
     const ids = outcomes.map((o) => (o.type === 'insertDeadLetter' && o.status === 'inserted' ? o.id : -1));
@@ -256,8 +255,7 @@ describe('the result socket across restarts', () => {
       if (e.type === 'actor_crashed') failures.push(e.error ?? '');
     });
     for (let i = 1; i <= 20; i++) {
-      const ref = p.shoal.system.lookup(paths.resultHandler) as ActorRef<unknown>;
-      p.shoal.system.crashActor(ref, new Error(`injected crash ${i}`));
+      p.shoal.system.crashActor(p.shoal.system.lookup(paths.resultHandler)!, new Error(`injected crash ${i}`));
       await until(() => restarts.length === i && p.shoal.system.lookup(paths.resultHandler) !== undefined && p.shoal.snapshot().length > 0, `restart ${i}`);
       await until(() => starts.length >= i, `restart ${i} to finish binding`);
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ActorStoppedError,
+  actorPath,
   InMemoryDeadLetterSink,
   ManualClock,
   QueryTimeoutError,
@@ -83,7 +84,7 @@ describe('spawn, dispatch and query', () => {
     const child = spawnStateless<string>(parent, () => undefined, 'child');
     expect(child.path).toBe('/parent/child');
     await stop(parent);
-    expect(sys.lookup('/parent/child')).toBeUndefined();
+    expect(sys.lookup(actorPath('/parent/child'))).toBeUndefined();
   });
 
   it('refuses two actors at one path', () => {
@@ -284,7 +285,7 @@ describe('crash, restart and poison messages', () => {
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     expect(recorded).toHaveLength(1);
     expect(handled).toEqual([]);
-    expect(sys.lookup('/durable')).toBeDefined();
+    expect(sys.lookup(actorPath('/durable'))).toBeDefined();
     resolveWrite();
     await sys.whenIdle();
     expect(handled).toEqual(['next']);
@@ -335,7 +336,7 @@ describe('crash, restart and poison messages', () => {
       throw new Error('no config');
     };
     expect(() => spawn<number, string>(sys, (s) => s, 'broken', { initialStateFunc: init })).toThrow('actor /broken failed to start: no config');
-    expect(sys.lookup('/broken')).toBeUndefined();
+    expect(sys.lookup(actorPath('/broken'))).toBeUndefined();
     expect(() => spawn<number, string>(sys, (s) => s, 'broken', { initialState: 1 })).not.toThrow();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryDeadLetterSink, ManualClock, dispatch, noBackoff, start, type ActorContext } from '../../runtime/index.ts';
+import { actorPath, InMemoryDeadLetterSink, ManualClock, dispatch, noBackoff, start, type ActorContext } from '../../runtime/index.ts';
 import { type ActorDefinition, type ChildSpec, SpecError, SupervisorStartError, startSupervisor, type SupervisorSpec } from '../../supervisors/index.ts';
 import { recordEvents, settle, trace } from '../kernel-helpers.ts';
 
@@ -275,7 +275,7 @@ describe('strategies', () => {
     dispatch(sup.childRef<Cmd>('a')!, 'crash');
     await settle(system, sup);
     expect(sup.whichChildren().map((c) => c.id)).toEqual(['a']);
-    expect(system.lookup('/root/temp')).toBeUndefined();
+    expect(system.lookup(actorPath('/root/temp'))).toBeUndefined();
   });
 });
 
@@ -431,7 +431,7 @@ describe('dynamic supervisor (simple_one_for_one)', () => {
     );
     const paths = await Promise.all(['x', 'y', 'z'].map((l) => sup.startChild([l])));
     expect(paths).toEqual(['/pool/worker-1', '/pool/worker-2', '/pool/worker-3']);
-    dispatch(system.lookup('/pool/worker-2')!, 'crash');
+    dispatch(system.lookup(actorPath<Cmd>('/pool/worker-2'))!, 'crash');
     await settle(system, sup);
     expect(sup.whichChildren().map((c) => c.restartCount)).toEqual([0, 1, 0]);
     await sup.terminateChild('worker-1');
@@ -443,6 +443,22 @@ describe('dynamic supervisor (simple_one_for_one)', () => {
     const sup = await startSupervisor(system, { strategy: 'simple_one_for_one', maxChildren: 1, template: { idPrefix: 'w', start: scripted() } }, 'pool');
     await sup.startChild([]);
     await expect(sup.startChild([])).rejects.toThrow('maxChildren 1 reached');
+  });
+});
+
+describe('addressing children by typed path', () => {
+  it('a lookup at use finds the child running now; a ref kept from before its terminate and restart is stale', async () => {
+    const { system, sink } = world();
+    const sup = await startSupervisor(system, { strategy: 'one_for_one', intensity: 5, backoff: noBackoff, children: workers(['a']) }, 'root');
+    const a = actorPath<Cmd>('/root/a');
+    const before = system.lookup(a)!;
+    await sup.terminateChild('a');
+    await sup.restartChild('a');
+    const now = system.lookup(a)!;
+    expect(now).not.toBe(before);
+    expect(before.tell('ok')).toBe(false);
+    expect(sink.letters.map((l) => l.reason)).toEqual(['stopped']);
+    expect(now.tell('ok')).toBe(true);
   });
 });
 
