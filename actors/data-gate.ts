@@ -15,7 +15,8 @@
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ActorRef, kindGuard, isOptional, isRecord, isString, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
-import type { CommandOutcome, EnqueueOutcome, WriteCommand } from '../persistence/commands.ts';
+import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
+import type { EnqueueOutcome } from '../persistence/outbox.ts';
 import { childTraceparent, createTraceparent } from '../protocol/index.ts';
 import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../domain/candles/index.ts';
 import type { CandleVerdict, Issue, ProblemKind } from '../domain/candles/index.ts';

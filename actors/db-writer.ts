@@ -13,7 +13,8 @@ import { kindGuard, type ActorContext, type ActorRef } from '../runtime/index.ts
 import { type BackoffPolicy, backoffDelay } from '../runtime/backoff.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
-import { type CommandOutcome, type WriteCommand, applyBatch } from '../persistence/commands.ts';
+import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
+import { applyBatch } from '../persistence/batch.ts';
 import { type Store, type SynchronousMode, checkpoint, openStore } from '../persistence/connection.ts';
 import { StoreError, type StoreErrorCode } from '../persistence/errors.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';

@@ -1,6 +1,6 @@
 import type { ActorPath, ActorSystem, DeadLetter, DeadLetterSink } from '../runtime/index.ts';
 import { describeError } from '../runtime/index.ts';
-import type { InsertDeadLetterCommand } from '../persistence/commands.ts';
+import type { InsertDeadLetterCommand } from '../persistence/dead-letters.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import { messageToJson } from '../persistence/message-json.ts';
 import { writeCommands } from './db-client.ts';

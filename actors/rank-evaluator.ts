@@ -32,7 +32,9 @@
 import { kindGuard, type ActorContext, type ActorPath, type ActorRef } from '../runtime/index.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
-import type { ChangeRankCommand, CommandOutcome, RecordFailureCommand, WriteCommand } from '../persistence/commands.ts';
+import type { ChangeRankCommand } from '../persistence/strategies.ts';
+import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
+import type { RecordFailureCommand } from '../persistence/events.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { getCursor } from '../persistence/cursors.ts';
 import type { StrategyRecord } from '../persistence/records.ts';

@@ -14,7 +14,8 @@
  */
 import { kindGuard, ReceiptRef, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
-import type { CommandOutcome, OosMetrics, WriteCommand } from '../persistence/commands.ts';
+import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
+import type { OosMetrics } from '../persistence/results.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { getRequest } from '../persistence/outbox.ts';
 import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';

@@ -5,7 +5,9 @@
 import type { CandleVerdict } from '../domain/candles/index.ts';
 import type { Rank } from '../domain/ranks.ts';
 import type { RequestState } from '../domain/request.ts';
-import type { EnqueueOutcome, OosMetrics, StrategyInput } from '../persistence/commands.ts';
+import type { EnqueueOutcome } from '../persistence/outbox.ts';
+import type { OosMetrics } from '../persistence/results.ts';
+import type { StrategyInput } from '../persistence/strategies.ts';
 import type { OosResultRecord } from '../persistence/results.ts';
 import type { GateReply } from '../actors/data-gate.ts';
 

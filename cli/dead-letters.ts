@@ -1,5 +1,5 @@
 /** `shoal dead-letters`: list, show, replay and discard what could not be processed. */
-import { applyBatch } from '../persistence/commands.ts';
+import { applyBatch } from '../persistence/batch.ts';
 import { getDeadLetter, listDeadLetters } from '../persistence/dead-letters.ts';
 import { DEAD_LETTER_STATES, type DeadLetterState } from '../persistence/schema.ts';
 import type { DeadLetter } from '../persistence/records.ts';

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import type { InsertDeadLetterCommand } from './commands.ts';
+import type { InsertDeadLetterCommand } from './dead-letters.ts';
 
 /**
  * An append-only, fsynced file of dead letters for when the database cannot take them: letters

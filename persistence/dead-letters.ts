@@ -16,21 +16,7 @@
  */
 import { sql } from 'kysely';
 import type { Store } from './connection.ts';
-import type {
-  ClaimDeadLettersForReplayCommand,
-  ClaimDeadLettersOutcome,
-  DeadLetterReleasedCommand,
-  DeadLetterReleasedOutcome,
-  DeadLetterReplayedCommand,
-  DeadLetterReplayedOutcome,
-  DeadLetterReturnedCommand,
-  DeadLetterReturnedOutcome,
-  DiscardDeadLetterCommand,
-  DiscardDeadLetterOutcome,
-  InsertDeadLetterCommand,
-  InsertDeadLetterOutcome,
-  WrongLetterState,
-} from './commands.ts';
+import type { CommandSpec } from './command.ts';
 import { insertFailureEvent } from './events.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { toDeadLetter, type DeadLetter } from './records.ts';
@@ -48,6 +34,89 @@ export const REQUEST_LETTER_KIND = 'oos_request';
  * end settles it, so claims and scans leave it alone.
  */
 const REPLAY_IN_PROGRESS = sql<boolean>`(json_extract(dead_letters.message, '$.kind') = ${text(REQUEST_LETTER_KIND)} and exists (select 1 from oos_requests r where r.request_id = dead_letters.request_id and r.state in (${PENDING}, ${IN_FLIGHT})))`;
+
+// Commands ---------------------------------------------------------------------------------------
+
+/** A message any actor could not process, kept for inspection and replay. */
+export interface InsertDeadLetterCommand {
+  type: 'insertDeadLetter';
+  source: string;
+  /** Serialised as JSON. */
+  message: unknown;
+  error: string;
+  stack?: string;
+  attempts: number;
+  traceparent?: string;
+  requestId?: string;
+  /** Default: now. */
+  firstFailedAt?: number;
+}
+
+/** replaying -> replayed. */
+export interface DeadLetterReplayedCommand {
+  type: 'deadLetterReplayed';
+  id: number;
+}
+
+/** replaying -> dead: the replay failed again; replay_count + 1. */
+export interface DeadLetterReturnedCommand {
+  type: 'deadLetterReturned';
+  id: number;
+  error: string;
+  stack?: string;
+}
+
+/** replaying -> dead without a replay counted: the replay was postponed (its actor is failing), not tried. */
+export interface DeadLetterReleasedCommand {
+  type: 'deadLetterReleased';
+  id: number;
+  reason: string;
+}
+
+/** dead|replaying -> discarded. The row is kept. */
+export interface DiscardDeadLetterCommand {
+  type: 'discardDeadLetter';
+  id: number;
+  reason?: string;
+}
+
+/**
+ * dead -> replaying for the given ids, or for a source, or for all; oldest first; only letters
+ * replayed fewer than `maxReplays` times. Letters already replaying are returned again (a
+ * replayer that crashed picks them up), so claiming twice changes nothing the second time.
+ */
+export interface ClaimDeadLettersForReplayCommand {
+  type: 'claimDeadLettersForReplay';
+  ids?: readonly number[];
+  source?: string;
+  limit: number;
+  maxReplays: number;
+}
+
+export type InsertDeadLetterOutcome = { type: 'insertDeadLetter'; status: 'inserted'; id: number };
+
+/** `wrong_state`: the letter is not in a state the transition starts from (null: no such id). */
+export type WrongLetterState<T extends string> = { type: T; status: 'wrong_state'; id: number; state: DeadLetterState | null };
+
+export type DeadLetterReplayedOutcome =
+  | { type: 'deadLetterReplayed'; status: 'replayed'; id: number }
+  | WrongLetterState<'deadLetterReplayed'>;
+
+export type DeadLetterReturnedOutcome =
+  | { type: 'deadLetterReturned'; status: 'returned'; id: number; replayCount: number }
+  | WrongLetterState<'deadLetterReturned'>;
+
+export type DeadLetterReleasedOutcome =
+  | { type: 'deadLetterReleased'; status: 'released'; id: number }
+  | WrongLetterState<'deadLetterReleased'>;
+
+export type DiscardDeadLetterOutcome =
+  | { type: 'discardDeadLetter'; status: 'discarded'; id: number }
+  | WrongLetterState<'discardDeadLetter'>;
+
+export type ClaimDeadLettersOutcome = { type: 'claimDeadLettersForReplay'; status: 'claimed'; letters: DeadLetter[] };
+
+// Applying -------------------------------------------------------------------------------------
 
 export interface DeadLetterInput {
   source: string;
@@ -211,7 +280,7 @@ export function insertDeadLetterRow(store: Store, input: DeadLetterInput, now: n
   return row.id;
 }
 
-export function insertDeadLetter(store: Store, c: InsertDeadLetterCommand, now: number): InsertDeadLetterOutcome {
+function insertDeadLetter(store: Store, c: InsertDeadLetterCommand, now: number): InsertDeadLetterOutcome {
   const id = insertDeadLetterRow(store, c, now);
   insertFailureEvent(store, { kind: 'dead_letter', source: c.source, requestId: c.requestId ?? null, detail: c.error }, now);
   return { type: 'insertDeadLetter', status: 'inserted', id };
@@ -226,7 +295,7 @@ function wrongState<T extends 'deadLetterReplayed' | 'deadLetterReturned' | 'dea
   return { type, status: 'wrong_state', id, state };
 }
 
-export function deadLetterReplayed(store: Store, c: DeadLetterReplayedCommand, now: number): DeadLetterReplayedOutcome {
+function deadLetterReplayed(store: Store, c: DeadLetterReplayedCommand, now: number): DeadLetterReplayedOutcome {
   requireInteger('deadLetterReplayed', 'id', c.id);
   if (statements(store).replayed.run({ id: c.id, now }).changes === 1) return { type: 'deadLetterReplayed', status: 'replayed', id: c.id };
   return wrongState(store, 'deadLetterReplayed', c.id);
@@ -252,13 +321,13 @@ export function resolveRequestLetters(store: Store, requestId: string, now: numb
 }
 
 /** replaying -> dead without counting a replay: the replay was postponed, not tried. */
-export function deadLetterReleased(store: Store, c: DeadLetterReleasedCommand, _now: number): DeadLetterReleasedOutcome {
+function deadLetterReleased(store: Store, c: DeadLetterReleasedCommand, _now: number): DeadLetterReleasedOutcome {
   requireInteger('deadLetterReleased', 'id', c.id);
   if (statements(store).released.run({ id: c.id, note: String(c.reason) }).changes === 1) return { type: 'deadLetterReleased', status: 'released', id: c.id };
   return wrongState(store, 'deadLetterReleased', c.id);
 }
 
-export function deadLetterReturned(store: Store, c: DeadLetterReturnedCommand, now: number): DeadLetterReturnedOutcome {
+function deadLetterReturned(store: Store, c: DeadLetterReturnedCommand, now: number): DeadLetterReturnedOutcome {
   requireInteger('deadLetterReturned', 'id', c.id);
   const row = statements(store).returned.get({ id: c.id, now, error: String(c.error), stack: c.stack ?? null });
   if (!row) return wrongState(store, 'deadLetterReturned', c.id);
@@ -266,7 +335,7 @@ export function deadLetterReturned(store: Store, c: DeadLetterReturnedCommand, n
   return { type: 'deadLetterReturned', status: 'returned', id: c.id, replayCount: row.replay_count };
 }
 
-export function discardDeadLetter(store: Store, c: DiscardDeadLetterCommand, now: number): DiscardDeadLetterOutcome {
+function discardDeadLetter(store: Store, c: DiscardDeadLetterCommand, now: number): DiscardDeadLetterOutcome {
   requireInteger('discardDeadLetter', 'id', c.id);
   if (statements(store).discard.run({ id: c.id, now, note: c.reason ?? null }).changes === 1) {
     return { type: 'discardDeadLetter', status: 'discarded', id: c.id };
@@ -274,7 +343,7 @@ export function discardDeadLetter(store: Store, c: DiscardDeadLetterCommand, now
   return wrongState(store, 'discardDeadLetter', c.id);
 }
 
-export function claimDeadLettersForReplay(store: Store, c: ClaimDeadLettersForReplayCommand, _now: number): ClaimDeadLettersOutcome {
+function claimDeadLettersForReplay(store: Store, c: ClaimDeadLettersForReplayCommand, _now: number): ClaimDeadLettersOutcome {
   const limit = requirePositiveInteger('claimDeadLettersForReplay', 'limit', c.limit);
   const max = requireInteger('claimDeadLettersForReplay', 'maxReplays', c.maxReplays);
   const s = statements(store);
@@ -290,6 +359,39 @@ export function claimDeadLettersForReplay(store: Store, c: ClaimDeadLettersForRe
   const letters = rows.map(toDeadLetter).sort((a, b) => a.id - b.id);
   return { type: 'claimDeadLettersForReplay', status: 'claimed', letters };
 }
+
+const describeTransition = (c: { type: string; id: number }) => `${c.type} (dead_letters) id=${c.id}`;
+
+export const insertDeadLetterSpec: CommandSpec<InsertDeadLetterCommand, InsertDeadLetterOutcome> = {
+  type: 'insertDeadLetter',
+  apply: insertDeadLetter,
+  describe: (c) => `insertDeadLetter (dead_letters) source=${c.source}${c.requestId ? ` request=${c.requestId}` : ''}`,
+};
+export const deadLetterReplayedSpec: CommandSpec<DeadLetterReplayedCommand, DeadLetterReplayedOutcome> = {
+  type: 'deadLetterReplayed',
+  apply: deadLetterReplayed,
+  describe: describeTransition,
+};
+export const deadLetterReturnedSpec: CommandSpec<DeadLetterReturnedCommand, DeadLetterReturnedOutcome> = {
+  type: 'deadLetterReturned',
+  apply: deadLetterReturned,
+  describe: describeTransition,
+};
+export const deadLetterReleasedSpec: CommandSpec<DeadLetterReleasedCommand, DeadLetterReleasedOutcome> = {
+  type: 'deadLetterReleased',
+  apply: deadLetterReleased,
+  describe: describeTransition,
+};
+export const discardDeadLetterSpec: CommandSpec<DiscardDeadLetterCommand, DiscardDeadLetterOutcome> = {
+  type: 'discardDeadLetter',
+  apply: discardDeadLetter,
+  describe: describeTransition,
+};
+export const claimDeadLettersForReplaySpec: CommandSpec<ClaimDeadLettersForReplayCommand, ClaimDeadLettersOutcome> = {
+  type: 'claimDeadLettersForReplay',
+  apply: claimDeadLettersForReplay,
+  describe: (c) => `claimDeadLettersForReplay (dead_letters)${c.source ? ` source=${c.source}` : ''}${c.ids ? ` ids=${c.ids.length}` : ''}`,
+};
 
 // Reads ------------------------------------------------------------------------------------------
 

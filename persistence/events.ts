@@ -2,6 +2,7 @@
  * Failure and supervisor events: append-only logs that survive restarts, so the daily failure
  * summary and the restart history come from the database, not from process memory.
  */
+import type { CommandSpec } from './command.ts';
 import type { Store } from './connection.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { toFailureEvent, toSupervisorEvent, type FailureEvent, type SupervisorEvent } from './records.ts';
@@ -23,6 +24,26 @@ export interface SupervisorEventInput {
   childId?: string | null;
   detail?: string | null;
 }
+
+export interface RecordFailureCommand {
+  type: 'recordFailure';
+  kind: FailureKind;
+  source: string;
+  requestId?: string;
+  detail?: string;
+}
+
+export interface RecordSupervisorEventCommand {
+  type: 'recordSupervisorEvent';
+  kind: SupervisorEventKind;
+  path: string;
+  childId?: string;
+  detail?: string;
+}
+
+export type RecordFailureOutcome = { type: 'recordFailure'; status: 'recorded'; id: number };
+
+export type RecordSupervisorEventOutcome = { type: 'recordSupervisorEvent'; status: 'recorded'; id: number };
 
 const statements = perConnection(({ sqlite, db }: Store) => ({
   insertFailure: prepared(sqlite, ($: { at: number; kind: FailureKind; source: string; requestId: string | null; detail: string | null }) =>
@@ -85,6 +106,17 @@ export function insertSupervisorEvent(store: Store, input: SupervisorEventInput,
   });
   return Number(r.lastInsertRowid);
 }
+
+export const recordFailureSpec: CommandSpec<RecordFailureCommand, RecordFailureOutcome> = {
+  type: 'recordFailure',
+  apply: (store, c, now) => ({ type: 'recordFailure', status: 'recorded', id: insertFailureEvent(store, c, now) }),
+  describe: (c) => `recordFailure (failure_events) kind=${c.kind}${c.requestId ? ` request=${c.requestId}` : ''}`,
+};
+export const recordSupervisorEventSpec: CommandSpec<RecordSupervisorEventCommand, RecordSupervisorEventOutcome> = {
+  type: 'recordSupervisorEvent',
+  apply: (store, c, now) => ({ type: 'recordSupervisorEvent', status: 'recorded', id: insertSupervisorEvent(store, c, now) }),
+  describe: (c) => `recordSupervisorEvent (supervisor_events) kind=${c.kind} path=${c.path}`,
+};
 
 export interface FailureDayCount {
   /** UTC date, YYYY-MM-DD. */

@@ -11,32 +11,125 @@
  *
  * A late result still completes a pending or dead request (once).
  *
- * Every write runs inside the caller's transaction (commands.ts); reads run anywhere.
+ * Every write runs inside the caller's transaction (its command, applied by batch.ts); reads run anywhere.
  */
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Store } from './connection.ts';
-import type {
-  ClaimDueCommand,
-  ClaimDueOutcome,
-  DeadLetterRequestCommand,
-  DeadLetterRequestOutcome,
-  EnqueueOutcome,
-  EnqueueRequestCommand,
-  ExpiredLeasesCommand,
-  ExpiredLeasesOutcome,
-  ReleaseClaimCommand,
-  ReleaseClaimOutcome,
-  RequeueOutcome,
-  RequeueRequestCommand,
-  RetryOutcome,
-  RetryRequestCommand,
-} from './commands.ts';
+import type { CommandSpec } from './command.ts';
 import { recordDeadRequest, REQUEST_LETTER_KIND } from './dead-letters.ts';
 import { insertFailureEvent } from './events.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { requestAttempts, toOutboxRequest, type OutboxRequest } from './records.ts';
-import { REQUEST_STATES, type OosRequestsTable, type RequestState, type Schema } from './schema.ts';
+import { REQUEST_STATES, type FailureKind, type OosRequestsTable, type RequestState, type Schema } from './schema.ts';
 import { DEAD, DONE, IN_FLIGHT, jsonPath, LIVE, PENDING, requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
+
+// Commands ---------------------------------------------------------------------------------------
+
+/**
+ * Puts an OOS request in the outbox (state pending, due at `nextAttemptAt`, default now).
+ * A strategy has at most one live (pending/in_flight) request: a second one is refused with
+ * `duplicate_live`. With a caller-chosen `requestId` that already exists, the command is an
+ * idempotent no-op (`exists`).
+ */
+export interface EnqueueRequestCommand {
+  type: 'enqueueRequest';
+  strategyName: string;
+  /** The BACKTEST request fields, stored as JSON. */
+  payload: Readonly<Record<string, unknown>>;
+  traceparent?: string;
+  requestId?: string;
+  nextAttemptAt?: number;
+}
+
+/** Marks up to `limit` due pending requests in flight (oldest first) and returns them. */
+export interface ClaimDueCommand {
+  type: 'claimDue';
+  limit: number;
+  leaseMs: number;
+}
+
+/**
+ * Undoes a claim whose request was never sent (e.g. the rest of a claim after a send failed):
+ * back to pending as if it had not been claimed; the attempt is not counted.
+ */
+export interface ReleaseClaimCommand {
+  type: 'releaseClaim';
+  requestId: string;
+}
+
+/**
+ * Revives a dead request (its dead letter being replayed): pending again, due now, with a fresh
+ * attempt budget (attempts 0; the history keeps the earlier sends). Refused while the strategy
+ * has another live request. The letter stays `replaying` until the request ends (dead-letters.ts).
+ */
+export interface RequeueRequestCommand {
+  type: 'requeueRequest';
+  requestId: string;
+}
+
+/** Lists in-flight requests whose lease has run out; changes nothing. */
+export interface ExpiredLeasesCommand {
+  type: 'expiredLeases';
+  limit: number;
+}
+
+/** Sends a live request back to pending for another attempt and records the failure. */
+export interface RetryRequestCommand {
+  type: 'retryRequest';
+  requestId: string;
+  nextAttemptAt: number;
+  error: string;
+  failureKind: FailureKind;
+  /** Who saw the failure (actor path); default 'outbox'. */
+  source?: string;
+}
+
+/** Gives up on a live request: state dead, a dead letter carrying its history, failure events. */
+export interface DeadLetterRequestCommand {
+  type: 'deadLetterRequest';
+  requestId: string;
+  error: string;
+  failureKind: FailureKind;
+  source: string;
+  /** False when the failure that ended it was not retryable (the request itself was refused); default true. */
+  retryable?: boolean;
+  /** The result frame that failed the request, kept in the letter as evidence (bytes and a text preview). */
+  frame?: Buffer;
+}
+
+export type EnqueueOutcome =
+  | { type: 'enqueueRequest'; status: 'enqueued'; requestId: string }
+  | { type: 'enqueueRequest'; status: 'exists'; requestId: string; state: RequestState }
+  | { type: 'enqueueRequest'; status: 'duplicate_live'; existingRequestId: string };
+
+/**
+ * `nextDueAt`: when the earliest pending request the claim left comes due (at or before `now`
+ * when the limit stopped the claim), or null when none is left pending. A claimer can sleep
+ * until then instead of polling.
+ */
+export type ClaimDueOutcome = { type: 'claimDue'; status: 'claimed'; requests: OutboxRequest[]; nextDueAt: number | null };
+
+export type ReleaseClaimOutcome =
+  | { type: 'releaseClaim'; status: 'released'; requestId: string }
+  | { type: 'releaseClaim'; status: 'not_in_flight'; requestId: string; state: RequestState | null };
+
+export type RequeueOutcome =
+  | { type: 'requeueRequest'; status: 'requeued'; requestId: string }
+  | { type: 'requeueRequest'; status: 'not_dead'; requestId: string; state: RequestState | null }
+  | { type: 'requeueRequest'; status: 'duplicate_live'; requestId: string; existingRequestId: string };
+
+export type ExpiredLeasesOutcome = { type: 'expiredLeases'; status: 'listed'; requests: OutboxRequest[] };
+
+/** `not_live`: the request is done, dead or unknown (state null); nothing was written. */
+export type RetryOutcome =
+  | { type: 'retryRequest'; status: 'retried'; requestId: string; attempts: number; nextAttemptAt: number }
+  | { type: 'retryRequest'; status: 'not_live'; requestId: string; state: RequestState | null };
+
+export type DeadLetterRequestOutcome =
+  | { type: 'deadLetterRequest'; status: 'dead_lettered'; requestId: string; strategyName: string; deadLetterId: number; replayFailed: boolean }
+  | { type: 'deadLetterRequest'; status: 'not_live'; requestId: string; state: RequestState | null };
+
+// Applying -------------------------------------------------------------------------------------
 
 type OutboxEb = ExpressionBuilder<Schema, 'oos_requests'>;
 
@@ -212,7 +305,7 @@ function afterSend(row: Selectable<OosRequestsTable>, now: number, leaseUntil: n
   return { ...row, state: 'in_flight', attempts: row.attempts + 1, sends: row.sends + 1, lease_until: leaseUntil, first_sent_at: row.first_sent_at ?? now, last_sent_at: now };
 }
 
-export function enqueueRequest(store: Store, c: EnqueueRequestCommand, now: number): EnqueueOutcome {
+function enqueueRequest(store: Store, c: EnqueueRequestCommand, now: number): EnqueueOutcome {
   const context = `enqueueRequest strategy=${c.strategyName}`;
   requireText(context, 'strategyName', c.strategyName);
   if (typeof c.payload !== 'object' || c.payload === null || Array.isArray(c.payload)) throw new TypeError(`${context}: payload must be an object`);
@@ -237,7 +330,7 @@ export function enqueueRequest(store: Store, c: EnqueueRequestCommand, now: numb
   return { type: 'enqueueRequest', status: 'duplicate_live', existingRequestId: live.request_id };
 }
 
-export function claimDue(store: Store, c: ClaimDueCommand, now: number): ClaimDueOutcome {
+function claimDue(store: Store, c: ClaimDueCommand, now: number): ClaimDueOutcome {
   const limit = requirePositiveInteger('claimDue', 'limit', c.limit);
   const leaseMs = requirePositiveInteger('claimDue', 'leaseMs', c.leaseMs);
   const s = statements(store);
@@ -253,14 +346,14 @@ export function claimDue(store: Store, c: ClaimDueCommand, now: number): ClaimDu
   return { type: 'claimDue', status: 'claimed', requests, nextDueAt };
 }
 
-export function releaseClaim(store: Store, c: ReleaseClaimCommand, _now: number): ReleaseClaimOutcome {
+function releaseClaim(store: Store, c: ReleaseClaimCommand, _now: number): ReleaseClaimOutcome {
   requireText(`releaseClaim request=${c.requestId}`, 'requestId', c.requestId);
   const s = statements(store);
   if (s.release.run({ requestId: c.requestId }).changes === 1) return { type: 'releaseClaim', status: 'released', requestId: c.requestId };
   return { type: 'releaseClaim', status: 'not_in_flight', requestId: c.requestId, state: s.get.get({ requestId: c.requestId })?.state ?? null };
 }
 
-export function requeueRequest(store: Store, c: RequeueRequestCommand, now: number): RequeueOutcome {
+function requeueRequest(store: Store, c: RequeueRequestCommand, now: number): RequeueOutcome {
   const context = `requeueRequest request=${c.requestId}`;
   requireText(context, 'requestId', c.requestId);
   const s = statements(store);
@@ -272,12 +365,12 @@ export function requeueRequest(store: Store, c: RequeueRequestCommand, now: numb
   return { type: 'requeueRequest', status: 'requeued', requestId: c.requestId };
 }
 
-export function expiredLeases(store: Store, c: ExpiredLeasesCommand, now: number): ExpiredLeasesOutcome {
+function expiredLeases(store: Store, c: ExpiredLeasesCommand, now: number): ExpiredLeasesOutcome {
   const limit = requirePositiveInteger('expiredLeases', 'limit', c.limit);
   return { type: 'expiredLeases', status: 'listed', requests: listExpiredLeases(store, now, limit) };
 }
 
-export function retryRequest(store: Store, c: RetryRequestCommand, now: number): RetryOutcome {
+function retryRequest(store: Store, c: RetryRequestCommand, now: number): RetryOutcome {
   const context = `retryRequest request=${c.requestId}`;
   requireText(context, 'requestId', c.requestId);
   const nextAttemptAt = requireInteger(context, 'nextAttemptAt', c.nextAttemptAt);
@@ -294,7 +387,7 @@ function firstFailureAt(row: Selectable<OosRequestsTable>, now: number): number 
   return first;
 }
 
-export function deadLetterRequest(store: Store, c: DeadLetterRequestCommand, now: number): DeadLetterRequestOutcome {
+function deadLetterRequest(store: Store, c: DeadLetterRequestCommand, now: number): DeadLetterRequestOutcome {
   const context = `deadLetterRequest request=${c.requestId}`;
   requireText(context, 'requestId', c.requestId);
   requireText(context, 'source', c.source);
@@ -331,6 +424,42 @@ export function deadLetterRequest(store: Store, c: DeadLetterRequestCommand, now
   if (replayFailed) insertFailureEvent(store, { kind: 'replay_failed', source: c.source, requestId: c.requestId, detail: `dead letter ${deadLetterId}: the replayed request died again` }, now);
   return { type: 'deadLetterRequest', status: 'dead_lettered', requestId: c.requestId, strategyName: request.strategyName, deadLetterId, replayFailed };
 }
+
+export const enqueueRequestSpec: CommandSpec<EnqueueRequestCommand, EnqueueOutcome> = {
+  type: 'enqueueRequest',
+  apply: enqueueRequest,
+  describe: (c) => `enqueueRequest (oos_requests) strategy=${c.strategyName}${c.requestId ? ` request=${c.requestId}` : ''}`,
+};
+export const claimDueSpec: CommandSpec<ClaimDueCommand, ClaimDueOutcome> = {
+  type: 'claimDue',
+  apply: claimDue,
+  describe: (c) => `claimDue (oos_requests) limit=${c.limit}`,
+};
+export const releaseClaimSpec: CommandSpec<ReleaseClaimCommand, ReleaseClaimOutcome> = {
+  type: 'releaseClaim',
+  apply: releaseClaim,
+  describe: (c) => `releaseClaim (oos_requests) request=${c.requestId}`,
+};
+export const requeueRequestSpec: CommandSpec<RequeueRequestCommand, RequeueOutcome> = {
+  type: 'requeueRequest',
+  apply: requeueRequest,
+  describe: (c) => `requeueRequest (oos_requests) request=${c.requestId}`,
+};
+export const expiredLeasesSpec: CommandSpec<ExpiredLeasesCommand, ExpiredLeasesOutcome> = {
+  type: 'expiredLeases',
+  apply: expiredLeases,
+  describe: (c) => `expiredLeases (oos_requests) limit=${c.limit}`,
+};
+export const retryRequestSpec: CommandSpec<RetryRequestCommand, RetryOutcome> = {
+  type: 'retryRequest',
+  apply: retryRequest,
+  describe: (c) => `retryRequest (oos_requests) request=${c.requestId}`,
+};
+export const deadLetterRequestSpec: CommandSpec<DeadLetterRequestCommand, DeadLetterRequestOutcome> = {
+  type: 'deadLetterRequest',
+  apply: deadLetterRequest,
+  describe: (c) => `deadLetterRequest (oos_requests, dead_letters) request=${c.requestId}`,
+};
 
 /** Strategy, state and enqueue time of a request (for results.ts, which completes requests). */
 export function requestBrief(

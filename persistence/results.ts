@@ -8,16 +8,72 @@
  * strategy's OOS columns hold what the rank evaluator reads: there a NaN is NULL, unknown, which
  * never passes a criterion. The OOS sharpe may not be NaN: NULL there means "never validated".
  */
-import type { ApplyResultCommand, ApplyResultOutcome, OosMetrics } from './commands.ts';
+import type { CommandSpec } from './command.ts';
 import type { Store } from './connection.ts';
 import { insertFailureEvent } from './events.ts';
 import { resolveRequestLetters } from './dead-letters.ts';
 import { nanMarker, readMetric } from './nan-metrics.ts';
 import { completeRequest, requestBrief } from './outbox.ts';
 import { perConnection, prepared } from './prepared.ts';
-import type { OosResultsTable } from './schema.ts';
+import type { OosResultsTable, RequestState } from './schema.ts';
 import { requireInteger, requireText } from './sql-helpers.ts';
 import { recordOosMetrics } from './strategies.ts';
+
+// Commands ---------------------------------------------------------------------------------------
+
+export interface TradeInput {
+  /** Unix ms of the trade (the wire's Unix seconds x 1000). */
+  timestamp: number;
+  pnl: number;
+}
+
+/** A successful BACKTEST_RESULT, decoded. Error results are failed attempts, never metrics. */
+export interface OosMetrics {
+  trades: number;
+  wins?: number | null;
+  losses?: number | null;
+  pnl?: number | null;
+  sharpe: number;
+  sortino?: number | null;
+  maxDd: number;
+  /** A FRACTION 0..1 (the decoder converts the wire's percent). */
+  winRate: number;
+  profitFactor: number;
+  adjustedSharpe?: number | null;
+  sharpeCiLower?: number | null;
+  tradeList?: readonly TradeInput[];
+}
+
+/**
+ * Stores a result and completes its request, atomically: result row, trade rows, the strategy's
+ * OOS metrics (change_seq bumped) and the outbox row marked done. A late result for a request
+ * that was retried or dead-lettered still completes it, once.
+ */
+export interface ApplyResultCommand {
+  type: 'applyResult';
+  requestId: string;
+  result: OosMetrics;
+  /** Who received the result (actor path); default 'results'. */
+  source?: string;
+}
+
+export type ApplyResultOutcome =
+  | {
+      type: 'applyResult';
+      status: 'applied';
+      requestId: string;
+      strategyName: string;
+      /** The request's state before: in_flight normally; pending/dead for a late result. */
+      previousState: RequestState;
+      /** False when the strategy already holds the result of a newer request. */
+      strategyUpdated: boolean;
+      changeSeq: number | null;
+      tradesInserted: number;
+    }
+  | { type: 'applyResult'; status: 'duplicate'; requestId: string }
+  | { type: 'applyResult'; status: 'orphan'; requestId: string };
+
+// Applying -------------------------------------------------------------------------------------
 
 type ResultArgs = {
   requestId: string;
@@ -93,7 +149,7 @@ function validate(context: string, r: OosMetrics): void {
   for (const t of r.tradeList ?? []) requireInteger(context, 'tradeList[].timestamp', t.timestamp);
 }
 
-export function applyResult(store: Store, c: ApplyResultCommand, now: number): ApplyResultOutcome {
+function applyResult(store: Store, c: ApplyResultCommand, now: number): ApplyResultOutcome {
   const context = `applyResult request=${c.requestId}`;
   requireText(context, 'requestId', c.requestId);
   const source = c.source ?? 'results';
@@ -159,6 +215,12 @@ export function applyResult(store: Store, c: ApplyResultCommand, now: number): A
     tradesInserted,
   };
 }
+
+export const applyResultSpec: CommandSpec<ApplyResultCommand, ApplyResultOutcome> = {
+  type: 'applyResult',
+  apply: applyResult,
+  describe: (c) => `applyResult (oos_results) request=${c.requestId}`,
+};
 
 /** Inserts a result's trades, whole chunks in one statement each; a repeated timestamp is skipped. */
 function insertTrades(store: Store, requestId: string, trades: readonly { timestamp: number; pnl: number }[]): number {

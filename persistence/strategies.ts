@@ -7,19 +7,68 @@
  * before the commit (ChangeSequence), not bumped per row. All strategy writes live in this module.
  */
 import type { Selectable } from 'kysely';
-import type {
-  ChangeRankCommand,
-  ChangeRankOutcome,
-  OosMetrics,
-  StrategyInput,
-  UpsertStrategyCommand,
-  UpsertStrategyOutcome,
-} from './commands.ts';
+import type { BatchScope, CommandSpec } from './command.ts';
 import type { Store } from './connection.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { toStrategy, type StrategyRecord } from './records.ts';
 import { ARCHIVED_RANKS, RANKS, type Rank, type StrategiesTable } from './schema.ts';
 import { requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
+
+// Commands ---------------------------------------------------------------------------------------
+
+export interface StrategyInput {
+  name: string;
+  symbol: string;
+  /** Minutes. */
+  timeframe: number;
+  direction: string;
+  indicatorType: string;
+  params: Readonly<Record<string, unknown>>;
+  volume: number;
+  sl?: number | null;
+  tp?: number | null;
+  sharpe?: number | null;
+  profitFactor?: number | null;
+  /** Fraction 0..1. */
+  winRate?: number | null;
+  trades?: number | null;
+  maxDd?: number | null;
+  cpcvPassRate?: number | null;
+  cpcvMedianDd?: number | null;
+  /** Rank of a new strategy (default INCUBATOR). Ignored for an existing one unless forced: ranks move by changeRank. */
+  rank?: Rank;
+}
+
+/**
+ * Inserts or updates a strategy's definition and in-sample metrics (an absent optional field
+ * keeps its stored value on update). Never touches OOS metrics. An archived strategy
+ * (GRAVEYARD/RETIRED) is left alone unless `force`; a forced upsert may also set its rank.
+ */
+export interface UpsertStrategyCommand {
+  type: 'upsertStrategy';
+  strategy: StrategyInput;
+  force?: boolean;
+}
+
+/** Moves a strategy from `expectedFrom` to `to`; does nothing if its rank is not `expectedFrom`. */
+export interface ChangeRankCommand {
+  type: 'changeRank';
+  name: string;
+  expectedFrom: Rank;
+  to: Rank;
+  reason: string;
+  metrics: Readonly<Record<string, unknown>>;
+}
+
+export type UpsertStrategyOutcome =
+  | { type: 'upsertStrategy'; status: 'inserted' | 'updated'; name: string; changeSeq: number }
+  | { type: 'upsertStrategy'; status: 'archived'; name: string; rank: Rank };
+
+export type ChangeRankOutcome =
+  | { type: 'changeRank'; status: 'changed'; name: string; from: Rank; to: Rank; changeSeq: number }
+  | { type: 'changeRank'; status: 'conflict'; name: string; actual: Rank | null };
+
+// Applying -------------------------------------------------------------------------------------
 
 const SEQUENCE = text('strategy_change');
 
@@ -179,15 +228,11 @@ class ChangeSequence {
 
 const sequences = perConnection((store: Store) => new ChangeSequence(store));
 
-/** Call at the start of every write transaction (commands.ts does). */
-export function beginStrategyWrites(store: Store): void {
-  sequences(store).reset();
-}
-
-/** Call at the end of every write transaction, before its commit (commands.ts does). */
-export function endStrategyWrites(store: Store): void {
-  sequences(store).flush();
-}
+/** The sequence's part in every write transaction: read afresh in each, written back before the commit. */
+export const strategyChangeSequence: BatchScope = {
+  begin: (store) => sequences(store).reset(),
+  end: (store) => sequences(store).flush(),
+};
 
 function nextChangeSeq(store: Store): number {
   return sequences(store).next();
@@ -234,7 +279,7 @@ function definition(input: StrategyInput, rank: Rank, now: number, changeSeq: nu
   };
 }
 
-export function upsertStrategy(store: Store, c: UpsertStrategyCommand, now: number): UpsertStrategyOutcome {
+function upsertStrategy(store: Store, c: UpsertStrategyCommand, now: number): UpsertStrategyOutcome {
   const input = c.strategy;
   const context = `upsertStrategy name=${input?.name}`;
   requireText(context, 'name', input?.name);
@@ -265,7 +310,7 @@ export function upsertStrategy(store: Store, c: UpsertStrategyCommand, now: numb
   return { type: 'upsertStrategy', status: 'updated', name: input.name, changeSeq };
 }
 
-export function changeRank(store: Store, c: ChangeRankCommand, now: number): ChangeRankOutcome {
+function changeRank(store: Store, c: ChangeRankCommand, now: number): ChangeRankOutcome {
   const context = `changeRank name=${c.name}`;
   requireText(context, 'name', c.name);
   requireRank(context, 'expectedFrom', c.expectedFrom);
@@ -281,6 +326,26 @@ export function changeRank(store: Store, c: ChangeRankCommand, now: number): Cha
   return { type: 'changeRank', status: 'changed', name: c.name, from: c.expectedFrom, to: c.to, changeSeq };
 }
 
+export const upsertStrategySpec: CommandSpec<UpsertStrategyCommand, UpsertStrategyOutcome> = {
+  type: 'upsertStrategy',
+  apply: upsertStrategy,
+  describe: (c) => `upsertStrategy (strategies) name=${c.strategy?.name}`,
+};
+export const changeRankSpec: CommandSpec<ChangeRankCommand, ChangeRankOutcome> = {
+  type: 'changeRank',
+  apply: changeRank,
+  describe: (c) => `changeRank (strategies) name=${c.name} ${c.expectedFrom}->${c.to}`,
+};
+
+/** What a result gives its strategy: the OOS figures the rank criteria read. */
+export interface OosFigures {
+  readonly sharpe: number;
+  readonly profitFactor: number;
+  readonly winRate: number;
+  readonly maxDd: number;
+  readonly trades: number;
+}
+
 /**
  * Writes a result's OOS metrics to its strategy; returns the new change_seq, or null when the
  * strategy already holds metrics of a newer request (or is gone).
@@ -289,7 +354,7 @@ export function recordOosMetrics(
   store: Store,
   strategyName: string,
   request: { requestId: string; enqueuedAt: number },
-  result: OosMetrics,
+  result: OosFigures,
   now: number,
 ): number | null {
   const changeSeq = nextChangeSeq(store);

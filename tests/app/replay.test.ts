@@ -9,7 +9,7 @@ import { echoEngine, failingEngine, NO_DATA, type BacktestEngine } from '../../b
 import { encodeBacktestResult, type BacktestRequest } from '../../protocol/index.ts';
 import { writeCommands } from '../../actors/db-client.ts';
 import { openStore, type Store } from '../../persistence/connection.ts';
-import { applyBatch } from '../../persistence/commands.ts';
+import { applyBatch } from '../../persistence/batch.ts';
 import { getDeadLetter, listDeadLetters } from '../../persistence/dead-letters.ts';
 import { countByState, getRequest } from '../../persistence/outbox.ts';
 import type { DeadLetter } from '../../persistence/records.ts';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { writeSnapshot } from '../../app/snapshot-file.ts';
-import { applyBatch } from '../../persistence/commands.ts';
+import { applyBatch } from '../../persistence/batch.ts';
 import { getDeadLetter } from '../../persistence/dead-letters.ts';
 import { applyOk, seedRequests, T0, useTempStores } from '../persistence/helpers.ts';
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reportCommand, type ReportOptions } from '../../cli/report.ts';
 import type { DailySummary } from '../../domain/daily-summary.ts';
-import type { EnqueueOutcome } from '../../persistence/commands.ts';
+import type { EnqueueOutcome } from '../../persistence/outbox.ts';
 import { applyOk, metrics, strategy, useTempStores } from '../persistence/helpers.ts';
 
 const temp = useTempStores();

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ClaimDueOutcome, EnqueueOutcome, WriteCommand } from '../../persistence/commands.ts';
+import type { ClaimDueOutcome, EnqueueOutcome } from '../../persistence/outbox.ts';
+import type { WriteCommand } from '../../persistence/commands.ts';
 import type { Store } from '../../persistence/connection.ts';
 import { readDailyFacts } from '../../persistence/report.ts';
 import { assembleDailySummary, DAY_MS, formatDailySummary, formatDuration, parseUtcDay, utcDayOf } from '../../domain/daily-summary.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { auditStore, formatAudit } from '../../persistence/audit.ts';
-import { applyOne } from '../../persistence/commands.ts';
+import { applyOne } from '../../persistence/batch.ts';
 import { applyOk, metrics, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
 
 const temp = useTempStores();

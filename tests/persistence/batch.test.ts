@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyBatch, type WriteCommand } from '../../persistence/commands.ts';
+import { applyBatch } from '../../persistence/batch.ts';
+import type { WriteCommand } from '../../persistence/commands.ts';
 import { StoreError } from '../../persistence/errors.ts';
 import { getCursor } from '../../persistence/cursors.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
@@ -76,37 +77,39 @@ describe('group commit: one transaction per batch, a failing command rolled back
     expect(out[2].type === 'claimDue' && out[2].status === 'claimed' && out[2].requests.length).toBe(1);
   });
 
-  it('without savepoints a failing command rolls back the whole batch', () => {
+  it('a batch rerun after a failing command starts clean: the commands before it are applied once', () => {
     const store = temp.open();
-    const err = catchStoreError(() =>
-      applyBatch(
-        store,
-        [
-          { type: 'upsertStrategy', strategy: strategy('a') },
-          { type: 'enqueueRequest', strategyName: 'missing', payload: {} },
-        ],
-        T0,
-        { isolation: 'none' },
-      ),
+    const out = applyBatch(
+      store,
+      [
+        { type: 'upsertStrategy', strategy: strategy('a') },
+        { type: 'enqueueRequest', strategyName: 'missing', payload: {} },
+      ],
+      T0,
     );
-    expect(err.message).toMatch(/write batch of 2 command\(s\) rolled back.*command #1 \(enqueueRequest/);
-    expect(getStrategy(store, 'a')).toBeUndefined();
+    // A first run that were not rolled back would make the rerun's upsert an update, and take a second change_seq.
+    expect(out.map((o) => o.status)).toEqual(['inserted', 'error']);
+    expect(getStrategy(store, 'a')?.changeSeq).toBe(1);
+    expect(count(store, 'rank_history')).toBe(1);
   });
 
-  it('a batch rerun after a failing command (the default) ends exactly as with a savepoint per command', () => {
+  it('a failing command ends the batch as if it had been left out', () => {
+    const failing: WriteCommand = { type: 'enqueueRequest', strategyName: 'missing', payload: {}, requestId: 'r-2' };
     const batch: WriteCommand[] = [
       { type: 'upsertStrategy', strategy: strategy('a') },
       { type: 'enqueueRequest', strategyName: 'a', payload: { n: 1 }, requestId: 'r-1' },
-      { type: 'enqueueRequest', strategyName: 'missing', payload: {}, requestId: 'r-2' },
+      failing,
       { type: 'claimDue', limit: 10, leaseMs: 1000 },
     ];
-    const ends = (['retry', 'savepoint'] as const).map((isolation) => {
+    const errors: string[] = [];
+    const ends = [batch, batch.filter((c) => c !== failing)].map((commands) => {
       const store = temp.open();
-      const outcomes = applyBatch(store, batch, T0, { isolation });
-      return { outcomes, counts: countByState(store), strategy: getStrategy(store, 'a')?.name };
+      const outcomes = applyBatch(store, commands, T0);
+      errors.push(...outcomes.filter((o) => o.status === 'error').map((o) => o.type));
+      return { outcomes: outcomes.filter((o) => o.status !== 'error'), counts: countByState(store), strategy: getStrategy(store, 'a') };
     });
-    expect(ends[0].outcomes[2]).toMatchObject({ type: 'enqueueRequest', status: 'error' });
-    expect(ends[0].outcomes[3]).toMatchObject({ type: 'claimDue', status: 'claimed', requests: [{ requestId: 'r-1' }] });
+    expect(errors).toEqual(['enqueueRequest']);
+    expect(ends[0].outcomes[2]).toMatchObject({ type: 'claimDue', status: 'claimed', requests: [{ requestId: 'r-1' }] });
     expect(ends[0].counts.in_flight).toBe(1);
     expect(ends[0]).toEqual(ends[1]);
   });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyBatch } from '../../persistence/commands.ts';
+import { applyBatch } from '../../persistence/batch.ts';
 import { checkpoint, openStore } from '../../persistence/connection.ts';
 import { StoreError } from '../../persistence/errors.ts';
 import { getStrategy } from '../../persistence/strategies.ts';

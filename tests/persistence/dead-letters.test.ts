@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyOne, type WriteCommand } from '../../persistence/commands.ts';
+import { applyOne } from '../../persistence/batch.ts';
+import type { WriteCommand } from '../../persistence/commands.ts';
 import { getDeadLetter, listDeadLetters } from '../../persistence/dead-letters.ts';
 import { failureEventsSince } from '../../persistence/events.ts';
 import { applyOk, T0, useTempStores } from './helpers.ts';

@@ -5,8 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
-import { applyBatch } from '../../persistence/commands.ts';
-import type { OosMetrics, StrategyInput, WriteCommand } from '../../persistence/commands.ts';
+import { applyBatch } from '../../persistence/batch.ts';
+import type { OosMetrics } from '../../persistence/results.ts';
+import type { StrategyInput } from '../../persistence/strategies.ts';
+import type { WriteCommand } from '../../persistence/commands.ts';
 import { openStore, type Store, type StoreOptions } from '../../persistence/connection.ts';
 
 export const T0 = 1_700_000_000_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyOne } from '../../persistence/commands.ts';
+import { applyOne } from '../../persistence/batch.ts';
 import { getDeadLetter, listDeadLetters, listStalledReplays } from '../../persistence/dead-letters.ts';
 import { failureEventsSince } from '../../persistence/events.ts';
 import { countByState, countInFlight, getRequest, listExpiredLeases, listRequests } from '../../persistence/outbox.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyBatch, applyOne } from '../../persistence/commands.ts';
+import { applyBatch, applyOne } from '../../persistence/batch.ts';
 import { failureEventsSince } from '../../persistence/events.ts';
 import { getRequest } from '../../persistence/outbox.ts';
 import { getResult } from '../../persistence/results.ts';

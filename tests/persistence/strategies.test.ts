@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyBatch, applyOne } from '../../persistence/commands.ts';
+import { applyBatch, applyOne } from '../../persistence/batch.ts';
 import { getCursor } from '../../persistence/cursors.ts';
 import { getStrategy, readAllStrategies, readStrategiesChangedSince } from '../../persistence/strategies.ts';
 import { applyOk, count, metrics, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
