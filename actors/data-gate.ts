@@ -15,14 +15,13 @@
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ActorRef, kindGuard, isOptional, isRecord, isString, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
-import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import type { EnqueueOutcome } from '../persistence/outbox.ts';
 import { childTraceparent, createTraceparent } from '../protocol/index.ts';
 import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../domain/candles/index.ts';
 import type { CandleVerdict, Issue, ProblemKind } from '../domain/candles/index.ts';
 import { unreadableVerdict } from '../domain/candles/verdict.ts';
 import type { OosRequestInput } from '../domain/request.ts';
-import { writeCommands } from './db-client.ts';
+import { CommandBatch } from './command-batch.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import { notify, type NotifierMessage } from './notifier.ts';
 import type { SenderMessage } from './sender.ts';
@@ -190,28 +189,27 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
   };
 
   /**
-   * Judges one enqueue request; what it needs written is added to `commands`, and the returned
-   * function, given the outcomes of that write (or its error), answers the caller.
+   * Judges one enqueue request; what it needs written is added to `batch`, and the returned
+   * function, once the batch was written (or failed), answers the caller.
    */
   const planEnqueue = async (
     state: GateState,
     m: GateEnqueue,
     ctx: ActorContext<DataGateMessage>,
     judge: (file: string) => Promise<JudgedWindow>,
-    commands: WriteCommand[],
-  ): Promise<(outcomes: CommandOutcome[] | Error) => boolean> => {
+    batch: CommandBatch,
+  ): Promise<() => boolean> => {
     stats.enqueueRequests++;
     const reply = (r: GateReply) => m.replyTo?.tell(r);
     const file = candlesPathOf(m.request, config.dataDir);
     const failure = (detail: string) => {
-      const at = commands.push({ type: 'recordFailure', kind: 'data_invalid', source: ctx.path, detail }) - 1;
-      return (outcomes: CommandOutcome[] | Error) => {
-        const ok = !(outcomes instanceof Error) && outcomes[at].status === 'recorded';
-        if (!ok) {
-          stats.failureRecordErrors++;
-          stats.lastError = `recording data_invalid failed: ${outcomes instanceof Error ? outcomes.message : JSON.stringify(outcomes[at])}`;
-        }
-        return ok;
+      const recording = batch.add({ type: 'recordFailure', kind: 'data_invalid', source: ctx.path, detail });
+      return () => {
+        const o = recording.outcome();
+        if (o.status === 'recorded') return true;
+        stats.failureRecordErrors++;
+        stats.lastError = `recording data_invalid failed: ${o.error}`;
+        return false;
       };
     };
     let judged: JudgedWindow;
@@ -228,8 +226,8 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
       stats.errors++;
       stats.lastError = error;
       const recorded = failure(error);
-      return (o) => {
-        reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: recorded(o) });
+      return () => {
+        reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: recorded() });
         return false;
       };
     }
@@ -239,37 +237,34 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
       const detail = `strategy=${m.strategyName} ${verdictDetail(verdict)}`;
       alert(state, ctx, m.strategyName, verdict);
       const recorded = failure(detail);
-      return (o) => {
-        recorded(o);
+      return () => {
+        recorded();
         reply({ type: 'dataGate', status: 'rejected', strategyName: m.strategyName, verdict, detail });
         return false;
       };
     }
     const payload = { ...m.request, candlesFile: file, startTime: judged.startTime, endTime: judged.endTime };
-    const at =
-      commands.push({
-        type: 'enqueueRequest',
-        strategyName: m.strategyName,
-        payload: payload as unknown as Record<string, unknown>,
-        // A caller's trace is continued (same trace id, a span of our own); otherwise a new one.
-        traceparent: m.traceparent !== undefined ? childTraceparent(m.traceparent) : createTraceparent(),
-        requestId: m.requestId,
-      }) - 1;
-    return (outcomes) => {
-      const outcome = outcomes instanceof Error ? undefined : outcomes[at];
-      if (outcome === undefined || outcome.status === 'error') {
-        const why = outcome === undefined ? (outcomes as Error).message : (outcome as { error: string }).error;
-        const error = `enqueue of the OOS request for ${m.strategyName} failed: ${why}`;
+    const enqueue = batch.add({
+      type: 'enqueueRequest',
+      strategyName: m.strategyName,
+      payload: payload as unknown as Record<string, unknown>,
+      // A caller's trace is continued (same trace id, a span of our own); otherwise a new one.
+      traceparent: m.traceparent !== undefined ? childTraceparent(m.traceparent) : createTraceparent(),
+      requestId: m.requestId,
+    });
+    return () => {
+      const outcome = enqueue.outcome();
+      if (outcome.status === 'error') {
+        const error = `enqueue of the OOS request for ${m.strategyName} failed: ${outcome.error}`;
         stats.errors++;
         stats.lastError = error;
         reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: false });
         return false;
       }
-      const enqueued = outcome as EnqueueOutcome;
-      if (enqueued.status === 'enqueued') stats.enqueued++;
+      if (outcome.status === 'enqueued') stats.enqueued++;
       else stats.notEnqueued++;
-      reply(enqueued);
-      return enqueued.status === 'enqueued';
+      reply(outcome);
+      return outcome.status === 'enqueued';
     };
   };
 
@@ -291,8 +286,8 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
     // db-writer call, so a burst of enqueues costs one commit, not one each.
     receiveBatch: async (state, msgs, ctx) => {
       const judged = new Map<string, Promise<JudgedWindow>>();
-      const commands: WriteCommand[] = [];
-      const answers: ((o: CommandOutcome[] | Error) => boolean)[] = [];
+      const batch = new CommandBatch();
+      const answers: (() => boolean)[] = [];
       for (const msg of msgs) {
         if (msg.kind === 'check') {
           await check(state, msg);
@@ -307,18 +302,12 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
           if (!j) judged.set(key, (j = judgeFile(file, window, state.cache, config.maxGapHours)));
           return j;
         };
-        answers.push(await planEnqueue(state, msg, ctx, judge, commands));
+        answers.push(await planEnqueue(state, msg, ctx, judge, batch));
       }
-      let outcomes: CommandOutcome[] | Error = [];
-      if (commands.length > 0) {
-        try {
-          outcomes = await writeCommands(ctx.system, config.writerPath, commands);
-        } catch (e) {
-          outcomes = e instanceof Error ? e : new Error(String(e));
-        }
-      }
+      // A write that did not commit is an answer too: each caller is told why.
+      if (batch.size > 0) await batch.write(ctx.system, config.writerPath).catch((e: unknown) => batch.fail(e));
       let enqueued = 0;
-      for (const answer of answers) if (answer(outcomes)) enqueued++;
+      for (const answer of answers) if (answer()) enqueued++;
       if (enqueued > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake' });
       return state;
     },

@@ -33,7 +33,6 @@ import { kindGuard, type ActorContext, type ActorPath, type ActorRef } from '../
 import type { TimerHandle } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { ChangeRankCommand } from '../persistence/strategies.ts';
-import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import type { RecordFailureCommand } from '../persistence/events.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { getCursor } from '../persistence/cursors.ts';
@@ -42,7 +41,7 @@ import { currentChangeSeq, liveRequestsFor } from '../persistence/report.ts';
 import { getStrategy, readAllStrategies, readStrategiesChangedSince } from '../persistence/strategies.ts';
 import { oosRequestFor } from '../domain/request.ts';
 import { DEFAULT_RANK_CRITERIA, evaluateRank, needsOos, validateRankCriteria, type RankCriteria } from '../domain/ranks.ts';
-import { writeCommands } from './db-client.ts';
+import { CommandBatch } from './command-batch.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import type { DataGateMessage, GateReply } from './data-gate.ts';
 
@@ -213,24 +212,27 @@ export function rankEvaluator(config: RankEvaluatorConfig, stats = new RankEvalu
     return state.reader;
   };
 
-  /** One db-writer call; throws BatchNotWritten (after re-queuing its failures) when it did not commit. */
-  const write = async (state: EvaluatorState, ctx: ActorContext<RankEvaluatorMessage>, commands: WriteCommand[], report: CycleReport): Promise<CommandOutcome[]> => {
+  /**
+   * Writes the batch with the failures met so far in one db-writer call; throws BatchNotWritten
+   * (after re-queuing those failures) when it did not commit.
+   */
+  const write = async (state: EvaluatorState, ctx: ActorContext<RankEvaluatorMessage>, batch: CommandBatch, report: CycleReport): Promise<void> => {
+    const own = batch.size;
     const failures = state.pendingFailures.splice(0);
-    const all = [...commands, ...failures];
-    if (all.length === 0) return [];
+    const recording = failures.map((f) => batch.add(f));
+    if (batch.size === 0) return;
     try {
-      const outcomes = await writeCommands(ctx.system, config.writerPath, all);
-      const recorded = outcomes.slice(commands.length).filter((o) => o.status === 'recorded').length;
-      report.failuresRecorded += recorded;
-      stats.failuresRecorded += recorded;
-      return outcomes.slice(0, commands.length);
+      await batch.write(ctx.system, config.writerPath);
     } catch (e) {
       stats.dbErrors++;
       state.pendingFailures.unshift(...failures);
-      const detail = `rank-evaluator write of ${commands.length} command(s) failed: ${(e as Error).message}`;
+      const detail = `rank-evaluator write of ${own} command(s) failed: ${(e as Error).message}`;
       fail(state, ctx, 'db_error', detail);
       throw new BatchNotWritten(detail);
     }
+    const recorded = recording.filter((r) => r.outcome().status === 'recorded').length;
+    report.failuresRecorded += recorded;
+    stats.failuresRecorded += recorded;
   };
 
   const deferAsk = (state: EvaluatorState, name: string, at: number) => {
@@ -299,12 +301,13 @@ export function rankEvaluator(config: RankEvaluatorConfig, stats = new RankEvalu
         else await ask(state, ctx, s, report);
       }
     }
-    const commands: WriteCommand[] = [...plan.changes];
-    if (cursor !== undefined) commands.push({ type: 'setCursor', name: cursorName, value: cursor });
-    const outcomes = await write(state, ctx, commands, report);
+    const batch = new CommandBatch();
+    const changes = plan.changes.map((c) => batch.add(c));
+    if (cursor !== undefined) batch.add({ type: 'setCursor', name: cursorName, value: cursor });
+    await write(state, ctx, batch, report);
     report.batches++;
-    for (const o of outcomes) {
-      if (o.type !== 'changeRank') continue;
+    for (const change of changes) {
+      const o = change.outcome();
       if (o.status === 'changed') {
         report.rankChanges++;
         stats.rankChanges++;
@@ -368,7 +371,7 @@ export function rankEvaluator(config: RankEvaluatorConfig, stats = new RankEvalu
         await revisitDue(state, ctx, report);
       }
       // Failures met outside a batch (revisits, a cycle with nothing changed) still get written.
-      if (state.pendingFailures.length > 0) await write(state, ctx, [], report);
+      if (state.pendingFailures.length > 0) await write(state, ctx, new CommandBatch(), report);
     } catch (e) {
       report.error = (e as Error).message;
       if (!(e instanceof BatchNotWritten)) {
@@ -377,7 +380,7 @@ export function rankEvaluator(config: RankEvaluatorConfig, stats = new RankEvalu
         fail(state, ctx, 'db_error', `rank-evaluator ${kind} read failed: ${(e as Error).message}`);
         state.reader?.close();
         state.reader = undefined;
-        await write(state, ctx, [], report).catch(() => undefined);
+        await write(state, ctx, new CommandBatch(), report).catch(() => undefined);
       }
     }
     report.watermark = state.watermark;

@@ -14,13 +14,15 @@
  */
 import { kindGuard, ReceiptRef, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
-import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
-import type { OosMetrics } from '../persistence/results.ts';
+import type { WriteCommand } from '../persistence/commands.ts';
+import type { DeadLetterRequestCommand, RetryRequestCommand } from '../persistence/outbox.ts';
+import type { ApplyResultCommand, OosMetrics } from '../persistence/results.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { getRequest } from '../persistence/outbox.ts';
 import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';
 import { PullChannel } from '../transport/pull-channel.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
+import { CommandBatch } from './command-batch.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import type { SenderMessage } from './sender.ts';
@@ -124,18 +126,61 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       return state;
     },
     receiveBatch: async (state, msgs, ctx) => {
-      const commands: WriteCommand[] = [];
-      /** What each command was for, to read its outcome. */
-      const purpose: (
-        | { kind: 'result'; requestId: string; receivedAt: number; frame: Buffer; replayOf: number | undefined }
-        | { kind: 'failure' }
-        | { kind: 'invalid'; requestId: string; frame: Buffer; why: string }
-        | { kind: 'other' }
-      )[] = [];
-      const add = (c: WriteCommand, p: (typeof purpose)[number] = { kind: 'other' }) => {
-        commands.push(c);
-        purpose.push(p);
+      const batch = new CommandBatch();
+      /** What each command's outcome calls for, read in command order once the batch is written. */
+      const readers: (() => void)[] = [];
+      let freed = 0;
+      let retried = 0;
+      const followUps: WriteCommand[] = [];
+      /** Requests to fail because their result could not be stored, with the frame letter to write instead if one is no longer live. */
+      const unstorable: { command: DeadLetterRequestCommand; otherwise: WriteCommand }[] = [];
+
+      /** A failed attempt of a live request: retried or dead-lettered, either frees its slot. */
+      const failAttempt = (command: RetryRequestCommand | DeadLetterRequestCommand) => {
+        const pending = batch.add(command);
+        readers.push(() => {
+          const o = pending.outcome();
+          if (o.status === 'retried' || o.status === 'dead_lettered') freed++;
+          if (o.status === 'retried') retried++;
+        });
       };
+      /** The answer to a live request that cannot be applied: the same request would get the same answer. */
+      const failLive = (command: DeadLetterRequestCommand, frame: Buffer, why: string) => {
+        const pending = batch.add(command);
+        readers.push(() => {
+          if (pending.outcome().status === 'dead_lettered') {
+            stats.deadLettered++;
+            freed++;
+            return;
+          }
+          // The request finished meanwhile (a valid copy earlier in this batch, say): keep the frame as an undecodable one.
+          followUps.push({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: command.requestId, detail: why });
+          followUps.push(deadFrame(ctx, frame, why, command.requestId, undefined));
+        });
+      };
+      const applyResult = (command: ApplyResultCommand, m: ResultHandlerMessage, replay: number | undefined) => {
+        const pending = batch.add(command);
+        readers.push(() => {
+          const o = pending.outcome();
+          if (o.status === 'applied') {
+            stats.applied++;
+            if (o.previousState === 'in_flight') freed++;
+            stats.onApplied?.(command.requestId, m.receivedAt);
+          } else if (o.status === 'duplicate') {
+            stats.duplicates++;
+          } else if (o.status === 'orphan') {
+            stats.orphans++;
+            followUps.push(deadFrame(ctx, m.frame, `orphan result: no request ${command.requestId} in the outbox`, command.requestId, replay));
+          } else if (o.status === 'error') {
+            // The result itself is unusable (a value the store refuses): keep the frame, and fail a live request at once.
+            const why = `result not applied: ${o.error}`;
+            const letter = deadFrame(ctx, m.frame, why, command.requestId, replay);
+            if (replay !== undefined) followUps.push(letter);
+            else unstorable.push({ command: { type: 'deadLetterRequest', requestId: command.requestId, error: `result for request ${command.requestId} cannot be applied: ${why} (${ctx.path})`, failureKind: 'decode_error', source: ctx.path, frame: m.frame, retryable: false }, otherwise: letter });
+          }
+        });
+      };
+
       for (let i = 0; i < msgs.length; i++) {
         const m = msgs[i];
         stats.frames++;
@@ -148,92 +193,57 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           const rid = e.requestId;
           const live = rid !== undefined && replayOf(ctx, i) === undefined ? getRequest(state.reader, rid) : undefined;
           if (live !== undefined && (live.state === 'pending' || live.state === 'in_flight')) {
-            // The answer to a live request that cannot be applied: the same request would get the same answer.
             const error = `result for request ${live.requestId} cannot be applied: ${e.message} (${ctx.path})`;
-            add({ type: 'deadLetterRequest', requestId: live.requestId, error, failureKind: 'decode_error', source: ctx.path, frame: m.frame, retryable: false }, { kind: 'invalid', requestId: live.requestId, frame: m.frame, why });
+            failLive({ type: 'deadLetterRequest', requestId: live.requestId, error, failureKind: 'decode_error', source: ctx.path, frame: m.frame, retryable: false }, m.frame, why);
             continue;
           }
-          add({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: rid, detail: why });
-          add(deadFrame(ctx, m.frame, why, rid, replayOf(ctx, i)));
+          batch.add({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: rid, detail: why });
+          batch.add(deadFrame(ctx, m.frame, why, rid, replayOf(ctx, i)));
           continue;
         }
         const r = decoded.value;
         if (r.kind === 'success') {
-          add({ type: 'applyResult', requestId: r.requestId, result: metricsOf(r), source: ctx.path }, { kind: 'result', requestId: r.requestId, receivedAt: m.receivedAt, frame: m.frame, replayOf: replayOf(ctx, i) });
+          applyResult({ type: 'applyResult', requestId: r.requestId, result: metricsOf(r), source: ctx.path }, m, replayOf(ctx, i));
           continue;
         }
         stats.errorResults++;
         const why = `service error: ${r.error}`;
         const req = r.requestId === undefined ? undefined : getRequest(state.reader, r.requestId);
         if (!req) {
-          add({ type: 'recordFailure', kind: 'error_result', source: ctx.path, requestId: r.requestId, detail: why });
-          add(deadFrame(ctx, m.frame, `${why} (${r.requestId === undefined ? 'the service could not read our request id' : 'unknown request id'})`, r.requestId, replayOf(ctx, i)));
+          batch.add({ type: 'recordFailure', kind: 'error_result', source: ctx.path, requestId: r.requestId, detail: why });
+          batch.add(deadFrame(ctx, m.frame, `${why} (${r.requestId === undefined ? 'the service could not read our request id' : 'unknown request id'})`, r.requestId, replayOf(ctx, i)));
           stats.deadLettered++;
           continue;
         }
         if (req.state === 'done' || req.state === 'dead') {
-          add({ type: 'recordFailure', kind: 'error_result', source: ctx.path, requestId: req.requestId, detail: `${why} (request already ${req.state})` });
+          batch.add({ type: 'recordFailure', kind: 'error_result', source: ctx.path, requestId: req.requestId, detail: `${why} (request already ${req.state})` });
           continue;
         }
         const d = decideAfterFailure(req.attempts, ctx.clock.now(), retry, r.retryable);
         if (d.action === 'retry') {
           stats.retried++;
-          add({ type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error: why, failureKind: 'error_result', source: ctx.path }, { kind: 'failure' });
+          failAttempt({ type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error: why, failureKind: 'error_result', source: ctx.path });
         } else {
           stats.deadLettered++;
-          add({ type: 'deadLetterRequest', requestId: req.requestId, error: `${why} (${r.retryable ? d.reason : `${r.category}: not retryable`})`, failureKind: 'error_result', source: ctx.path, retryable: r.retryable }, { kind: 'failure' });
+          failAttempt({ type: 'deadLetterRequest', requestId: req.requestId, error: `${why} (${r.retryable ? d.reason : `${r.category}: not retryable`})`, failureKind: 'error_result', source: ctx.path, retryable: r.retryable });
         }
       }
-      if (commands.length === 0) return state;
-      const writer = config.writerPath;
-      const outcomes: CommandOutcome[] = await writeCommands(ctx.system, writer, commands);
-      let freed = 0;
-      let retried = 0;
-      const followUps: WriteCommand[] = [];
-      /** Requests to fail because their result could not be stored, with the frame letter to write instead if one is no longer live. */
-      const unstorable: { command: WriteCommand; otherwise: WriteCommand }[] = [];
-      outcomes.forEach((o, i) => {
-        const p = purpose[i];
-        if (p.kind === 'failure' && (o.status === 'retried' || o.status === 'dead_lettered')) freed++;
-        if (p.kind === 'failure' && o.status === 'retried') retried++;
-        if (p.kind === 'invalid') {
-          if (o.status === 'dead_lettered') {
-            stats.deadLettered++;
-            freed++;
-          } else {
-            // The request finished meanwhile (a valid copy earlier in this batch, say): keep the frame as an undecodable one.
-            followUps.push({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: p.requestId, detail: p.why });
-            followUps.push(deadFrame(ctx, p.frame, p.why, p.requestId, undefined));
-          }
-        }
-        if (p.kind !== 'result') return;
-        if (o.status === 'applied') {
-          stats.applied++;
-          if (o.type === 'applyResult' && o.previousState === 'in_flight') freed++;
-          stats.onApplied?.(p.requestId, p.receivedAt);
-        } else if (o.status === 'duplicate') {
-          stats.duplicates++;
-        } else if (o.status === 'orphan') {
-          stats.orphans++;
-          followUps.push(deadFrame(ctx, p.frame, `orphan result: no request ${p.requestId} in the outbox`, p.requestId, p.replayOf));
-        } else if (o.status === 'error') {
-          // The result itself is unusable (a value the store refuses): keep the frame, and fail a live request at once.
-          const why = `result not applied: ${(o as { error: string }).error}`;
-          const letter = deadFrame(ctx, p.frame, why, p.requestId, p.replayOf);
-          if (p.replayOf !== undefined) followUps.push(letter);
-          else unstorable.push({ command: { type: 'deadLetterRequest', requestId: p.requestId, error: `result for request ${p.requestId} cannot be applied: ${why} (${ctx.path})`, failureKind: 'decode_error', source: ctx.path, frame: p.frame, retryable: false }, otherwise: letter });
-        }
-      });
+      if (batch.size === 0) return state;
+      await batch.write(ctx.system, config.writerPath);
+      for (const read of readers) read();
       if (followUps.length > 0 || unstorable.length > 0) {
-        const done = await writeCommands(ctx.system, writer, [...unstorable.map((u) => u.command), ...followUps]);
+        const second = new CommandBatch();
+        const failing = unstorable.map((u) => ({ pending: second.add(u.command), otherwise: u.otherwise }));
+        for (const c of followUps) second.add(c);
+        await second.write(ctx.system, config.writerPath);
         const fallbacks: WriteCommand[] = [];
-        unstorable.forEach((u, i) => {
-          if (done[i].status === 'dead_lettered') {
+        for (const f of failing) {
+          if (f.pending.outcome().status === 'dead_lettered') {
             stats.deadLettered++;
             freed++;
-          } else fallbacks.push(u.otherwise);
-        });
-        if (fallbacks.length > 0) await writeCommands(ctx.system, writer, fallbacks);
+          } else fallbacks.push(f.otherwise);
+        }
+        if (fallbacks.length > 0) await writeCommands(ctx.system, config.writerPath, fallbacks);
       }
       // A retried request may be due at once (the policy decides), so the sender must look.
       if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed, due: retried > 0 });
