@@ -38,7 +38,7 @@ import { openStore, type Store } from '../persistence/connection.ts';
 import { getCursor } from '../persistence/cursors.ts';
 import type { StrategyRecord } from '../persistence/records.ts';
 import { currentChangeSeq, liveRequestsFor } from '../persistence/report.ts';
-import { getStrategy, readAllStrategies, readStrategiesChangedSince } from '../persistence/strategies.ts';
+import { getStrategy, readAllStrategies, readStrategiesChangedUpTo } from '../persistence/strategies.ts';
 import { oosRequestFor } from '../domain/request.ts';
 import { DEFAULT_RANK_CRITERIA, evaluateRank, needsOos, validateRankCriteria, type RankCriteria } from '../domain/ranks.ts';
 import { CommandBatch } from './command-batch.ts';
@@ -150,7 +150,7 @@ export interface BatchPlan {
   oosCandidates: StrategyRecord[];
 }
 
-/** Decides a batch: pure, so the benchmark measures exactly what a cycle does. */
+/** Decides a batch of rows read: pure (the rank rules and the OOS rule), so tested by itself. */
 export function planBatch(rows: readonly StrategyRecord[], criteria: RankCriteria): BatchPlan {
   const changes: ChangeRankCommand[] = [];
   const oosCandidates: StrategyRecord[] = [];
@@ -160,24 +160,6 @@ export function planBatch(rows: readonly StrategyRecord[], criteria: RankCriteri
     else if (needsOos(s, criteria, false)) oosCandidates.push(s);
   }
   return { changes, oosCandidates };
-}
-
-/**
- * The next batch of a cycle: strategies changed after `watermark` and no later than `upTo` (the
- * change sequence when the cycle began), at most `batchSize`. Bounding by `upTo` keeps a cycle
- * from chasing its own rank writes, which move rows past the watermark: those are for the next
- * cycle. `last` is the change_seq to advance the watermark to; `done` says nothing is left below `upTo`.
- */
-export function readChangedBatch(store: Store, watermark: number, upTo: number, batchSize: number): { rows: StrategyRecord[]; fetched: number; last: number; done: boolean } {
-  if (watermark >= upTo) return { rows: [], fetched: 0, last: watermark, done: true };
-  // Change sequences are unique integers, so (watermark, upTo] holds at most upTo - watermark rows.
-  const limit = Math.min(batchSize, upTo - watermark);
-  const { strategies } = readStrategiesChangedSince(store, watermark, limit);
-  let n = strategies.length;
-  while (n > 0 && strategies[n - 1].changeSeq > upTo) n--;
-  const rows = n === strategies.length ? strategies : strategies.slice(0, n);
-  const last = n > 0 ? rows[n - 1].changeSeq : watermark;
-  return { rows, fetched: strategies.length, last, done: n < limit || last >= upTo };
 }
 
 function emptyReport(kind: CycleReport['kind'], startedAt: number, watermark: number): CycleReport {
@@ -363,9 +345,10 @@ export function rankEvaluator(config: RankEvaluatorConfig, stats = new RankEvalu
             ctx.self.tell({ kind: 'cycle' });
             break;
           }
-          const batch = readChangedBatch(reader(state), state.watermark, upTo, batchSize);
+          // Bounded by upTo: the cycle's own rank writes move rows past the watermark, for the next cycle.
+          const batch = readStrategiesChangedUpTo(reader(state), state.watermark, upTo, batchSize);
           report.rowsRead += batch.fetched;
-          if (batch.rows.length > 0) await processRows(state, ctx, batch.rows, batch.last, report);
+          if (batch.strategies.length > 0) await processRows(state, ctx, batch.strategies, batch.lastSeq, report);
           if (batch.done) break;
         }
         await revisitDue(state, ctx, report);

@@ -54,8 +54,6 @@ export class ResultStats {
   retried = 0;
   deadLettered = 0;
   undecodable = 0;
-  /** Receive time (ms) of each applied result, by request id, for latency measurement. */
-  onApplied?: (requestId: string, receivedAt: number) => void;
 }
 
 interface State {
@@ -165,7 +163,6 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           if (o.status === 'applied') {
             stats.applied++;
             if (o.previousState === 'in_flight') freed++;
-            stats.onApplied?.(command.requestId, m.receivedAt);
           } else if (o.status === 'duplicate') {
             stats.duplicates++;
           } else if (o.status === 'orphan') {

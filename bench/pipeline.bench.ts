@@ -339,11 +339,12 @@ async function pacedLatency(rate: number, seconds: number, warmupSeconds: number
   const latencies: number[] = [];
   const cold: number[] = [];
   const index = new Map<string, number>();
-  shoal.stats.results.onApplied = (requestId) => {
+  // The facade tells a result once its commit is done: the end of each request's span.
+  const stopListening = shoal.on('result', ({ requestId }) => {
     const t = started.get(requestId);
     if (t === undefined) return;
     (index.get(requestId)! < warmupCount ? cold : latencies).push(performance.now() - t);
-  };
+  });
   const t0 = performance.now();
   await pace(rate, n, (i) => {
     const t = performance.now();
@@ -356,6 +357,7 @@ async function pacedLatency(rate: number, seconds: number, warmupSeconds: number
   });
   while (latencies.length + cold.length + rejected < n && performance.now() - t0 < (seconds + warmupSeconds) * 1_000 + 30_000) await new Promise((r) => setTimeout(r, 10));
   if (rejected > 0) console.log(`  ${rejected} requests were not enqueued`);
+  stopListening();
   await shoal.stop();
   echo.kill('SIGTERM');
   fs.rmSync(dir, { recursive: true, force: true });

@@ -16,12 +16,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { planBatch, readChangedBatch } from '../actors/rank-evaluator.ts';
+import { planBatch } from '../actors/rank-evaluator.ts';
 import { applyBatch } from '../persistence/batch.ts';
 import type { WriteCommand } from '../persistence/commands.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { currentChangeSeq, liveRequestsFor } from '../persistence/report.ts';
-import { readAllStrategies } from '../persistence/strategies.ts';
+import { readAllStrategies, readStrategiesChangedUpTo } from '../persistence/strategies.ts';
 import { DEFAULT_RANK_CRITERIA } from '../domain/ranks.ts';
 import { figure, printGoals, ratio } from './lib/report.ts';
 
@@ -88,19 +88,19 @@ function incrementalCycle(store: Store, watermark: number): CycleResult {
   const upTo = currentChangeSeq(store);
   for (;;) {
     const t1 = performance.now();
-    const batch = readChangedBatch(store, watermark, upTo, BATCH);
+    const batch = readStrategiesChangedUpTo(store, watermark, upTo, BATCH);
     const t2 = performance.now();
     readMs += t2 - t1;
     rowsRead += batch.fetched;
-    if (batch.rows.length > 0) {
-      const plan = planBatch(batch.rows, DEFAULT_RANK_CRITERIA);
+    if (batch.strategies.length > 0) {
+      const plan = planBatch(batch.strategies, DEFAULT_RANK_CRITERIA);
       if (plan.oosCandidates.length > 0) liveRequestsFor(store, plan.oosCandidates.map((s) => s.name));
       const t3 = performance.now();
       evaluateMs += t3 - t2;
-      const outcomes = applyBatch(store, [...plan.changes, { type: 'setCursor', name: CURSOR, value: batch.last }], Date.now());
+      const outcomes = applyBatch(store, [...plan.changes, { type: 'setCursor', name: CURSOR, value: batch.lastSeq }], Date.now());
       writeMs += performance.now() - t3;
       changes += outcomes.filter((o) => o.type === 'changeRank' && o.status === 'changed').length;
-      watermark = batch.last;
+      watermark = batch.lastSeq;
     }
     if (batch.done) break;
   }

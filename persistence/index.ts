@@ -21,7 +21,7 @@ export { getResult } from './results.ts';
 export type * from './results.ts';
 export { getDeadLetter, listDeadLetters } from './dead-letters.ts';
 export type * from './dead-letters.ts';
-export { getStrategy, readStrategiesChangedSince, readAllStrategies } from './strategies.ts';
+export { getStrategy, readStrategiesChangedSince, readStrategiesChangedUpTo, readAllStrategies } from './strategies.ts';
 export type * from './strategies.ts';
 export { getCursor } from './cursors.ts';
 export type * from './cursors.ts';

@@ -394,6 +394,30 @@ export function readStrategiesChangedSince(store: Store, seq: number, limit = 50
 }
 
 /**
+ * Strategies written after change_seq `seq` and no later than `upTo`, in change order, at most
+ * `limit`: a batch of a reader that stops where it chose to (the rank evaluator stops at the
+ * sequence's value when its cycle began). `lastSeq` is the watermark to pass next time, `done`
+ * says nothing is left up to `upTo`, and `fetched` counts the rows read, those past `upTo` too.
+ */
+export function readStrategiesChangedUpTo(
+  store: Store,
+  seq: number,
+  upTo: number,
+  limit = 500,
+): { strategies: StrategyRecord[]; fetched: number; lastSeq: number; done: boolean } {
+  requireInteger('readStrategiesChangedUpTo', 'upTo', upTo);
+  if (seq >= upTo) return { strategies: [], fetched: 0, lastSeq: seq, done: true };
+  // Change sequences are unique integers, so (seq, upTo] holds at most upTo - seq rows.
+  const bounded = Math.min(limit, upTo - seq);
+  const { strategies } = readStrategiesChangedSince(store, seq, bounded);
+  let n = strategies.length;
+  while (n > 0 && strategies[n - 1].changeSeq > upTo) n--;
+  const kept = n === strategies.length ? strategies : strategies.slice(0, n);
+  const lastSeq = n > 0 ? kept[n - 1].changeSeq : seq;
+  return { strategies: kept, fetched: strategies.length, lastSeq, done: n < bounded || lastSeq >= upTo };
+}
+
+/**
  * All strategies in name order, one batch at a time: pass the returned `next` as `after` until it
  * is null. Batches bound the work of a full scan.
  */

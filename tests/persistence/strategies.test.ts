@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyBatch, applyOne } from '../../persistence/batch.ts';
 import { getCursor } from '../../persistence/cursors.ts';
-import { getStrategy, readAllStrategies, readStrategiesChangedSince } from '../../persistence/strategies.ts';
+import { getStrategy, readAllStrategies, readStrategiesChangedSince, readStrategiesChangedUpTo } from '../../persistence/strategies.ts';
 import { applyOk, count, metrics, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
 
 const temp = useTempStores();
@@ -116,6 +116,34 @@ describe('strategies: change sequence and incremental reads', () => {
     ]);
     const third = readStrategiesChangedSince(store, second.lastSeq, 3);
     expect(third).toEqual({ strategies: [], lastSeq: second.lastSeq });
+  });
+
+  it('readStrategiesChangedUpTo stops at its bound: a row written past it is left for a later read', () => {
+    const store = temp.open();
+    applyOk(store, ['a', 'b', 'c'].map((n) => ({ type: 'upsertStrategy' as const, strategy: strategy(n) })), T0);
+    const upTo = 3;
+    // A write after the bound was taken moves 'a' past it (change_seq 4).
+    applyOk(store, [{ type: 'changeRank', name: 'a', expectedFrom: 'INCUBATOR', to: 'B', reason: 'r', metrics: {} }], T0 + 1);
+    const first = readStrategiesChangedUpTo(store, 0, upTo, 10);
+    // Read, not kept: 'a' counts as fetched.
+    expect(first).toMatchObject({ fetched: 3, lastSeq: 3, done: true });
+    expect(first.strategies.map((s) => s.name)).toEqual(['b', 'c']);
+    expect(readStrategiesChangedUpTo(store, first.lastSeq, upTo, 2)).toEqual({ strategies: [], fetched: 0, lastSeq: 3, done: true });
+    expect(readStrategiesChangedUpTo(store, first.lastSeq, 4, 2).strategies.map((s) => [s.name, s.rank])).toEqual([['a', 'B']]);
+  });
+
+  it('readStrategiesChangedUpTo reads in batches of its limit until nothing is left up to the bound', () => {
+    const store = temp.open();
+    applyOk(store, ['a', 'b', 'c', 'd', 'e'].map((n) => ({ type: 'upsertStrategy' as const, strategy: strategy(n) })), T0);
+    const batches: string[][] = [];
+    let seq = 0;
+    for (;;) {
+      const batch = readStrategiesChangedUpTo(store, seq, 5, 2);
+      batches.push(batch.strategies.map((s) => s.name));
+      seq = batch.lastSeq;
+      if (batch.done) break;
+    }
+    expect(batches).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
   });
 
   it('readAllStrategies pages through every strategy in name order', () => {
