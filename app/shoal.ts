@@ -15,7 +15,7 @@ import { getResult } from '../persistence/results.ts';
 import type { SupervisorEventKind } from '../persistence/schema.ts';
 import { isValidTraceparent } from '../protocol/index.ts';
 import { PersistedDeadLetterSink } from '../actors/dead-letter-sink.ts';
-import { writeCommand, writeCommands } from '../actors/db-client.ts';
+import { writeCommands } from '../actors/db-client.ts';
 import type { DbWriterMessage } from '../actors/db-writer.ts';
 import type { ReplayerMessage, ReplayReport } from '../actors/replayer.ts';
 import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';

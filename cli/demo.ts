@@ -69,8 +69,6 @@ const ROOT = path.resolve(path.dirname(HERE), '..');
 function serviceEntry(): string[] {
   return HERE.endsWith('.ts') ? ['--import', 'tsx', path.join(ROOT, 'backtester/main.ts')] : [path.join(ROOT, 'backtester/main.js')];
 }
-const DAY = 86_400;
-
 
 function startService(requestPort: number, resultPort: number, dataDir: string, log: (s: string) => void, options: { delayMs: number; failFor?: string }): Promise<ChildProcess> {
   const args = [...serviceEntry(), '--engine', 'sma', '--delay-ms', String(options.delayMs), '--bind', `tcp://127.0.0.1:${requestPort}`, '--results', `tcp://127.0.0.1:${resultPort}`, '--data-dir', dataDir];

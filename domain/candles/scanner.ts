@@ -48,7 +48,7 @@ export class CandleScanner {
   /** Parsed values of the checked columns of the current row. */
   private readonly values = new Float64Array(6);
 
-  constructor(private readonly options: ResolvedCheckOptions) {
+  constructor(options: ResolvedCheckOptions) {
     this.checker = new CandleChecker(options);
     this.maxLineBytes = options.maxLineBytes;
   }
