@@ -4,8 +4,9 @@
  * `ActorRef<M>` without a cast at the use site. A path is typed once, where it is decided (an
  * application's tree of paths); at run time it is the plain string.
  *
- * Look up at use rather than keep a ref: a supervisor restarts a child in a new cell, so a ref
- * taken before the restart points at the stopped one.
+ * Look up at use rather than keep a ref: a child its supervisor stopped and started again (a
+ * group restart, a terminate and restart) is a new cell, and a ref taken before points at the
+ * stopped one.
  */
 declare const messageType: unique symbol;
 

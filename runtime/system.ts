@@ -161,7 +161,8 @@ export class ActorSystem {
 
   /**
    * The actor running at `path`, typed by the path; undefined when none runs there now. Look up
-   * at use: a child restarted by its supervisor is a new cell, and a ref kept from before is stale.
+   * at use: a child its supervisor stopped and started again is a new cell, and a ref kept from
+   * before is stale.
    */
   lookup<M>(path: ActorPath<M>): ActorRef<M> | undefined {
     return this.cells.get(path)?.ref;
