@@ -16,7 +16,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ActorRef, kindGuard, isOptional, isRecord, isString, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { EnqueueOutcome } from '../persistence/outbox.ts';
-import { childTraceparent, createTraceparent } from '../protocol/index.ts';
+import { childTraceparent, createTraceparent, validateBacktestRequest } from '../protocol/index.ts';
 import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../domain/candles/index.ts';
 import type { CandleVerdict, Issue, ProblemKind } from '../domain/candles/index.ts';
 import { unreadableVerdict } from '../domain/candles/verdict.ts';
@@ -201,6 +201,17 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
   ): Promise<() => boolean> => {
     stats.enqueueRequests++;
     const reply = (r: GateReply) => m.replyTo?.tell(r);
+    // A request the wire cannot carry would only die at its first send: refuse it here, at once.
+    const malformed = validateBacktestRequest({ ...m.request, requestId: m.requestId ?? 'to-be-assigned' });
+    if (malformed !== undefined) {
+      const error = `the OOS request for ${m.strategyName} is not a valid BACKTEST request: ${malformed.message}`;
+      stats.errors++;
+      stats.lastError = error;
+      return () => {
+        reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: false });
+        return false;
+      };
+    }
     const file = candlesPathOf(m.request, config.dataDir);
     const failure = (detail: string) => {
       const recording = batch.add({ type: 'recordFailure', kind: 'data_invalid', source: ctx.path, detail });

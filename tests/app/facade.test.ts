@@ -153,6 +153,12 @@ describe('the boundary', () => {
     expect(await p.shoal.enqueue('D', requestInput('D'))).toEqual({ status: 'duplicateLive', existingRequestId: first });
     const rejected = await p.shoal.enqueue('D2', requestInput('D2', { candlesFile: `${temp.dir()}/missing.csv` }));
     expect(rejected).toMatchObject({ status: 'rejected', reason: expect.stringContaining('missing.csv') });
+    // Input the wire cannot carry (here from plain JS, without include_trades) is refused at once, not left to die at its first send.
+    const { includeTrades: _omitted, ...withoutTrades } = requestInput('D3');
+    expect(await p.shoal.enqueue('D3', withoutTrades as unknown as ReturnType<typeof requestInput>)).toEqual({
+      status: 'error',
+      error: 'the OOS request for D3 is not a valid BACKTEST request: include_trades must be a boolean',
+    });
     await p.close();
   });
 });
