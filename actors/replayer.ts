@@ -101,6 +101,8 @@ interface State {
   unsubscribe: () => void;
   dripping: boolean;
   scanTimer?: ReturnType<ActorContext<ReplayerMessage>['clock']['setTimeout']>;
+  /** Pending self-messages (startup, quiet, drip): cleared at stop, so none reaches a stopped replayer as a dead letter. */
+  readonly timers: Set<ReturnType<ActorContext<ReplayerMessage>['clock']['setTimeout']>>;
 }
 
 export interface ReplayerConfig {
@@ -125,6 +127,15 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
     const [outcome] = await write(ctx, { type: 'claimDeadLettersForReplay', ...filter, limit: policy.batch, maxReplays: policy.maxReplays });
     if (outcome.status !== 'claimed' || outcome.type !== 'claimDeadLettersForReplay') throw new Error(`replayer: claim failed: ${JSON.stringify(outcome)}`);
     return outcome.letters;
+  };
+
+  /** Tells itself `msg` after `ms`, unless it stops first. */
+  const later = (state: State, ctx: ActorContext<ReplayerMessage>, ms: number, msg: ReplayerMessage) => {
+    const timer = ctx.clock.setTimeout(() => {
+      state.timers.delete(timer);
+      ctx.self.tell(msg);
+    }, ms);
+    state.timers.add(timer);
   };
 
   const enqueue = (state: State, ctx: ActorContext<ReplayerMessage>, letters: readonly DeadLetter[]) => {
@@ -205,8 +216,9 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
         lastCrash: new Map(),
         unsubscribe: ctx.system.events.subscribe(onEvent),
         dripping: false,
+        timers: new Set(),
       };
-      if (policy.replayAtStartup) ctx.clock.setTimeout(() => ctx.self.tell({ kind: 'startup' }), policy.quietMs);
+      if (policy.replayAtStartup) later(state, ctx, policy.quietMs, { kind: 'startup' });
       scheduleScan(state, ctx);
       return state;
     },
@@ -223,7 +235,7 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
           break;
         case 'restarted': {
           const since = ctx.clock.now();
-          ctx.clock.setTimeout(() => ctx.self.tell({ kind: 'quiet', path: msg.path, since }), policy.quietMs);
+          later(state, ctx, policy.quietMs, { kind: 'quiet', path: msg.path, since });
           break;
         }
         case 'quiet': {
@@ -251,7 +263,7 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
         case 'drip': {
           const letter = state.queue.shift();
           if (letter) await deliver(state, ctx, letter);
-          if (state.queue.length > 0) ctx.clock.setTimeout(() => ctx.self.tell({ kind: 'drip' }), Math.ceil(1_000 / policy.perSecond));
+          if (state.queue.length > 0) later(state, ctx, Math.ceil(1_000 / policy.perSecond), { kind: 'drip' });
           else state.dripping = false;
           break;
         }
@@ -266,6 +278,7 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
     onStop: (state, _reason, ctx) => {
       state.unsubscribe();
       if (state.scanTimer) ctx.clock.clearTimeout(state.scanTimer);
+      for (const t of state.timers) ctx.clock.clearTimeout(t);
       state.reader.close();
     },
   };
