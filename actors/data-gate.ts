@@ -182,6 +182,7 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
     stats.notified++;
     notify(ctx.system, config.notifierPath, {
       severity: 'critical',
+      topic: 'gate_rejected',
       title: `OOS data rejected: ${basename(verdict.file)}`,
       body: `OOS request for ${strategyName} blocked by the data gate; nothing was sent.\n${formatVerdict(verdict)}${more}`,
       at: now,

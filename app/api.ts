@@ -10,6 +10,7 @@ import type { OosMetrics } from '../persistence/results.ts';
 import type { StrategyInput } from '../persistence/strategies.ts';
 import type { OosResultRecord } from '../persistence/results.ts';
 import type { GateReply } from '../actors/data-gate.ts';
+import type { RetentionPass } from '../actors/janitor.ts';
 
 /** A strategy as the host defines it. `params` keys are camelCase here (smaShort); the store keeps the host's snake_case. */
 export interface Strategy {
@@ -83,7 +84,9 @@ export type ShoalEvent =
   | { readonly type: 'deadLettered'; readonly deadLetterId: number; readonly source: string; readonly requestId?: string; readonly reason: string }
   | { readonly type: 'rankChanged'; readonly strategyName: string; readonly from: Rank; readonly to: Rank; readonly reason: string }
   /** A supervisor restarted an actor. */
-  | { readonly type: 'restart'; readonly path: string; readonly error?: string };
+  | { readonly type: 'restart'; readonly path: string; readonly error?: string }
+  /** A retention pass deleted old finished work or stored daily figures, or failed (actors/janitor.ts). */
+  | ({ readonly type: 'retention' } & RetentionPass);
 
 export type ShoalEventType = ShoalEvent['type'];
 

@@ -23,6 +23,8 @@ export interface ConfigKey {
   readonly defaultText: string;
   readonly unit?: string;
   readonly check: ValueCheck;
+  /** A secret (a webhook URL, a token): its value never appears in an error, a log line or printed config. */
+  readonly secret?: boolean;
 }
 
 // ---- value checks (pure) ---------------------------------------------------------------------
@@ -134,9 +136,31 @@ export const CONFIG_KEYS = {
   oosWindowDays: { description: 'The OOS window when a request names none: the last this many days of data.', defaultText: '180', unit: 'days', check: integer(1) },
   oosRetryMs: { description: 'OOS is asked at most once per this period per strategy.', defaultText: '600000', unit: 'ms', check: integer(0) },
   notificationsFile: { description: 'Notifications are appended to this JSONL file.', defaultText: '<dbPath>.notifications.jsonl', check: nonEmptyString },
-  webhookUrl: { description: 'A Discord-compatible webhook for notifications (kept out of logs).', defaultText: '$SHOAL_WEBHOOK_URL, else none', check: httpUrl },
+  webhookUrl: { description: 'A Discord-compatible webhook for notifications (kept out of logs).', defaultText: '$SHOAL_WEBHOOK_URL, else none', check: httpUrl, secret: true },
   snapshotIntervalMs: { description: 'How often the tree snapshot for `shoal tree` is published; 0 disables it.', defaultText: '2000', unit: 'ms', check: integer(0) },
+  retention: {
+    description:
+      'How long finished work is kept: keepDays (whole UTC days of finished requests, results, trades, events and notifications; 0 keeps everything), batch (rows deleted per commit), intervalMs (between passes). Dead letters and live requests are never deleted; the daily figures of a deleted day are stored first.',
+    defaultText: '{ keepDays: 90, batch: 200, intervalMs: 3600000 }',
+    check: object({ keepDays: integer(0), batch: integer(1, 10_000), intervalMs: integer(1) }, { partial: true }),
+  },
+
+  // ---- service keys: read by `shoal start` (app/service.ts); the embedded runtime ignores them ----
+  logLevel: {
+    description: "The lowest level `shoal start` logs: trace, debug, info, warn, error, fatal, or silent.",
+    defaultText: 'info ($SHOAL_LOG_LEVEL)',
+    check: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),
+  },
+  drainTimeoutMs: {
+    description: 'On SIGTERM/SIGINT, how long `shoal start` waits for in-flight requests to get their results before it stops anyway (they are sent again after the next start).',
+    defaultText: '30000',
+    unit: 'ms',
+    check: integer(0),
+  },
 } as const satisfies Record<string, ConfigKey>;
+
+/** The keys only `shoal start` reads (app/service.ts); Shoal.start leaves them out. */
+export const SERVICE_KEYS = ['logLevel', 'drainTimeoutMs'] as const satisfies readonly ConfigKeyName[];
 
 export type ConfigKeyName = keyof typeof CONFIG_KEYS;
 
@@ -192,8 +216,11 @@ export function checkConfig(input: Readonly<Record<string, unknown>>): void {
       const near = closestKey(key, known);
       throw new ConfigError(`unknown configuration key '${key}'${near ? ` (did you mean '${near}'?)` : ''}; known keys: ${known.join(', ')}`);
     }
-    const problem = CONFIG_KEYS[key as ConfigKeyName].check(value);
-    if (typeof problem === 'string') throw new ConfigError(`configuration key '${key}' must be ${problem}, got ${show(value)}`);
-    if (problem) throw new ConfigError(`configuration key '${[key, ...problem.at].join('.')}' must be ${problem.accepts}, got ${show(problem.value)}`);
+    const spec: ConfigKey = CONFIG_KEYS[key as ConfigKeyName];
+    const problem = spec.check(value);
+    // A secret's value is never echoed, not even a wrong one: it may be the real secret mistyped.
+    const shown = (v: unknown) => (spec.secret ? '(a value, not shown: it is secret)' : show(v));
+    if (typeof problem === 'string') throw new ConfigError(`configuration key '${key}' must be ${problem}, got ${shown(value)}`);
+    if (problem) throw new ConfigError(`configuration key '${[key, ...problem.at].join('.')}' must be ${problem.accepts}, got ${shown(problem.value)}`);
   }
 }

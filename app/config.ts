@@ -11,7 +11,8 @@ import { serviceWorkersFromEnv } from '../transport/service-capacity.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import type { ReplayPolicy } from '../actors/replayer.ts';
 import type { RankCriteria } from '../domain/ranks.ts';
-import { checkConfig } from './config-schema.ts';
+import { defaultRetention, type RetentionPolicy } from '../actors/janitor.ts';
+import { checkConfig, SERVICE_KEYS } from './config-schema.ts';
 
 export interface OosConfig {
   /** SQLite file (created on first use). */
@@ -56,18 +57,22 @@ export interface OosConfig {
   readonly webhookUrl?: string;
   /** How often the tree snapshot for `shoal tree` is published; 0 disables. */
   readonly snapshotIntervalMs: number;
+  /** How long finished work is kept (the janitor, actors/janitor.ts). */
+  readonly retention: RetentionPolicy;
 }
+
+/** What Shoal.start takes: any subset of the keys over a database path (the rest are defaults). */
+export type OosConfigInput = Omit<Partial<OosConfig>, 'retention'> & { dbPath: string; resultsLoopbackOnly?: boolean; retention?: Partial<RetentionPolicy> };
 
 export const defaultRestartBackoff: BackoffPolicy = Object.freeze({ minMs: 100, maxMs: 30_000, factor: 2, jitter: 0.2, resetAfterMs: 60_000, firstImmediate: true });
 
-export function oosConfig(
-  overrides: Partial<OosConfig> & { dbPath: string; resultsLoopbackOnly?: boolean },
-  env: Record<string, string | undefined> = process.env,
-  cpus: number = availableParallelism(),
-): OosConfig {
+export function oosConfig(overrides: OosConfigInput, env: Record<string, string | undefined> = process.env, cpus: number = availableParallelism()): OosConfig {
   // A key the runtime does not know, or a value it cannot use, is refused here, before anything starts.
   checkConfig(overrides);
-  const { resultsLoopbackOnly: _loopbackOnly, ...settings } = overrides;
+  const { resultsLoopbackOnly: _loopbackOnly, retention, ...rest } = overrides;
+  // The service's own keys (logLevel, ...) are valid here but mean nothing to the runtime.
+  const settings: Record<string, unknown> = { ...rest };
+  for (const k of SERVICE_KEYS) delete settings[k];
   // The result socket binds every interface like the host's, or 127.0.0.1 only when asked.
   const endpoints = endpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly });
   return {
@@ -88,7 +93,8 @@ export function oosConfig(
     notificationsFile: `${overrides.dbPath}.notifications.jsonl`,
     snapshotIntervalMs: 2_000,
     webhookUrl: env.SHOAL_WEBHOOK_URL || undefined,
-    ...definedOnly(settings),
+    ...(definedOnly(settings) as Partial<OosConfig>),
+    retention: { ...defaultRetention, ...definedOnly(retention ?? {}) },
     dbPath: overrides.dbPath,
     // After the spread, so `window: undefined` still gets the default; an explicit window wins
     // without reading the service's variable (a bad value there does not matter then).

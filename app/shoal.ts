@@ -10,7 +10,7 @@ import { assertWritable } from '../persistence/write-access.ts';
 import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { countDeadLettersByState, listDeadLetters, REQUEST_LETTER_KIND } from '../persistence/dead-letters.ts';
-import { countByState, getRequest, oldestLiveEnqueuedAt } from '../persistence/outbox.ts';
+import { countByState, countInFlight, getRequest, oldestLiveEnqueuedAt } from '../persistence/outbox.ts';
 import { getResult } from '../persistence/results.ts';
 import type { SupervisorEventKind } from '../persistence/schema.ts';
 import { isValidTraceparent } from '../protocol/index.ts';
@@ -22,11 +22,12 @@ import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';
 import type { OosRequestInput } from '../domain/request.ts';
 import { NotificationChannel } from '../actors/notifier.ts';
 import type { CycleReport, RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
+import type { RetentionPass } from '../actors/janitor.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import { writeSnapshot } from './snapshot-file.ts';
 import { oosReplayRoutes } from './replay-routes.ts';
-import { oosConfig, type OosConfig } from './config.ts';
-import { newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
+import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
+import { DRAIN_FIRST, DRAIN_PIPELINE_FIRST, newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 import { enqueueResult, resultFromRecord, strategyInput, type EnqueueResult, type RequestOutcome, type ShoalEvent, type ShoalEventType, type ShoalStatus, type Strategy } from './api.ts';
 import { eventsFromCommit } from './events.ts';
 
@@ -38,6 +39,9 @@ export interface ShoalOptions {
   /** Called with the actual result endpoint after each bind (useful with port 0). */
   readonly onResultsBound?: (endpoint: string) => void;
 }
+
+/** How often a drain looks at the in-flight count between results. */
+const DRAIN_POLL_MS = 100;
 
 const EVENT_KINDS: Partial<Record<SystemEvent['type'], SupervisorEventKind>> = {
   actor_crashed: 'crash',
@@ -77,7 +81,7 @@ export class Shoal {
    * the database (whatever its ports; the message names its pid). A child that fails to start
    * rejects with the cause first and its path as context.
    */
-  static async start(config: Partial<OosConfig> & { dbPath: string; resultsLoopbackOnly?: boolean }, options: ShoalOptions = {}): Promise<Shoal> {
+  static async start(config: OosConfigInput, options: ShoalOptions = {}): Promise<Shoal> {
     const cfg = oosConfig(config);
     assertWritable(cfg.dbPath, runtimeSideFiles(cfg));
     const lock = acquireRuntimeLock(cfg.dbPath);
@@ -117,7 +121,8 @@ export class Shoal {
       if (!events.hasSubscribers) return;
       for (const e of eventsFromCommit(commands, outcomes)) events.emit(e);
     };
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onCommitted });
+    const onRetentionPass = (p: RetentionPass) => events.emit({ type: 'retention', ...p });
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onCommitted, onRetentionPass });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);
@@ -260,6 +265,50 @@ export class Shoal {
 
   snapshot(): TreeNode[] {
     return this.system.snapshot();
+  }
+
+  /**
+   * Stops taking new work and waits for the requests in flight to end, before a stop: the
+   * children that bring in work (tree.ts DRAIN_FIRST) and the sender stop, so nothing is enqueued
+   * or sent any more, while results still come in and are stored. Resolves once no request is in
+   * flight, or after `timeoutMs` with those still in flight (their leases keep them: they are sent
+   * again, under the same id, after the next start). The runtime is not usable for new work
+   * afterwards: call stop().
+   */
+  async drain(timeoutMs: number): Promise<{ inFlight: number; waitedMs: number }> {
+    const stopChildren = async (sup: Supervisor | undefined, ids: readonly string[]) => {
+      for (const id of ids) {
+        if (sup?.whichChildren().some((c) => c.id === id && c.status !== 'stopped')) await sup.terminateChild(id);
+      }
+    };
+    await stopChildren(this.root, DRAIN_FIRST);
+    await stopChildren(this.root.childSupervisor('pipeline'), DRAIN_PIPELINE_FIRST);
+    const clock = this.system.clock;
+    const started = clock.now();
+    const inFlight = await new Promise<number>((resolve) => {
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
+      let done = false;
+      // An ended request is told by an event; one retried (back to pending) only by the store,
+      // so the count is also looked at on a short period.
+      const unsubscribe = this.events.subscribe((e) => {
+        if (e.type === 'result' || e.type === 'failed') check();
+      });
+      const check = () => {
+        if (done) return;
+        const n = countInFlight(this.reader);
+        const waited = clock.now() - started;
+        if (n > 0 && waited < timeoutMs) {
+          if (!timer) timer = clock.setTimeout(() => ((timer = undefined), check()), Math.min(DRAIN_POLL_MS, timeoutMs - waited));
+          return;
+        }
+        done = true;
+        unsubscribe();
+        if (timer) clock.clearTimeout(timer);
+        resolve(n);
+      };
+      check();
+    });
+    return { inFlight, waitedMs: clock.now() - started };
   }
 
   async stop(reason = 'stopped by the host'): Promise<void> {

@@ -12,7 +12,8 @@
  *   ├── data-gate               validates the candle file before anything is enqueued
  *   ├── rank-evaluator          periodic, incremental (change_seq watermark); asks the gate for OOS
  *   ├── daily-reporter          the previous day's summary at each UTC day boundary
- *   └── replayer                dead letters back to their actors after recovery
+ *   ├── replayer                dead letters back to their actors after recovery
+ *   └── janitor                 retention: old finished work deleted in small batches, daily figures kept
  */
 import { actorPath } from '../runtime/index.ts';
 import type { SupervisorSpec } from '../supervisors/index.ts';
@@ -24,6 +25,7 @@ import { NotificationChannel, notifier, type NotifierMessage } from '../actors/n
 import { dataGate, GateStats, type DataGateMessage } from '../actors/data-gate.ts';
 import { rankEvaluator, RankEvaluatorStats, type RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
 import { dailyReporter, DailyReporterStats, type DailyReporterMessage } from '../actors/daily-reporter.ts';
+import { janitor, JanitorStats, type JanitorMessage, type RetentionPass } from '../actors/janitor.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import type { OosConfig } from './config.ts';
@@ -43,7 +45,17 @@ export const paths = Object.freeze({
   rankEvaluator: actorPath<RankEvaluatorMessage>(`${root}/rank-evaluator`),
   dailyReporter: actorPath<DailyReporterMessage>(`${root}/daily-reporter`),
   replayer: actorPath<ReplayerMessage>(`${root}/replayer`),
+  janitor: actorPath<JanitorMessage>(`${root}/janitor`),
 });
+
+/**
+ * What a draining runtime stops first, in this order: the children of /shoal that bring in new
+ * work or write besides the flow (so the writer is free for results), then the pipeline's sender
+ * (no new sends). The result-handler and the db-writer keep running until the in-flight requests
+ * have their results (Shoal.drain).
+ */
+export const DRAIN_FIRST: readonly string[] = ['rank-evaluator', 'replayer', 'janitor', 'data-gate'];
+export const DRAIN_PIPELINE_FIRST: readonly string[] = ['sender'];
 
 /** Counters that outlive restarts of the actors they describe. */
 export interface OosStats {
@@ -53,6 +65,7 @@ export interface OosStats {
   readonly gate: GateStats;
   readonly ranks: RankEvaluatorStats;
   readonly reports: DailyReporterStats;
+  readonly janitor: JanitorStats;
 }
 
 export function newOosStats(): OosStats {
@@ -63,6 +76,7 @@ export function newOosStats(): OosStats {
     gate: new GateStats(),
     ranks: new RankEvaluatorStats(),
     reports: new DailyReporterStats(),
+    janitor: new JanitorStats(),
   };
 }
 
@@ -78,6 +92,8 @@ export interface TreeDeps {
   readonly onResultsBound?: (endpoint: string) => void;
   /** Told every committed write batch (the facade's events come from here). */
   readonly onCommitted?: DbWriterConfig['onCommitted'];
+  /** Told each retention pass that deleted or stored something, or failed. */
+  readonly onRetentionPass?: (pass: RetentionPass) => void;
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -142,6 +158,14 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
         start: () => dailyReporter({ dbPath: config.dbPath, writerPath: paths.dbWriter, notifierPath: paths.notifier, criteria: config.rankCriteria }, deps.stats.reports),
       },
       { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, routes: deps.replayRoutes }) },
+      {
+        id: 'janitor',
+        start: () =>
+          janitor(
+            { dbPath: config.dbPath, writerPath: paths.dbWriter, notifierPath: paths.notifier, policy: config.retention, criteria: config.rankCriteria, onPass: deps.onRetentionPass },
+            deps.stats.janitor,
+          ),
+      },
     ],
   };
 }

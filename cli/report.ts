@@ -3,8 +3,8 @@
  * for one UTC day, from the durable rows of the database (read-only). Definitions of each figure:
  * domain/daily-summary.ts. Exit codes: 0 printed, 2 bad usage, bad date or no usable database.
  */
-import { readDailyFacts } from '../persistence/report.ts';
-import { assembleDailySummary, formatDailySummary, parseUtcDay, utcDayOf } from '../domain/daily-summary.ts';
+import { dailySummaryFor } from '../persistence/report.ts';
+import { formatDailySummary, parseUtcDay, utcDayOf } from '../domain/daily-summary.ts';
 import { DEFAULT_RANK_CRITERIA, type RankCriteria } from '../domain/ranks.ts';
 import { type CommandOutput, type FlagSpec, UsageError, dbPathFrom, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
@@ -14,7 +14,8 @@ export const REPORT_USAGE = `Usage: shoal report daily [--db PATH] [--date YYYY-
 Summarises one UTC day of the OOS flow from the database: requests enqueued, completed, passed
 and failed (against the OOS gate), re-sent and dead-lettered; failures by kind; latency p50/p95/p99
 (enqueue -> result and last send -> result); restarts by actor; the oldest pending request.
-daily is the only report so far.
+A day past the retention horizon (its rows deleted) is reported from the figures stored before
+its rows went. daily is the only report so far.
 
   --db PATH          the database (default $SHOAL_DB, else ./shoal.db); opened read-only
   --date YYYY-MM-DD  the UTC day to report (default: today, UTC)
@@ -62,7 +63,8 @@ export async function reportCommand(argv: string[], out: CommandOutput, options:
     const store = openDatabase('report', dbPathFrom(flags.db, options.env ?? process.env), out);
     if (!store) return 2;
     try {
-      const summary = assembleDailySummary(readDailyFacts(store, day.from, day.to), now, options.criteria ?? DEFAULT_RANK_CRITERIA);
+      // A day past retention is reported from its stored figures (persistence/retention.ts).
+      const summary = dailySummaryFor(store, day.from, now, options.criteria ?? DEFAULT_RANK_CRITERIA);
       out.stdout(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatDailySummary(summary)}\n`);
       return 0;
     } finally {

@@ -126,6 +126,11 @@ export interface DailySummary {
     enqueuedAt: number;
     ageMs: number;
   } | null;
+  /**
+   * Set when the day is past the retention horizon: its rows are gone, and the figures are the
+   * ones stored (Unix ms) before they were deleted. Only the oldest pending request is read now.
+   */
+  storedAt?: number;
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -187,6 +192,7 @@ export function formatDailySummary(s: DailySummary): string {
   // Long labels (actor paths) keep two spaces before their value.
   const row = (label: string, value: string) => lines.push(`  ${label.padEnd(Math.max(22, label.length + 2))}${value}`);
   lines.push(`shoal daily summary for ${s.day} (UTC), made ${isoTime(s.generatedAt)}`);
+  if (s.storedAt !== undefined) lines.push(`  (the day is past retention: its figures were stored ${isoTime(s.storedAt)}, before its rows were deleted)`);
   lines.push('OOS requests');
   row('requested', String(s.oos.requested));
   row('completed', `${s.oos.completed} (passed ${s.oos.passed}, failed ${s.oos.failed}; gate ${s.oosGate})`);

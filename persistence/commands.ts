@@ -19,6 +19,7 @@ import {
 import { recordFailureSpec, recordSupervisorEventSpec } from './events.ts';
 import { claimDueSpec, deadLetterRequestSpec, enqueueRequestSpec, expiredLeasesSpec, releaseClaimSpec, requeueRequestSpec, retryRequestSpec } from './outbox.ts';
 import { applyResultSpec } from './results.ts';
+import { pruneBeforeSpec, storeDailySummarySpec } from './retention.ts';
 import { changeRankSpec, strategyChangeSequence, upsertStrategySpec } from './strategies.ts';
 
 export const WRITE_COMMANDS = [
@@ -47,6 +48,9 @@ export const WRITE_COMMANDS = [
   changeRankSpec,
   // cursors (cursors.ts)
   setCursorSpec,
+  // retention (retention.ts)
+  storeDailySummarySpec,
+  pruneBeforeSpec,
 ] as const;
 
 /** What every write transaction does around its commands, whichever they are. */

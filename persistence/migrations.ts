@@ -263,7 +263,32 @@ const nanMetrics: Migration = {
   up: (db) => [db.schema.alterTable('oos_results').addColumn('nan_metrics', 'text')],
 };
 
-export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics];
+/**
+ * Retention (persistence/retention.ts) deletes finished requests, results and events past a
+ * configured age. The summary of each day it passes is kept in `daily_summaries` first, so the
+ * daily figures outlive their rows. Finished requests are found by completion time through a
+ * partial index: only completed rows are in it, so the hot path's enqueues add nothing to it.
+ */
+const retention: Migration = {
+  version: 6,
+  name: 'retention: stored daily summaries, completed requests by time',
+  up: (db) => [
+    db.schema
+      .createTable('daily_summaries')
+      .addColumn('day_start', 'integer', (c) => c.primaryKey().notNull())
+      .addColumn('day', 'text', (c) => c.notNull())
+      .addColumn('summary', 'text', (c) => c.notNull().check(jsonText('summary')))
+      .addColumn('made_at', 'integer', (c) => c.notNull())
+      .modifyEnd(STRICT),
+    db.schema
+      .createIndex('oos_requests_completed')
+      .on('oos_requests')
+      .column('completed_at')
+      .where(sql.ref('completed_at'), 'is not', null),
+  ],
+};
+
+export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics, retention];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
   return migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -13,7 +13,9 @@
 import { sql } from 'kysely';
 import type { Store } from './connection.ts';
 import { perConnection, prepared } from './prepared.ts';
-import type { DailyFacts, FailureCount, LiveRequestFact, ResultFact, RestartCount } from '../domain/daily-summary.ts';
+import { assembleDailySummary, DAY_MS, type DailyFacts, type DailySummary, type FailureCount, type LiveRequestFact, type ResultFact, type RestartCount } from '../domain/daily-summary.ts';
+import { DEFAULT_RANK_CRITERIA, type RankCriteria } from '../domain/ranks.ts';
+import { storedDailySummary } from './retention.ts';
 
 export type { DailyFacts, FailureCount, LiveRequestFact, ResultFact, RestartCount };
 import { LIVE, requireInteger, text } from './sql-helpers.ts';
@@ -177,6 +179,23 @@ export function readDailyFacts(store: Store, from: number, to: number): DailyFac
   };
   // A deferred transaction is a consistent snapshot in WAL mode, also on a read-only connection.
   return store.sqlite.inTransaction ? read() : store.sqlite.transaction(read).deferred();
+}
+
+/**
+ * The summary of the UTC day starting at `dayStart`: from its rows, or, for a day retention has
+ * passed (its rows deleted), the figures stored before they went (`storedAt` set); the oldest
+ * pending request is read now either way.
+ */
+export function dailySummaryFor(store: Store, dayStart: number, now: number, criteria: RankCriteria = DEFAULT_RANK_CRITERIA): DailySummary {
+  const stored = storedDailySummary(store, dayStart);
+  if (!stored) return assembleDailySummary(readDailyFacts(store, dayStart, dayStart + DAY_MS), now, criteria);
+  const o = statements(store).oldestLive.get({ to: dayStart + DAY_MS });
+  return {
+    ...stored.summary,
+    generatedAt: now,
+    oldestPending: o ? { requestId: o.request_id, strategyName: o.strategy_name, state: o.state, attempts: o.attempts, enqueuedAt: o.enqueued_at, ageMs: Math.max(0, now - o.enqueued_at) } : null,
+    storedAt: stored.storedAt,
+  };
 }
 
 /** The live (pending or in-flight) request of each named strategy that has one: name -> request id. */

@@ -171,6 +171,20 @@ export interface SupervisorEventsTable {
   detail: string | null;
 }
 
+/**
+ * The summary of a finished UTC day, stored before retention deletes the rows it was computed
+ * from (persistence/retention.ts): a day past the retention horizon is reported from here.
+ */
+export interface DailySummariesTable {
+  /** Unix ms of the day's 00:00 UTC. */
+  day_start: number;
+  /** YYYY-MM-DD. */
+  day: string;
+  /** JSON of the DailySummary (domain/daily-summary.ts) as it was when the day was rolled up. */
+  summary: string;
+  made_at: number;
+}
+
 export interface Schema {
   strategies: StrategiesTable;
   sequences: SequencesTable;
@@ -182,4 +196,5 @@ export interface Schema {
   dead_letters: DeadLettersTable;
   failure_events: FailureEventsTable;
   supervisor_events: SupervisorEventsTable;
+  daily_summaries: DailySummariesTable;
 }

@@ -68,7 +68,13 @@ describe('configuration checked at start', () => {
     expect(bad({ retry: { maxAttempts: 0, backoff: defaultRetryBackoff() } })).toThrow("configuration key 'retry.maxAttempts' must be an integer >= 1, got 0");
     expect(bad({ replay: { quietMs: -1 } })).toThrow("configuration key 'replay.quietMs' must be an integer >= 0, got -1");
     expect(bad({ replay: { quietMs: 5, typo: 1 } })).toThrow(/configuration key 'replay' must be an object with quietMs, .* \(unknown key 'typo'\)/);
-    expect(bad({ webhookUrl: 'not a url' })).toThrow("configuration key 'webhookUrl' must be an http(s) URL, got \"not a url\"");
+  });
+
+  // Rule: a secret's value never appears in an error, not even a wrong one (it may be the real
+  // webhook URL mistyped); the key and what it accepts are still named.
+  it('a bad secret value is refused without echoing it', () => {
+    expect(bad({ webhookUrl: 'htps://discord.example/api/webhooks/1/SECRET' })).toThrow("configuration key 'webhookUrl' must be an http(s) URL, got (a value, not shown: it is secret)");
+    expect(bad({ webhookUrl: 'htps://discord.example/api/webhooks/1/SECRET' })).not.toThrow(/SECRET/);
   });
 
   it('undefined means not set: the default stays', () => {
