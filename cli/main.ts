@@ -8,11 +8,13 @@ import { type CommandOutput, processOutput } from './args.ts';
 type Command = (argv: string[], out: CommandOutput) => Promise<number>;
 
 const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }> = {
+  start: { run: async () => (await import('./start.ts')).startCommand, summary: 'run the runtime as a service in the foreground until SIGTERM/SIGINT (structured logs)' },
   demo: { run: async () => (await import('./demo.ts')).demoCommand, summary: 'run the OOS flow end to end on embedded defaults (a local backtest service, a temp database)' },
   tree: { run: async () => (await import('./tree.ts')).treeCommand, summary: 'show the supervision tree and recent supervisor events' },
   queue: { run: async () => (await import('./queue.ts')).queueCommand, summary: 'show the durable OOS outbox' },
   'dead-letters': { run: async () => (await import('./dead-letters.ts')).deadLettersCommand, summary: 'list, show, replay or discard dead letters' },
   report: { run: async () => (await import('./report.ts')).reportCommand, summary: 'daily summary of the OOS flow (report daily)' },
+  backup: { run: async () => (await import('./backup.ts')).backupCommand, summary: 'copy the database while the runtime runs, verified (restore: docs/operations.md)' },
   'validate-data': { run: async () => (await import('./validate-data.ts')).validateDataCommand, summary: 'check a historical M1 candle CSV as the data gate does' },
 };
 

@@ -1,0 +1,170 @@
+/**
+ * `shoal start`: the runtime as a foreground service. It starts Shoal on the settings
+ * (service-config.ts), logs what happens (log.ts), and on SIGTERM or SIGINT stops in order: no new
+ * work is taken or sent, in-flight requests get up to drainTimeoutMs for their results, the
+ * sockets close with the actors, the WAL is checkpointed into the database; then exit 0. A second
+ * signal stops at once (exit 128 + the signal's number). When the runtime stops by itself (a
+ * supervisor gave up), the service exits 1 so a service manager restarts it.
+ */
+import path from 'node:path';
+import { constants } from 'node:os';
+import { checkpoint, openStore } from '../persistence/connection.ts';
+import type { SystemEvent } from '../runtime/index.ts';
+import type { Notification } from '../actors/notifier.ts';
+import { Shoal } from './shoal.ts';
+import type { Logger } from './log.ts';
+import { effectiveConfig, type ServiceSettings } from './service-config.ts';
+
+/** Exit codes of `shoal start` (docs/cli.md). */
+export const EXIT = { stopped: 0, failed: 1, usage: 2 } as const;
+
+/** The process signals the service stops on; a second one of either stops it at once. */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+export interface SignalSource {
+  on(signal: StopSignal, listener: () => void): unknown;
+  off(signal: StopSignal, listener: () => void): unknown;
+}
+
+export interface ServiceIo {
+  readonly log: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Default: the process. */
+  readonly signals?: SignalSource;
+  /** Ends the process at once (the second signal); default process.exit. */
+  readonly exit?: (code: number) => void;
+  /** Told the running runtime once it has started (an embedding host, tests). */
+  readonly onStarted?: (shoal: Shoal) => void;
+}
+
+/** 128 + the signal's number, as a shell reports a process a signal ended. */
+export function signalExitCode(signal: StopSignal): number {
+  return 128 + constants.signals[signal];
+}
+
+/** Runs the service until it is stopped; resolves with the exit code. */
+export async function runService(settings: ServiceSettings, io: ServiceIo): Promise<number> {
+  const { log } = io;
+  const signals = io.signals ?? process;
+  const exit = io.exit ?? ((code: number) => process.exit(code));
+  const config = effectiveConfig(settings, io.env);
+  const dbPath = path.resolve(config.dbPath);
+
+  // Signals are caught from the start: one that comes while the runtime starts stops it once up.
+  let received: StopSignal | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (signal: StopSignal) => {
+    if (received === undefined) {
+      received = signal;
+      wake?.();
+      return;
+    }
+    log.fatal({ event: 'forced_stop', signal, firstSignal: received, exitCode: signalExitCode(signal) }, `second ${signal}: stopping at once, without draining or checkpointing`);
+    exit(signalExitCode(signal));
+  };
+  const listeners = STOP_SIGNALS.map((s) => [s, () => onSignal(s)] as const);
+  for (const [s, fn] of listeners) signals.on(s, fn);
+  const release = () => {
+    for (const [s, fn] of listeners) signals.off(s, fn);
+  };
+
+  let shoal: Shoal;
+  try {
+    shoal = await Shoal.start(settings.runtime, { onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`) });
+  } catch (e) {
+    release();
+    log.fatal({ event: 'start_failed', dbPath, error: (e as Error).message }, `shoal could not start: ${(e as Error).message}`);
+    return EXIT.failed;
+  }
+  const unsubscribe = logRuntime(shoal, log);
+  log.info({ event: 'start', dbPath, configFile: settings.configFile, config }, `shoal started on ${dbPath}`);
+  io.onStarted?.(shoal);
+
+  // Until a signal, or until the runtime stops by itself.
+  const ended = await new Promise<{ signal: StopSignal } | { stoppedBy: string }>((resolve) => {
+    wake = () => resolve({ signal: received! });
+    if (received) wake();
+    void shoal.system.terminated.then((reason) => resolve({ stoppedBy: reason }));
+  });
+
+  if ('stoppedBy' in ended) {
+    unsubscribe();
+    release();
+    log.fatal({ event: 'runtime_stopped', reason: ended.stoppedBy }, `the runtime stopped by itself: ${ended.stoppedBy}`);
+    await shoal.stop(ended.stoppedBy).catch(() => undefined);
+    return EXIT.failed;
+  }
+
+  const started = Date.now();
+  log.info({ event: 'stopping', signal: ended.signal, drainTimeoutMs: settings.drainTimeoutMs }, `${ended.signal}: stopping; waiting up to ${settings.drainTimeoutMs} ms for in-flight requests`);
+  const drained = await shoal.drain(settings.drainTimeoutMs);
+  if (drained.inFlight === 0) log.info({ event: 'drained', waitedMs: drained.waitedMs }, 'no request in flight');
+  else {
+    log.warn(
+      { event: 'drain_timeout', inFlight: drained.inFlight, waitedMs: drained.waitedMs },
+      `${drained.inFlight} request(s) still in flight after ${drained.waitedMs} ms; they stay in the outbox and are sent again after the next start`,
+    );
+  }
+  unsubscribe();
+  await shoal.stop(`stopped by ${ended.signal}`);
+  const wal = checkpointWal(dbPath, log);
+  release();
+  log.info({ event: 'stopped', signal: ended.signal, inFlight: drained.inFlight, ...wal, stopMs: Date.now() - started, exitCode: EXIT.stopped }, 'shoal stopped');
+  return EXIT.stopped;
+}
+
+/** Copies the WAL into the database and empties it, so the stopped database is one file. */
+function checkpointWal(dbPath: string, log: Logger): { walFrames?: number; checkpointBusy?: boolean } {
+  try {
+    const store = openStore({ path: dbPath });
+    try {
+      const r = checkpoint(store, 'TRUNCATE');
+      return { walFrames: r.logFrames, checkpointBusy: r.busy };
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    // The data is safe in the WAL either way; the next open checkpoints it.
+    log.warn({ event: 'checkpoint_failed', error: (e as Error).message }, `WAL checkpoint at stop failed: ${(e as Error).message}`);
+    return {};
+  }
+}
+
+/** What the runtime tells, as log lines (docs/operations.md: what each means and what to do). */
+export function logRuntime(shoal: Shoal, log: Logger): () => void {
+  // A restart line says what the actor crashed with: the crash comes first, as a system event.
+  const lastCrash = new Map<string, string>();
+  const stops = [
+    shoal.on('restart', (e) => {
+      const error = e.error ?? lastCrash.get(e.path);
+      log.warn({ event: 'restart', path: e.path, error }, `${e.path} restarted${error ? ` after: ${error}` : ''}`);
+    }),
+    shoal.on('deadLettered', (e) =>
+      log.warn({ event: 'dead_letter', deadLetterId: e.deadLetterId, source: e.source, requestId: e.requestId, reason: e.reason }, `dead letter ${e.deadLetterId} from ${e.source}: ${e.reason}`),
+    ),
+    shoal.on('rankChanged', (e) => log.info({ event: 'rank_changed', strategy: e.strategyName, from: e.from, to: e.to, reason: e.reason }, `${e.strategyName}: ${e.from} -> ${e.to}`)),
+    shoal.on('result', (e) => log.debug({ event: 'result', requestId: e.requestId, strategy: e.strategyName, sharpe: e.result.sharpe, trades: e.result.trades }, `result for ${e.strategyName}`)),
+    shoal.on('retention', (e) => {
+      const { type: _type, ...pass } = e;
+      if (e.error) log.warn({ event: 'retention_failed', ...pass }, `retention pass failed: ${e.error}`);
+      else log.info({ event: 'retention', ...pass }, 'retention pass: old finished work deleted');
+    }),
+    shoal.system.events.subscribe((e: SystemEvent) => {
+      if (e.type === 'actor_crashed' && e.error) lastCrash.set(e.path, e.error);
+      else if (e.type === 'give_up') log.error({ event: 'give_up', path: e.path, reason: e.reason, error: e.error }, `supervisor ${e.path} gave up: ${e.reason ?? e.error ?? ''}`);
+      else if (e.type === 'escalated') log.warn({ event: 'escalated', path: e.path, reason: e.reason }, `supervisor ${e.path} escalated to its parent`);
+      else if (e.type === 'start_failed') log.error({ event: 'actor_start_failed', path: e.path, error: e.error }, `${e.path} failed to start: ${e.error}`);
+    }),
+    shoal.notifications.events.subscribe((n: Notification) => {
+      const fields = { title: n.title, severity: n.severity, detail: n.body };
+      if (n.topic === 'gate_rejected') log.warn({ event: 'gate_rejected', ...fields }, n.title);
+      else if (n.topic === 'daily_summary') log.info({ event: 'daily_summary', ...fields }, n.title);
+      else if (n.topic === 'daily_summary_failed') log.warn({ event: 'daily_summary_failed', ...fields }, n.title);
+      else log.info({ event: 'notification', ...fields }, n.title);
+    }),
+  ];
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
