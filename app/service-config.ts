@@ -31,17 +31,19 @@ export interface StartFlag {
 
 /**
  * Flag -> configuration key. A flag sets exactly the key named, so `--window 4` and
- * `{"window": 4}` in the file are the same setting; docs/cli.md lists the same table.
+ * `{"window": 4}` in the file are the same setting; docs/cli.md lists the same table. The flags
+ * of bridge mode and of the control endpoint (--bridge, --intake, --host-results,
+ * --control-port, --control-socket) join this table with the keys those features add.
  */
 export const START_FLAGS: readonly StartFlag[] = [
-  { flag: 'db', key: 'dbPath', type: 'string', value: 'PATH', help: 'the SQLite database (created on first use)' },
-  { flag: 'data-dir', key: 'dataDir', type: 'string', value: 'DIR', help: 'historical candles: DIR/<SYMBOL>_M1.csv; relative candle paths resolve here' },
-  { flag: 'request-endpoint', key: 'requestEndpoint', type: 'string', value: 'ENDPOINT', help: "the backtest service's request socket that shoal's PUSH connects to" },
-  { flag: 'result-endpoint', key: 'resultEndpoint', type: 'string', value: 'ENDPOINT', help: "where shoal's result socket (PULL) binds" },
-  { flag: 'window', key: 'window', type: 'number', value: 'N', help: 'requests in flight at most' },
-  { flag: 'keep-days', key: 'retention.keepDays', type: 'number', value: 'N', help: 'whole days of finished work kept; 0 keeps everything' },
-  { flag: 'drain-timeout-ms', key: 'drainTimeoutMs', type: 'number', value: 'MS', help: 'on SIGTERM/SIGINT, how long to wait for in-flight results before stopping' },
-  { flag: 'log-level', key: 'logLevel', type: 'string', value: 'LEVEL', help: 'trace, debug, info, warn, error, fatal or silent' },
+  { flag: 'db', key: 'dbPath', type: 'string', value: 'PATH', help: 'the SQLite database, created on first use (default $SHOAL_DB, else ./shoal.db)' },
+  { flag: 'data-dir', key: 'dataDir', type: 'string', value: 'DIR', help: 'historical candles, DIR/<SYMBOL>_M1.csv; relative candle paths resolve here (default $SHOAL_DATA_DIR)' },
+  { flag: 'service', key: 'requestEndpoint', type: 'string', value: 'ENDPOINT', help: "the backtest service's request socket, shoal's PUSH connects (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ)" },
+  { flag: 'service-results', key: 'resultEndpoint', type: 'string', value: 'ENDPOINT', help: "where the service's results come in, shoal's PULL binds (default tcp://*:$SWIMMY_PORT_BACKTEST_RES)" },
+  { flag: 'window', key: 'window', type: 'number', value: 'N', help: "requests in flight at most (default the service's workers: $SWIMMY_BACKTEST_WORKERS, else the CPUs up to 4)" },
+  { flag: 'keep-days', key: 'retention.keepDays', type: 'number', value: 'N', help: 'whole days of finished work kept; 0 keeps everything (default 90)' },
+  { flag: 'drain-timeout-ms', key: 'drainTimeoutMs', type: 'number', value: 'MS', help: 'on SIGTERM/SIGINT, how long to wait for in-flight results before stopping (default 30000)' },
+  { flag: 'log-level', key: 'logLevel', type: 'string', value: 'LEVEL', help: 'trace, debug, info, warn, error, fatal or silent (default $SHOAL_LOG_LEVEL, else info)' },
 ];
 
 /** SHOAL_* variable -> configuration key: a variable set (non-empty) overrides the file. */

@@ -9,7 +9,23 @@ import { createLogger, scrubber } from '../app/log.ts';
 import { EXIT, runService } from '../app/service.ts';
 import { type CommandOutput, type FlagSpec, parseFlags, runCommand, UsageError } from './args.ts';
 
-const column = (left: string, text: string) => `  ${left.padEnd(28)}${text}`;
+/** An option and its help, the help wrapped under itself at 100 columns. */
+function column(left: string, text: string): string {
+  const indent = 32;
+  const words = text.split(' ');
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && indent + line.length + 1 + w.length > 100) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  lines.push(line);
+  const head = `  ${left}`;
+  const first = head.length < indent ? `${head.padEnd(indent)}${lines[0]}` : `${head}\n${' '.repeat(indent)}${lines[0]}`;
+  return [first, ...lines.slice(1).map((l) => `${' '.repeat(indent)}${l}`)].join('\n');
+}
 
 export const START_USAGE = `Usage: shoal start [--config FILE] [options]
 
@@ -20,8 +36,9 @@ the database and exits 0. A second signal stops it at once.
 
 Configuration, each later source winning key by key: built-in defaults (the sockets follow the
 host's SWIMMY_ZMQ_HOST, SWIMMY_PORT_BACKTEST_REQ and SWIMMY_PORT_BACKTEST_RES), the config file
-(JSON, the keys of docs/configuration.md), the ${Object.keys(ENV_KEYS).join(', ')}
-variables, then these options. An unknown key or a bad value stops the start with one line.
+(JSON, the keys of docs/configuration.md), the variables
+${Object.keys(ENV_KEYS).join(', ')}, then these options.
+An unknown key or a bad value stops the start with one line.
 
 ${column('--config FILE', `JSON config file (default $${CONFIG_FILE_VARIABLE}, else none)`)}
 ${START_FLAGS.map((f) => column(`--${f.flag}${f.value ? ` ${f.value}` : ''}`, `${f.help} (key ${f.key})`)).join('\n')}

@@ -54,7 +54,7 @@ const HINTS: Record<StoreErrorCode, string> = {
   busy: 'another connection held the write lock longer than busy_timeout',
   full: 'the disk or max_page_count is exhausted; free space or raise the limit, then resubmit',
   io: 'the operating system reported an I/O error',
-  corrupt: 'the database file is damaged; stop writing and restore from a backup',
+  corrupt: 'the database file is damaged; stop writing and restore from a backup (shoal backup; docs/operations.md, Backup and restore)',
   readonly: 'the database cannot be written (file permissions or a read-only connection)',
   other: 'unexpected database error',
 };

@@ -68,7 +68,7 @@ async function setup(config: Record<string, unknown> = {}): Promise<Setup> {
   const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const file = path.join(dir, 'shoal.json');
   fs.writeFileSync(file, JSON.stringify({ rankEvaluation: false, replay: { replayAtStartup: false }, webhookUrl: WEBHOOK, ...config }));
-  return { dir, dbPath, requestEndpoint, resultEndpoint, args: ['--config', file, '--db', dbPath, '--request-endpoint', requestEndpoint, '--result-endpoint', resultEndpoint] };
+  return { dir, dbPath, requestEndpoint, resultEndpoint, args: ['--config', file, '--db', dbPath, '--service', requestEndpoint, '--service-results', resultEndpoint] };
 }
 
 async function service(s: Setup, engine: BacktestEngine, concurrency: number): Promise<BacktestService> {
@@ -226,7 +226,7 @@ describe('shoal start: running and stopping', () => {
     const s = await setup();
     const first = start(s.args);
     await first.line('start');
-    const second = start(['--db', s.dbPath, '--request-endpoint', s.requestEndpoint, '--result-endpoint', `tcp://127.0.0.1:${await freePort()}`]);
+    const second = start(['--db', s.dbPath, '--service', s.requestEndpoint, '--service-results', `tcp://127.0.0.1:${await freePort()}`]);
     expect(await second.exited).toEqual({ code: 1, signal: null });
     expect(second.lines).toHaveLength(1);
     expect(second.lines[0]).toMatchObject({ level: 'fatal', event: 'start_failed', error: expect.stringContaining(`in use by another shoal runtime (pid ${first.child.pid})`) });
