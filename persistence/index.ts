@@ -31,3 +31,7 @@ export { uuidv7Time, UuidV7Generator, pooledRandom } from './uuidv7.ts';
 export type { RandomSource } from './uuidv7.ts';
 export { prepared, param, perConnection } from './prepared.ts';
 export type { PreparedQuery } from './prepared.ts';
+export { retentionHorizon, storedDailySummary, earliestActivity, RETENTION_HORIZON } from './retention.ts';
+export type * from './retention.ts';
+export { backupDatabase, BackupError } from './backup.ts';
+export type { BackupReport, BackupOptions } from './backup.ts';

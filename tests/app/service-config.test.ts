@@ -39,6 +39,7 @@ describe('shoal start configuration', () => {
     expect(withFlags.runtime).not.toHaveProperty('drainTimeoutMs');
   });
 
+  // Rule: sensible defaults; the sockets follow the host's variables, as for an embedded runtime.
   it('with nothing given: ./shoal.db, level info, a 30 s drain, and the sockets from the host variables', () => {
     const s = load();
     expect(s).toMatchObject({ runtime: { dbPath: 'shoal.db' }, logLevel: 'info', drainTimeoutMs: 30_000 });
@@ -53,6 +54,7 @@ describe('shoal start configuration', () => {
     expect(c.requestEndpoint).toBe('tcp://10.0.0.5:7000');
   });
 
+  // Rule: setting one field of a nested key in a later source keeps the others from earlier ones.
   it('a nested key merges field by field across sources', () => {
     const s = load({ file: { retention: { batch: 50, intervalMs: 60_000 } }, flags: { 'keep-days': 7 } });
     expect(s.runtime.retention).toEqual({ batch: 50, intervalMs: 60_000, keepDays: 7 });
@@ -75,12 +77,14 @@ describe('shoal start configuration', () => {
     }
   });
 
+  // Rule: a config file that cannot be used is one clear line, never a stack.
   it('refuses a config file it cannot read or parse, or that is not one object, in one line', () => {
     expect(() => load({ configFile: '/nope.json' })).toThrow('cannot read config file /nope.json: no such file');
     expect(() => load({ file: '{"window": 4,' })).toThrow(/^config file \/etc\/shoal\/shoal.json is not valid JSON: /);
     expect(() => load({ file: '[1]' })).toThrow('config file /etc/shoal/shoal.json must hold one JSON object of configuration keys, got an array');
   });
 
+  // Rule: $SHOAL_CONFIG names the file when --config does not.
   it('reads the file named by SHOAL_CONFIG when --config is not given', () => {
     const viaEnv = loadServiceConfig({ flags: {}, env: { SHOAL_CONFIG: FILE }, readFile: () => JSON.stringify({ dbPath: '/x.db' }) });
     expect(viaEnv).toMatchObject({ configFile: FILE, runtime: { dbPath: '/x.db' } });
@@ -98,6 +102,7 @@ describe('shoal start configuration', () => {
 });
 
 describe('secrets in the service output', () => {
+  // Rule: every secret the configuration holds is known to the logger, including ones named as tokens.
   it('finds the secret values of a configuration: keys marked secret and fields named as tokens', () => {
     expect(secretValues({ webhookUrl: 'https://hook/abc', dbPath: 'x.db', control: { token: 't0k3n', port: 1 } }).sort()).toEqual(['https://hook/abc', 't0k3n']);
   });
@@ -125,6 +130,7 @@ describe('secrets in the service output', () => {
     expect(typeof parsed[0].time).toBe('string');
   });
 
+  // Rule: a secret is scrubbed in whatever form a line carries it.
   it('scrubs a secret written raw or escaped inside JSON', () => {
     const scrub = scrubber(['a"b']);
     expect(scrub('x a"b y')).toBe(`x ${REDACTED} y`);

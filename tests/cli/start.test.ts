@@ -91,6 +91,7 @@ function heldEngine() {
 }
 
 describe('shoal start: usage and configuration', () => {
+  // Rule: --help explains every option, gives an example and the exit codes.
   it('--help explains every option, with examples and exit codes, and exits 0', async () => {
     const r = await runCli(['start', '--help']);
     expect(r.code).toBe(0);
@@ -188,6 +189,7 @@ describe('shoal start: running and stopping', () => {
     expect(shoal.stderr()).toBe('');
   }, 120_000);
 
+  // Rule: the drain is bounded; what did not finish is kept, never dropped.
   it('when the drain timeout passes, stops anyway, says how many requests are still in flight (they stay in the outbox), and exits 0', async () => {
     const s = await setup({ drainTimeoutMs: 300, window: 3 });
     seedOutbox(s.dbPath, 3);
