@@ -130,6 +130,18 @@ describe('secrets in the service output', () => {
     expect(typeof parsed[0].time).toBe('string');
   });
 
+  // Rule: on a terminal the lines are readable text, not JSON, and keep secrets out all the same.
+  it('the readable form prints the time, level, event and message on one line, without the secret', async () => {
+    const out: string[] = [];
+    const log = await createLogger({ level: 'info', pretty: true, secrets: ['S3CR3T'], destination: { write: (s: string) => void out.push(s) } });
+    log.warn({ event: 'dead_letter', deadLetterId: 7, reason: 'post to https://hook/S3CR3T failed' }, 'dead letter 7');
+    const text = out.join('');
+    expect(() => JSON.parse(text)).toThrow();
+    expect(text.trim().split('\n')).toHaveLength(1);
+    expect(text).toMatch(/^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}\] WARN: dead letter 7 .*"event":"dead_letter"/);
+    expect(text).not.toContain('S3CR3T');
+  });
+
   // Rule: a secret is scrubbed in whatever form a line carries it.
   it('scrubs a secret written raw or escaped inside JSON', () => {
     const scrub = scrubber(['a"b']);
