@@ -12,6 +12,7 @@
  * since requests reference them), in one run, so the figures compare like with like.
  * Run: npx tsx bench/store.bench.ts
  */
+import { benchStrategy } from './lib/strategies.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,23 +111,7 @@ async function buildTemplate(): Promise<string> {
     for (let i = start; i < Math.min(STRATEGIES, start + 1_000); i++) {
       batch.push({
         type: 'upsertStrategy',
-        strategy: {
-          name: strategyName(i),
-          symbol: 'USDJPY',
-          timeframe: 60,
-          direction: 'BOTH',
-          indicatorType: 'sma',
-          params: { sma_short: 5, sma_long: 20 },
-          sl: 0.3,
-          tp: 0.6,
-          volume: 0.01,
-          sharpe: 0.5,
-          profitFactor: 1.4,
-          winRate: 0.45,
-          trades: 250,
-          maxDd: 0.12,
-          rank: 'B',
-        },
+        strategy: benchStrategy(strategyName(i)),
       });
     }
     await submit(batch);

@@ -14,6 +14,7 @@
  *    wall-clock rate is printed beside it.
  * Run: npx tsx bench/uuid.bench.ts
  */
+import { benchStrategy } from './lib/strategies.ts';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -96,23 +97,7 @@ function buildTemplate(): string {
     for (let i = start; i < start + BATCH; i++) {
       batch.push({
         type: 'upsertStrategy',
-        strategy: {
-          name: strategyName(i),
-          symbol: 'USDJPY',
-          timeframe: 60,
-          direction: 'BOTH',
-          indicatorType: 'sma',
-          params: { sma_short: 5, sma_long: 20 },
-          sl: 0.3,
-          tp: 0.6,
-          volume: 0.01,
-          sharpe: 0.5,
-          profitFactor: 1.4,
-          winRate: 0.45,
-          trades: 250,
-          maxDd: 0.12,
-          rank: 'B',
-        },
+        strategy: benchStrategy(strategyName(i)),
       });
     }
     applyBatch(store, batch, Date.now());

@@ -107,7 +107,7 @@ function ids(positionals: string[]): number[] {
 }
 
 export async function deadLettersCommand(argv: string[], out: CommandOutput): Promise<number> {
-  return runCommand('dead-letters', DEAD_LETTERS_USAGE, out, () => {
+  return runCommand('dead-letters', DEAD_LETTERS_USAGE, out, async () => {
     const { flags, positionals, help } = parseFlags(argv, DEAD_LETTERS_OPTIONS, { allowPositionals: true });
     if (help) {
       out.stdout(DEAD_LETTERS_USAGE);
@@ -124,7 +124,7 @@ export async function deadLettersCommand(argv: string[], out: CommandOutput): Pr
     if (verb === 'replay' && chosen.length === 0 && flags.source === undefined && !flags.all) throw new UsageError('replay needs ids, --source PATH or --all');
     if (verb === 'discard' && chosen.length === 0) throw new UsageError('discard needs dead letter ids');
     const write = verb === 'replay' || verb === 'discard';
-    const store = openDatabase('dead-letters', dbPathFrom(flags.db), out, { write });
+    const store = await openDatabase('dead-letters', dbPathFrom(flags.db), out, { write });
     if (!store) return 2;
     try {
       switch (verb) {

@@ -1,8 +1,8 @@
 /** `shoal queue`: the durable OOS outbox: counts by state, the oldest live request, and a listing. */
-import { countByState, listRequests } from '../persistence/outbox.ts';
+import { countByState, listRequests } from '../persistence/outbox-reads.ts';
 import { REQUEST_STATES, type RequestState } from '../persistence/schema.ts';
 import { type CommandOutput, type FlagSpec, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
-import { openDatabase } from './open-db.ts';
+import { openReadDatabase } from './open-db.ts';
 import { formatDuration } from '../domain/daily-summary.ts';
 
 export const QUEUE_USAGE = `Usage: shoal queue [--db PATH] [--state STATE] [--limit N] [--json]
@@ -39,7 +39,7 @@ export async function queueCommand(argv: string[], out: CommandOutput, now = Dat
       return 0;
     }
     const limit = flags.limit ?? 20;
-    const store = openDatabase('queue', dbPathFrom(flags.db), out);
+    const store = openReadDatabase('queue', dbPathFrom(flags.db), out);
     if (!store) return 2;
     try {
       const counts = countByState(store);

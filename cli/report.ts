@@ -44,7 +44,7 @@ export interface ReportOptions {
 
 /** `argv` holds the arguments after `report`. Resolves to the exit code. */
 export async function reportCommand(argv: string[], out: CommandOutput, options: ReportOptions = {}): Promise<number> {
-  return runCommand('report', REPORT_USAGE, out, () => {
+  return runCommand('report', REPORT_USAGE, out, async () => {
     const { flags, positionals, help } = parseFlags(argv, REPORT_OPTIONS, { allowPositionals: true });
     if (help) {
       out.stdout(REPORT_USAGE);
@@ -60,7 +60,7 @@ export async function reportCommand(argv: string[], out: CommandOutput, options:
       out.stderr(`shoal report: --date must be a real UTC date as YYYY-MM-DD, got '${flags.date}'\n`);
       return 2;
     }
-    const store = openDatabase('report', dbPathFrom(flags.db, options.env ?? process.env), out);
+    const store = await openDatabase('report', dbPathFrom(flags.db, options.env ?? process.env), out);
     if (!store) return 2;
     try {
       // A day past retention is reported from its stored figures (persistence/retention.ts).

@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { latestVersion, readSchemaVersion } from './migrations.ts';
+// The version alone, not the migrations: the command starts without kysely.
+import { readSchemaVersion, SCHEMA_VERSION } from './schema-version.ts';
 
 export interface BackupReport {
   readonly source: string;
@@ -59,8 +60,8 @@ export async function backupDatabase(source: string, target: string, options: Ba
   const partial = path.join(dir, `.${path.basename(target)}.partial-${process.pid}`);
   try {
     const sourceVersion = readSchemaVersion(db);
-    if (sourceVersion > latestVersion()) {
-      throw new BackupError(`database schema version ${sourceVersion} is newer than this build supports (${latestVersion()}); back it up with a newer shoal`, 'input');
+    if (sourceVersion > SCHEMA_VERSION) {
+      throw new BackupError(`database schema version ${sourceVersion} is newer than this build supports (${SCHEMA_VERSION}); back it up with a newer shoal`, 'input');
     }
     fs.rmSync(partial, { force: true });
     try {

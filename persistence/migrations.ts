@@ -7,6 +7,7 @@
 import type { Database } from 'better-sqlite3';
 import { sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
 import { DEAD_LETTER_STATES, RANKS, REQUEST_STATES, type Schema } from './schema.ts';
+import { readSchemaVersion } from './schema-version.ts';
 
 export interface Migration {
   readonly version: number;
@@ -15,17 +16,6 @@ export interface Migration {
 }
 
 /** Thrown, without touching the file, when a newer build has migrated the database already. */
-export class SchemaVersionError extends Error {
-  override readonly name = 'SchemaVersionError';
-  constructor(
-    readonly found: number,
-    readonly supported: number,
-    readonly path: string,
-  ) {
-    super(`database schema version ${found} is newer than this build supports (${supported}); upgrade shoal (database: ${path})`);
-  }
-}
-
 // The schema builder takes table options and CHECK expressions as SQL fragments; these helpers
 // keep them in one place and derive the allowed values from the same constants as the types.
 const STRICT = sql`strict`;
@@ -288,21 +278,14 @@ const retention: Migration = {
   ],
 };
 
+export { assertSchemaSupported, readSchemaVersion, SchemaVersionError } from './schema-version.ts';
+
 export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics, retention];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
   return migrations.reduce((max, m) => Math.max(max, m.version), 0);
 }
 
-export function readSchemaVersion(sqlite: Database): number {
-  return sqlite.pragma('user_version', { simple: true }) as number;
-}
-
-/** Throws SchemaVersionError when the file was migrated by a newer build. Reads only. */
-export function assertSchemaSupported(sqlite: Database, supported: number, path: string): void {
-  const found = readSchemaVersion(sqlite);
-  if (found > supported) throw new SchemaVersionError(found, supported, path);
-}
 
 /**
  * Applies the migrations above the database's version, in order. Idempotent: the version is

@@ -20,7 +20,7 @@ import { recordDeadRequest, REQUEST_LETTER_KIND } from './dead-letters.ts';
 import { insertFailureEvent } from './events.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { requestAttempts, toOutboxRequest, type OutboxRequest } from './records.ts';
-import { REQUEST_STATES, type FailureKind, type OosRequestsTable, type RequestState, type Schema } from './schema.ts';
+import { type FailureKind, type OosRequestsTable, type RequestState, type Schema } from './schema.ts';
 import { DEAD, DONE, IN_FLIGHT, jsonPath, LIVE, PENDING, requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
 
 // Commands ---------------------------------------------------------------------------------------
@@ -286,18 +286,6 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .where('request_id', '=', $.requestId)
       .where('state', '!=', DONE),
   ),
-  list: prepared(sqlite, ($: { limit: number }) => db.selectFrom('oos_requests').selectAll().orderBy('request_id').limit($.limit)),
-  listInState: prepared(sqlite, ($: { state: RequestState; limit: number }) =>
-    db.selectFrom('oos_requests').selectAll().where('state', '=', $.state).orderBy('request_id').limit($.limit),
-  ),
-  // The state literal matches the lease index's condition, so only in-flight rows are counted.
-  countInFlight: prepared(sqlite, () => db.selectFrom('oos_requests').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', IN_FLIGHT)),
-  countByState: prepared(sqlite, () =>
-    db.selectFrom('oos_requests').select((eb) => ['state', eb.fn.countAll<number>().as('n')]).groupBy('state'),
-  ),
-  oldestLive: prepared(sqlite, () =>
-    db.selectFrom('oos_requests').select((eb) => eb.fn.min<number | null>('enqueued_at').as('at')).where('state', 'in', LIVE),
-  ),
 }));
 
 /** A row as the claim statement leaves it (keep the two in step), for rows read just before it. */
@@ -482,27 +470,7 @@ export function getRequest(store: Store, requestId: string): OutboxRequest | und
 }
 
 /** Requests oldest first (request ids are time-ordered), optionally in one state. */
-export function listRequests(store: Store, state?: RequestState, limit = 100): OutboxRequest[] {
-  const s = statements(store);
-  const rows = state === undefined ? s.list.all({ limit }) : s.listInState.all({ state, limit });
-  return rows.map(toOutboxRequest);
-}
-
-export function countByState(store: Store): Record<RequestState, number> {
-  const counts = Object.fromEntries(REQUEST_STATES.map((st) => [st, 0])) as Record<RequestState, number>;
-  for (const r of statements(store).countByState.all({})) counts[r.state] = r.n;
-  return counts;
-}
-
-/** When the oldest live (pending or in-flight) request was enqueued, or null when none is live. */
-export function oldestLiveEnqueuedAt(store: Store): number | null {
-  return statements(store).oldestLive.get({})?.at ?? null;
-}
-
-/** Requests in flight now; cheap however many finished requests the table holds (the sender asks every tick). */
-export function countInFlight(store: Store): number {
-  return statements(store).countInFlight.get({})?.n ?? 0;
-}
+export { countByState, countInFlight, listRequests, oldestLiveEnqueuedAt } from './outbox-reads.ts';
 
 /** In-flight requests whose lease ended at or before `now`, earliest lease first. */
 export function listExpiredLeases(store: Store, now: number, limit = 100): OutboxRequest[] {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../persistence/connection.ts';
 import { latestVersion, MIGRATIONS, readSchemaVersion, SchemaVersionError } from '../../persistence/migrations.ts';
+import { SCHEMA_VERSION } from '../../persistence/schema-version.ts';
 import { getStrategy } from '../../persistence/strategies.ts';
 import { getRequest } from '../../persistence/outbox.ts';
 import { applyOk, metrics, seedRequests, strategy, T0, useTempStores } from './helpers.ts';
@@ -130,5 +131,11 @@ describe('migrations', () => {
     expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
     expect(check.pragma('user_version', { simple: true })).toBe(7);
     check.close();
+  });
+});
+
+describe('schema version', () => {
+  it('SCHEMA_VERSION (what read-only opens expect, without loading the migrations) is the last migration\'s version', () => {
+    expect(SCHEMA_VERSION).toBe(latestVersion(MIGRATIONS));
   });
 });
