@@ -51,7 +51,7 @@ function check(spec: FlagSpec, argv: string[], allowPositionals: boolean): void 
     if (o.type === 'number') {
       expect(Number.isFinite(value)).toBe(true);
       if (o.integer) expect(Number.isSafeInteger(value)).toBe(true);
-      if (o.min !== undefined) expect(value as number).toBeGreaterThanOrEqual(o.min);
+      if (o.min !== undefined) expect(Number(value)).toBeGreaterThanOrEqual(o.min);
     } else expect(typeof value).toBe(o.type);
     if (o.type === 'string' && o.choices) expect(o.choices).toContain(value);
   }
