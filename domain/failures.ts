@@ -13,5 +13,7 @@ export type FailureKind =
   | 'dead_letter'
   | 'orphan_result'
   | 'duplicate_result'
-  | 'replay_failed';
+  | 'replay_failed'
+  /** The service's connection dropped while the request was in flight to it: sent again when it returns. */
+  | 'service_lost';
 

@@ -470,7 +470,7 @@ export function getRequest(store: Store, requestId: string): OutboxRequest | und
 }
 
 /** Requests oldest first (request ids are time-ordered), optionally in one state. */
-export { countByState, countInFlight, listRequests, oldestLiveEnqueuedAt } from './outbox-reads.ts';
+export { countByState, countInFlight, listInFlightSentBy, listRequests, oldestLiveEnqueuedAt } from './outbox-reads.ts';
 
 /** In-flight requests whose lease ended at or before `now`, earliest lease first. */
 export function listExpiredLeases(store: Store, now: number, limit = 100): OutboxRequest[] {
