@@ -15,5 +15,7 @@ export type FailureKind =
   | 'duplicate_result'
   | 'replay_failed'
   /** The service's connection dropped while the request was in flight to it: sent again when it returns. */
-  | 'service_lost';
+  | 'service_lost'
+  /** Bridge mode: a result could not be handed to the host within its bounds; dead-lettered with the frame. */
+  | 'forward_dead';
 

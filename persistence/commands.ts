@@ -18,6 +18,7 @@ import {
 } from './dead-letters.ts';
 import { recordFailureSpec, recordSupervisorEventSpec } from './events.ts';
 import { claimDueSpec, deadLetterRequestSpec, enqueueRequestSpec, expiredLeasesSpec, releaseClaimSpec, requeueRequestSpec, retryRequestSpec } from './outbox.ts';
+import { deadForwardSpec, forwardFailedSpec, forwardsHandedOffSpec } from './host-forwards.ts';
 import { applyResultSpec } from './results.ts';
 import { pruneBeforeSpec, storeDailySummarySpec } from './retention.ts';
 import { changeRankSpec, strategyChangeSequence, upsertStrategySpec } from './strategies.ts';
@@ -51,6 +52,10 @@ export const WRITE_COMMANDS = [
   // retention (retention.ts)
   storeDailySummarySpec,
   pruneBeforeSpec,
+  // bridge mode's forwards to the host (host-forwards.ts)
+  forwardsHandedOffSpec,
+  forwardFailedSpec,
+  deadForwardSpec,
 ] as const;
 
 /** What every write transaction does around its commands, whichever they are. */
