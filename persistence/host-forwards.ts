@@ -4,6 +4,7 @@
  *
  *   pending --forwardsHandedOff--> forwarded
  *      |  <--forwardFailed (attempts + 1, last error)
+ *      |  <--forwardsReopened------- (handed off just before the host's connection dropped)
  *      +------deadForward--------> dead (a dead letter with the frame, a forward_dead failure event)
  *
  * A forward is written in the same commit as its result (results.ts, `insertForward`), so a
@@ -43,6 +44,17 @@ export interface DeadForwardCommand {
   source: string;
 }
 
+/**
+ * The host's connection dropped at `until`: forwards handed off at or after `since` may have died
+ * with it in transit (the host's protocol has no acknowledgement), so they are pending again.
+ */
+export interface ForwardsReopenedCommand {
+  type: 'forwardsReopened';
+  since: number;
+  until: number;
+}
+
+export type ForwardsReopenedOutcome = { type: 'forwardsReopened'; status: 'reopened'; reopened: number };
 export type ForwardsHandedOffOutcome = { type: 'forwardsHandedOff'; status: 'marked'; forwarded: number };
 export type ForwardFailedOutcome = { type: 'forwardFailed'; status: 'recorded' | 'not_pending'; requestId: string };
 export type DeadForwardOutcome =
@@ -71,6 +83,14 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .set((eb) => ({ attempts: eb('attempts', '+', eb.lit(1)), last_at: $.now, last_error: $.error }))
       .where('request_id', '=', $.requestId)
       .where('state', '=', 'pending'),
+  ),
+  reopen: prepared(sqlite, ($: { since: number; until: number }) =>
+    db
+      .updateTable('host_forwards')
+      .set({ state: 'pending', forwarded_at: null })
+      .where('state', '=', 'forwarded')
+      .where('forwarded_at', '>=', $.since)
+      .where('forwarded_at', '<=', $.until),
   ),
   markDead: prepared(sqlite, ($: { requestId: string; error: string; now: number }) =>
     db
@@ -129,6 +149,17 @@ function deadForward(store: Store, c: DeadForwardCommand, now: number): DeadForw
   return { type: 'deadForward', status: 'dead_lettered', requestId: c.requestId, deadLetterId };
 }
 
+function forwardsReopened(store: Store, c: ForwardsReopenedCommand, _now: number): ForwardsReopenedOutcome {
+  const since = requireInteger('forwardsReopened', 'since', c.since);
+  const until = requireInteger('forwardsReopened', 'until', c.until);
+  return { type: 'forwardsReopened', status: 'reopened', reopened: statements(store).reopen.run({ since, until }).changes };
+}
+
+export const forwardsReopenedSpec: CommandSpec<ForwardsReopenedCommand, ForwardsReopenedOutcome> = {
+  type: 'forwardsReopened',
+  apply: forwardsReopened,
+  describe: (c) => `forwardsReopened (host_forwards) since=${c.since} until=${c.until}`,
+};
 export const forwardsHandedOffSpec: CommandSpec<ForwardsHandedOffCommand, ForwardsHandedOffOutcome> = {
   type: 'forwardsHandedOff',
   apply: forwardsHandedOff,
