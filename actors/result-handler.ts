@@ -25,6 +25,7 @@ import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../dom
 import { CommandBatch } from './command-batch.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
+import type { ForwarderMessage } from './forwarder.ts';
 import type { SenderMessage } from './sender.ts';
 
 export type ResultHandlerMessage = { readonly kind: 'frame'; readonly frame: Buffer; readonly receivedAt: number };
@@ -43,6 +44,11 @@ export interface ResultHandlerConfig {
   readonly highWater?: number;
   /** Told the bound endpoint after each (re)bind (tests use ephemeral ports). */
   readonly onBound?: (endpoint: string) => void;
+  /**
+   * Bridge mode: results are stored with their frame (kept for the host if the request is the
+   * host's) and the forwarder is woken when one is.
+   */
+  readonly forwarderPath?: ActorPath<ForwarderMessage>;
 }
 
 export class ResultStats {
@@ -129,6 +135,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       const readers: (() => void)[] = [];
       let freed = 0;
       let retried = 0;
+      let forwards = 0;
       const followUps: WriteCommand[] = [];
       /** Requests to fail because their result could not be stored, with the frame letter to write instead if one is no longer live. */
       const unstorable: { command: DeadLetterRequestCommand; otherwise: WriteCommand }[] = [];
@@ -162,6 +169,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           const o = pending.outcome();
           if (o.status === 'applied') {
             stats.applied++;
+            if (o.forward) forwards++;
             if (o.previousState === 'in_flight') freed++;
           } else if (o.status === 'duplicate') {
             stats.duplicates++;
@@ -200,7 +208,8 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         }
         const r = decoded.value;
         if (r.kind === 'success') {
-          applyResult({ type: 'applyResult', requestId: r.requestId, result: metricsOf(r), source: ctx.path }, m, replayOf(ctx, i));
+          const frame = config.forwarderPath === undefined ? undefined : m.frame.toString('utf8');
+          applyResult({ type: 'applyResult', requestId: r.requestId, result: metricsOf(r), source: ctx.path, ...(frame === undefined ? {} : { frame }) }, m, replayOf(ctx, i));
           continue;
         }
         stats.errorResults++;
@@ -242,6 +251,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         }
         if (fallbacks.length > 0) await writeCommands(ctx.system, config.writerPath, fallbacks);
       }
+      if (forwards > 0 && config.forwarderPath !== undefined) ctx.system.lookup(config.forwarderPath)?.tell({ kind: 'wake' });
       // A retried request may be due at once (the policy decides), so the sender must look.
       if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed, due: retried > 0 });
       return state;

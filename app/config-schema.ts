@@ -94,12 +94,12 @@ export const CONFIG_KEYS = {
   synchronous: { description: "SQLite's synchronous mode: FULL survives a power cut; NORMAL may lose the last commits then (not on a process crash).", defaultText: 'FULL', check: oneOf('FULL', 'NORMAL') },
   requestEndpoint: {
     description: "The backtest service's request socket; shoal's PUSH connects to it.",
-    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (tcp://localhost:5580)',
+    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (tcp://localhost:5580); in bridge mode tcp://localhost:5590',
     check: tcpEndpoint,
   },
   resultEndpoint: {
     description: "shoal's result socket; its PULL binds here and the service's PUSH connects to it.",
-    defaultText: 'tcp://*:$SWIMMY_PORT_BACKTEST_RES (tcp://*:5581); tcp://127.0.0.1:... with resultsLoopbackOnly',
+    defaultText: 'tcp://*:$SWIMMY_PORT_BACKTEST_RES (tcp://*:5581); in bridge mode tcp://*:5591; tcp://127.0.0.1:... with resultsLoopbackOnly',
     check: tcpEndpoint,
   },
   resultsLoopbackOnly: { description: 'Bind the default result socket on 127.0.0.1 only (ignored when resultEndpoint is set).', defaultText: 'false', check: boolean },
@@ -131,7 +131,7 @@ export const CONFIG_KEYS = {
   periodMs: { description: 'The window of the restart intensity.', defaultText: '60000', unit: 'ms', check: integer(1) },
   dataDir: { description: 'Historical data: <dataDir>/<SYMBOL>_M1.csv; relative candle paths resolve here.', defaultText: '(none: requests must name candles_file)', check: nonEmptyString },
   rankIntervalMs: { description: 'Rank evaluation period.', defaultText: '60000', unit: 'ms', check: integer(1) },
-  rankEvaluation: { description: 'Evaluate ranks on a timer (and once at start); off, cycles run only when asked.', defaultText: 'true', check: boolean },
+  rankEvaluation: { description: 'Evaluate ranks on a timer (and once at start); off, cycles run only when asked. Always off in bridge mode (the host ranks).', defaultText: 'true (false in bridge mode)', check: boolean },
   rankCriteria: { description: "Rank thresholds and the OOS gate.", defaultText: "the host's table (docs/protocol.md)", check: rankCriteria },
   oosWindowDays: { description: 'The OOS window when a request names none: the last this many days of data.', defaultText: '180', unit: 'days', check: integer(1) },
   oosRetryMs: { description: 'OOS is asked at most once per this period per strategy.', defaultText: '600000', unit: 'ms', check: integer(0) },
@@ -143,6 +143,29 @@ export const CONFIG_KEYS = {
       'How long finished work is kept: keepDays (whole UTC days of finished requests, results, trades, events and notifications; 0 keeps everything), batch (rows deleted per commit), intervalMs (between passes). Dead letters and live requests are never deleted; the daily figures of a deleted day are stored first.',
     defaultText: '{ keepDays: 90, batch: 200, intervalMs: 3600000 }',
     check: object({ keepDays: integer(0), batch: integer(1, 10_000), intervalMs: integer(1) }, { partial: true }),
+  },
+
+  bridge: {
+    description:
+      "Bridge mode: shoal sits between the trading host and its backtest service. It takes the host's requests on intakeEndpoint and forwards results to hostResultsEndpoint; the service's defaults move to tcp://localhost:5590 and tcp://*:5591; the rank evaluator is off (the host ranks).",
+    defaultText: 'false',
+    check: boolean,
+  },
+  intakeEndpoint: {
+    description: "Bridge mode: where shoal's intake (PULL) binds; the host PUSHes its BACKTEST requests there.",
+    defaultText: 'tcp://*:$SWIMMY_PORT_BACKTEST_REQ (tcp://*:5580)',
+    check: tcpEndpoint,
+  },
+  hostResultsEndpoint: {
+    description: "Bridge mode: the host's result socket; shoal's forwarder (PUSH) connects to it and hands over each stored result.",
+    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_RES (tcp://localhost:5581)',
+    check: tcpEndpoint,
+  },
+  forward: {
+    description:
+      'Bridge mode: forwarding results to the host: maxAttempts (failed hand-offs before a forward is dead-lettered), maxAgeMs (a result not handed over this long after it was stored is dead-lettered), reopenWindowMs (forwards handed over this long before the host disconnected are sent again), tickMs (how often pending forwards are looked at).',
+    defaultText: '{ maxAttempts: 20, maxAgeMs: 21600000, reopenWindowMs: 10000, tickMs: 1000 }',
+    check: object({ maxAttempts: integer(1), maxAgeMs: integer(1), reopenWindowMs: integer(0), tickMs: integer(1) }, { partial: true }),
   },
 
   // ---- service keys: read by `shoal start` (app/service.ts); the embedded runtime ignores them ----

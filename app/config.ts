@@ -6,12 +6,13 @@
 import type { BackoffPolicy } from '../runtime/backoff.ts';
 import type { SynchronousMode } from '../persistence/connection.ts';
 import { availableParallelism } from 'node:os';
-import { endpointsFromEnv } from '../transport/endpoints.ts';
+import { bridgeEndpointsFromEnv, endpointsFromEnv } from '../transport/endpoints.ts';
 import { serviceWorkersFromEnv } from '../transport/service-capacity.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import type { ReplayPolicy } from '../actors/replayer.ts';
 import type { RankCriteria } from '../domain/ranks.ts';
 import { defaultRetention, type RetentionPolicy } from '../actors/janitor.ts';
+import { defaultForwardPolicy, type ForwardPolicy } from '../actors/forwarder.ts';
 import { checkConfig, SERVICE_KEYS } from './config-schema.ts';
 
 export interface OosConfig {
@@ -59,22 +60,43 @@ export interface OosConfig {
   readonly snapshotIntervalMs: number;
   /** How long finished work is kept (the janitor, actors/janitor.ts). */
   readonly retention: RetentionPolicy;
+  /**
+   * Bridge mode: shoal sits between the trading host and its backtest service, taking the host's
+   * requests on `intakeEndpoint` and forwarding results to `hostResultsEndpoint`; the service
+   * moves to 5590/5591, and ranks are the host's (the rank evaluator is off).
+   */
+  readonly bridge: boolean;
+  /** Bridge mode: where the intake's PULL binds (the host PUSHes its requests there). */
+  readonly intakeEndpoint: string;
+  /** Bridge mode: the host's result socket, which the forwarder's PUSH connects to. */
+  readonly hostResultsEndpoint: string;
+  /** Bridge mode: how forwarding results to the host is bounded (actors/forwarder.ts). */
+  readonly forward: ForwardPolicy;
 }
 
 /** What Shoal.start takes: any subset of the keys over a database path (the rest are defaults). */
-export type OosConfigInput = Omit<Partial<OosConfig>, 'retention'> & { dbPath: string; resultsLoopbackOnly?: boolean; retention?: Partial<RetentionPolicy> };
+export type OosConfigInput = Omit<Partial<OosConfig>, 'retention' | 'forward'> & {
+  dbPath: string;
+  resultsLoopbackOnly?: boolean;
+  retention?: Partial<RetentionPolicy>;
+  forward?: Partial<ForwardPolicy>;
+};
 
 export const defaultRestartBackoff: BackoffPolicy = Object.freeze({ minMs: 100, maxMs: 30_000, factor: 2, jitter: 0.2, resetAfterMs: 60_000, firstImmediate: true });
 
 export function oosConfig(overrides: OosConfigInput, env: Record<string, string | undefined> = process.env, cpus: number = availableParallelism()): OosConfig {
   // A key the runtime does not know, or a value it cannot use, is refused here, before anything starts.
   checkConfig(overrides);
-  const { resultsLoopbackOnly: _loopbackOnly, retention, ...rest } = overrides;
+  const { resultsLoopbackOnly: _loopbackOnly, retention, forward, ...rest } = overrides;
   // The service's own keys (logLevel, ...) are valid here but mean nothing to the runtime.
   const settings: Record<string, unknown> = { ...rest };
   for (const k of SERVICE_KEYS) delete settings[k];
   // The result socket binds every interface like the host's, or 127.0.0.1 only when asked.
-  const endpoints = endpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly });
+  // In bridge mode the host keeps its ports (the intake and the forwarder take its places) and
+  // the service moves to 5590/5591.
+  const bridge = overrides.bridge === true;
+  const bridged = bridge ? bridgeEndpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly }) : undefined;
+  const endpoints = bridged?.service ?? endpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly });
   return {
     synchronous: 'FULL',
     requestEndpoint: endpoints.requests,
@@ -87,7 +109,6 @@ export function oosConfig(overrides: OosConfigInput, env: Record<string, string 
     intensity: 10,
     periodMs: 60_000,
     rankIntervalMs: 60_000,
-    rankEvaluation: true,
     oosWindowDays: 180,
     oosRetryMs: 600_000,
     notificationsFile: `${overrides.dbPath}.notifications.jsonl`,
@@ -95,6 +116,12 @@ export function oosConfig(overrides: OosConfigInput, env: Record<string, string 
     webhookUrl: env.SHOAL_WEBHOOK_URL || undefined,
     ...(definedOnly(settings) as Partial<OosConfig>),
     retention: { ...defaultRetention, ...definedOnly(retention ?? {}) },
+    forward: { ...defaultForwardPolicy, ...definedOnly(forward ?? {}) },
+    bridge,
+    intakeEndpoint: overrides.intakeEndpoint ?? bridged?.intake ?? bridgeEndpointsFromEnv(env).intake,
+    hostResultsEndpoint: overrides.hostResultsEndpoint ?? bridged?.hostResults ?? bridgeEndpointsFromEnv(env).hostResults,
+    // The host ranks its strategies in bridge mode; a rank evaluator here would ask for OOS runs of its own.
+    rankEvaluation: bridge ? false : (overrides.rankEvaluation ?? true),
     dbPath: overrides.dbPath,
     // After the spread, so `window: undefined` still gets the default; an explicit window wins
     // without reading the service's variable (a bad value there does not matter then).

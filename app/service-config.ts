@@ -32,14 +32,28 @@ export interface StartFlag {
 /**
  * Flag -> configuration key. A flag sets exactly the key named, so `--window 4` and
  * `{"window": 4}` in the file are the same setting; docs/cli.md lists the same table. The flags
- * of bridge mode and of the control endpoint (--bridge, --intake, --host-results,
- * --control-port, --control-socket) join this table with the keys those features add.
+ * of the control endpoint (--control-port, --control-socket) join this table with the keys that
+ * feature adds.
  */
 export const START_FLAGS: readonly StartFlag[] = [
   { flag: 'db', key: 'dbPath', type: 'string', value: 'PATH', help: 'the SQLite database, created on first use (default $SHOAL_DB, else ./shoal.db)' },
   { flag: 'data-dir', key: 'dataDir', type: 'string', value: 'DIR', help: 'historical candles, DIR/<SYMBOL>_M1.csv; relative candle paths resolve here (default $SHOAL_DATA_DIR)' },
   { flag: 'service', key: 'requestEndpoint', type: 'string', value: 'ENDPOINT', help: "the backtest service's request socket, shoal's PUSH connects (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ)" },
   { flag: 'service-results', key: 'resultEndpoint', type: 'string', value: 'ENDPOINT', help: "where the service's results come in, shoal's PULL binds (default tcp://*:$SWIMMY_PORT_BACKTEST_RES)" },
+  {
+    flag: 'bridge',
+    key: 'bridge',
+    type: 'boolean',
+    help: "bridge mode: take the host's requests on --intake, forward results to --host-results; the service's defaults move to tcp://localhost:5590 and tcp://*:5591; no rank evaluation (the host ranks)",
+  },
+  { flag: 'intake', key: 'intakeEndpoint', type: 'string', value: 'ENDPOINT', help: "bridge mode: where the host PUSHes its requests, shoal's PULL binds (default tcp://*:$SWIMMY_PORT_BACKTEST_REQ, port 5580)" },
+  {
+    flag: 'host-results',
+    key: 'hostResultsEndpoint',
+    type: 'string',
+    value: 'ENDPOINT',
+    help: "bridge mode: the host's result socket, shoal's PUSH connects (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_RES, localhost:5581)",
+  },
   { flag: 'window', key: 'window', type: 'number', value: 'N', help: "requests in flight at most (default the service's workers: $SWIMMY_BACKTEST_WORKERS, else the CPUs up to 4)" },
   { flag: 'keep-days', key: 'retention.keepDays', type: 'number', value: 'N', help: 'whole days of finished work kept; 0 keeps everything (default 90)' },
   { flag: 'drain-timeout-ms', key: 'drainTimeoutMs', type: 'number', value: 'MS', help: 'on SIGTERM/SIGINT, how long to wait for in-flight results before stopping (default 30000)' },

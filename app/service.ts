@@ -71,7 +71,10 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
 
   let shoal: Shoal;
   try {
-    shoal = await Shoal.start(settings.runtime, { onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`) });
+    shoal = await Shoal.start(settings.runtime, {
+      onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`),
+      onIntakeBound: (endpoint) => log.info({ event: 'intake_bound', endpoint }, `bridge: intake bound at ${endpoint}, where the host sends its requests`),
+    });
   } catch (e) {
     release();
     log.fatal({ event: 'start_failed', dbPath, error: (e as Error).message }, `shoal could not start: ${(e as Error).message}`);

@@ -38,6 +38,8 @@ export interface ShoalOptions {
   readonly random?: () => number;
   /** Called with the actual result endpoint after each bind (useful with port 0). */
   readonly onResultsBound?: (endpoint: string) => void;
+  /** Bridge mode: called with the intake's endpoint after each bind. */
+  readonly onIntakeBound?: (endpoint: string) => void;
 }
 
 /** How often a drain looks at the in-flight count between results. */
@@ -122,7 +124,7 @@ export class Shoal {
       for (const e of eventsFromCommit(commands, outcomes)) events.emit(e);
     };
     const onRetentionPass = (p: RetentionPass) => events.emit({ type: 'retention', ...p });
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onCommitted, onRetentionPass });
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);

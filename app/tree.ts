@@ -13,7 +13,9 @@
  *   ├── rank-evaluator          periodic, incremental (change_seq watermark); asks the gate for OOS
  *   ├── daily-reporter          the previous day's summary at each UTC day boundary
  *   ├── replayer                dead letters back to their actors after recovery
- *   └── janitor                 retention: old finished work deleted in small batches, daily figures kept
+ *   ├── janitor                 retention: old finished work deleted in small batches, daily figures kept
+ *   ├── forwarder               bridge mode: stored results of host requests -> the host's result socket
+ *   └── intake                  bridge mode: the host's requests (PULL) -> decode -> data gate -> outbox
  */
 import { actorPath } from '../runtime/index.ts';
 import type { SupervisorSpec } from '../supervisors/index.ts';
@@ -26,6 +28,8 @@ import { dataGate, GateStats, type DataGateMessage } from '../actors/data-gate.t
 import { rankEvaluator, RankEvaluatorStats, type RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
 import { dailyReporter, DailyReporterStats, type DailyReporterMessage } from '../actors/daily-reporter.ts';
 import { janitor, JanitorStats, type JanitorMessage, type RetentionPass } from '../actors/janitor.ts';
+import { intake, IntakeStats, type IntakeMessage } from '../actors/intake.ts';
+import { forwarder, ForwarderStats, type ForwarderMessage } from '../actors/forwarder.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import type { OosConfig } from './config.ts';
@@ -46,6 +50,8 @@ export const paths = Object.freeze({
   dailyReporter: actorPath<DailyReporterMessage>(`${root}/daily-reporter`),
   replayer: actorPath<ReplayerMessage>(`${root}/replayer`),
   janitor: actorPath<JanitorMessage>(`${root}/janitor`),
+  forwarder: actorPath<ForwarderMessage>(`${root}/forwarder`),
+  intake: actorPath<IntakeMessage>(`${root}/intake`),
 });
 
 /**
@@ -54,7 +60,7 @@ export const paths = Object.freeze({
  * (no new sends). The result-handler and the db-writer keep running until the in-flight requests
  * have their results (Shoal.drain).
  */
-export const DRAIN_FIRST: readonly string[] = ['rank-evaluator', 'replayer', 'janitor', 'data-gate'];
+export const DRAIN_FIRST: readonly string[] = ['intake', 'rank-evaluator', 'replayer', 'janitor', 'data-gate'];
 export const DRAIN_PIPELINE_FIRST: readonly string[] = ['sender'];
 
 /** Counters that outlive restarts of the actors they describe. */
@@ -66,6 +72,9 @@ export interface OosStats {
   readonly ranks: RankEvaluatorStats;
   readonly reports: DailyReporterStats;
   readonly janitor: JanitorStats;
+  /** Bridge mode's actors (zero outside it). */
+  readonly intake: IntakeStats;
+  readonly forwarder: ForwarderStats;
 }
 
 export function newOosStats(): OosStats {
@@ -77,6 +86,8 @@ export function newOosStats(): OosStats {
     ranks: new RankEvaluatorStats(),
     reports: new DailyReporterStats(),
     janitor: new JanitorStats(),
+    intake: new IntakeStats(),
+    forwarder: new ForwarderStats(),
   };
 }
 
@@ -90,6 +101,8 @@ export interface TreeDeps {
   /** How letters are replayed by what they hold (app/replay-routes.ts). */
   readonly replayRoutes: readonly ReplayRoute[];
   readonly onResultsBound?: (endpoint: string) => void;
+  /** Bridge mode: told the intake's bound endpoint. */
+  readonly onIntakeBound?: (endpoint: string) => void;
   /** Told every committed write batch (the facade's events come from here). */
   readonly onCommitted?: DbWriterConfig['onCommitted'];
   /** Told each retention pass that deleted or stored something, or failed. */
@@ -114,7 +127,15 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'result-handler',
               start: () =>
                 resultHandler(
-                  { endpoint: config.resultEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, senderPath: paths.sender, retry: config.retry, onBound: deps.onResultsBound },
+                  {
+                    endpoint: config.resultEndpoint,
+                    dbPath: config.dbPath,
+                    writerPath: paths.dbWriter,
+                    senderPath: paths.sender,
+                    retry: config.retry,
+                    onBound: deps.onResultsBound,
+                    ...(config.bridge ? { forwarderPath: paths.forwarder } : {}),
+                  },
                   deps.stats.results,
                 ),
             },
@@ -166,6 +187,22 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
             deps.stats.janitor,
           ),
       },
+      ...(config.bridge ? bridgeChildren(config, deps) : []),
     ],
   };
+}
+
+/** Bridge mode's children: the forwarder first (results may wait from a previous run), then the intake (new work). */
+function bridgeChildren(config: OosConfig, deps: TreeDeps): SupervisorSpec['children'] {
+  return [
+    {
+      id: 'forwarder',
+      start: () => forwarder({ endpoint: config.hostResultsEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.forward }, deps.stats.forwarder),
+    },
+    {
+      id: 'intake',
+      start: () =>
+        intake({ endpoint: config.intakeEndpoint, writerPath: paths.dbWriter, gatePath: paths.gate, senderPath: paths.sender, onBound: deps.onIntakeBound }, deps.stats.intake),
+    },
+  ];
 }
