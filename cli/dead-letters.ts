@@ -3,11 +3,12 @@ import { applyBatch } from '../persistence/batch.ts';
 import { getDeadLetter, listDeadLetters } from '../persistence/dead-letters.ts';
 import { DEAD_LETTER_STATES, type DeadLetterState } from '../persistence/schema.ts';
 import type { DeadLetter } from '../persistence/records.ts';
+import { whyNotReplayable } from '../persistence/replayability.ts';
+import { countAtReplayCap } from '../persistence/operator-reads.ts';
 import { defaultReplayPolicy } from '../actors/replayer.ts';
 import { type CommandOutput, type FlagSpec, UsageError, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
 import { runtimeHolder } from '../persistence/runtime-lock.ts';
-import type { Store } from '../persistence/connection.ts';
 
 export const DEAD_LETTERS_USAGE = `Usage:
   shoal dead-letters [list] [--state STATE] [--source PATH] [--request ID] [--limit N] [--json]
@@ -76,27 +77,7 @@ function line(l: DeadLetter): string {
   return `${String(l.id).padStart(6)}  ${l.state.padEnd(10)} ${formatTime(l.lastFailedAt).padEnd(21)} ${l.source.padEnd(32)} replays ${l.replayCount}  ${l.requestId ?? ''}  ${l.error.slice(0, 100)}`;
 }
 
-/** Why a letter cannot be marked for replay now, or undefined when it can. */
-export function whyNotReplayable(id: number, letter: DeadLetter | undefined, maxReplays: number): string | undefined {
-  if (!letter) return `no such letter (${id})`;
-  switch (letter.state) {
-    case 'replayed':
-      return `already replayed${letter.note ? ` (${letter.note})` : ''}`;
-    case 'discarded':
-      return `discarded${letter.note ? ` (${letter.note})` : ''}; a discarded letter is kept, never replayed`;
-    case 'replaying':
-      return letter.requestId ? `its replay is under way (request ${letter.requestId} is back in the outbox)` : 'already marked for replay';
-    default:
-      return letter.replayCount >= maxReplays ? `at the cap: ${letter.replayCount} of ${maxReplays} replays used; --max-replays N to raise it` : undefined;
-  }
-}
-
-function countAtCap(store: Store, source: string | undefined, maxReplays: number): number {
-  let q = store.db.selectFrom('dead_letters').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'dead').where('replay_count', '>=', maxReplays);
-  if (source !== undefined) q = q.where('source', '=', source);
-  const { sql, parameters } = q.compile();
-  return (store.sqlite.prepare(sql).get(...(parameters as unknown[])) as { n: number }).n;
-}
+export { whyNotReplayable };
 
 function ids(positionals: string[]): number[] {
   return positionals.map((p) => {
@@ -152,7 +133,7 @@ export async function deadLettersCommand(argv: string[], out: CommandOutput): Pr
             return why ? [{ id, why }] : [];
           });
           const claimable = chosen.filter((id) => !refusals.some((r) => r.id === id));
-          const atCap = chosen.length === 0 ? countAtCap(store, flags.source, maxReplays) : 0;
+          const atCap = chosen.length === 0 ? countAtReplayCap(store, flags.source, maxReplays) : 0;
           let letters: DeadLetter[] = [];
           let underWay = 0;
           if (chosen.length === 0 || claimable.length > 0) {
