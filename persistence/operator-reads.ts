@@ -8,11 +8,12 @@ import { countByState, listRequests } from './outbox-reads.ts';
 import { perConnection } from './prepared.ts';
 import type { ReadStore } from './read-store.ts';
 import { toSupervisorEvent, type OutboxRequest, type SupervisorEvent } from './records.ts';
-import type { RequestState, SupervisorEventsTable } from './schema.ts';
+import { DEAD_LETTER_STATES, type DeadLetterState, type RequestState, type SupervisorEventsTable } from './schema.ts';
 import type { Selectable } from 'kysely';
 
 const statements = perConnection(({ sqlite }: Pick<ReadStore, 'sqlite'>) => ({
   lastEvents: sqlite.prepare('select * from supervisor_events order by id desc limit ?') as Statement<[number], Selectable<SupervisorEventsTable>>,
+  lettersByState: sqlite.prepare('select state, count(*) as n from dead_letters group by state') as Statement<[], { state: DeadLetterState; n: number }>,
   atCap: sqlite.prepare("select count(*) as n from dead_letters where state = 'dead' and replay_count >= @max and (@source is null or source = @source)") as Statement<[{ max: number; source: string | null }], { n: number }>,
 }));
 
@@ -42,4 +43,11 @@ export function lastSupervisorEvents(store: Pick<ReadStore, 'sqlite'>, n: number
 /** Dead letters (state dead) that have used `maxReplays` replays, from one source or all. */
 export function countAtReplayCap(store: Pick<ReadStore, 'sqlite'>, source: string | undefined, maxReplays: number): number {
   return statements(store).atCap.get({ max: maxReplays, source: source ?? null })?.n ?? 0;
+}
+
+/** Dead letters by state (every state present, 0 when none). */
+export function countLettersByState(store: Pick<ReadStore, 'sqlite'>): Record<DeadLetterState, number> {
+  const counts = Object.fromEntries(DEAD_LETTER_STATES.map((st) => [st, 0])) as Record<DeadLetterState, number>;
+  for (const r of statements(store).lettersByState.all()) counts[r.state] = r.n;
+  return counts;
 }
