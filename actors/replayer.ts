@@ -64,6 +64,8 @@ export interface ReplayRoute {
 
 export interface ReplayReport {
   readonly claimed: number;
+  /** The letters claimed (queued for delivery now), oldest first. */
+  readonly ids: readonly number[];
 }
 
 export type ReplayerMessage =
@@ -74,7 +76,11 @@ export type ReplayerMessage =
   | { readonly kind: 'scan' }
   | { readonly kind: 'drip' }
   | { readonly kind: 'handled'; readonly id: number }
-  | { readonly kind: 'replay'; readonly ids?: readonly number[]; readonly source?: string; readonly replyTo?: ActorRef<ReplayReport> };
+  /**
+   * Replay now (an operator through the control endpoint, the host): claimed and queued at once,
+   * not at the next scan. `maxReplays` raises the policy's cap for this request, `limit` its batch.
+   */
+  | { readonly kind: 'replay'; readonly ids?: readonly number[]; readonly source?: string; readonly maxReplays?: number; readonly limit?: number; readonly replyTo?: ActorRef<ReplayReport> };
 
 const hasPath = (m: Readonly<Record<string, unknown>>) => isString(m.path);
 export const isReplayerMessage = kindGuard<ReplayerMessage>({
@@ -85,7 +91,7 @@ export const isReplayerMessage = kindGuard<ReplayerMessage>({
   scan: true,
   drip: true,
   handled: (m) => isNumber(m.id),
-  replay: (m) => isOptional(m.ids, Array.isArray) && isOptional(m.source, isString),
+  replay: (m) => isOptional(m.ids, Array.isArray) && isOptional(m.source, isString) && isOptional(m.maxReplays, isNumber) && isOptional(m.limit, isNumber),
 });
 
 interface State {
@@ -123,8 +129,8 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
   const routes = config.routes ?? [];
   const write = (ctx: ActorContext<ReplayerMessage>, command: WriteCommand) => writeCommands(ctx.system, config.writerPath, [command]);
 
-  const claim = async (ctx: ActorContext<ReplayerMessage>, filter: { ids?: readonly number[]; source?: string }): Promise<DeadLetter[]> => {
-    const [outcome] = await write(ctx, { type: 'claimDeadLettersForReplay', ...filter, limit: policy.batch, maxReplays: policy.maxReplays });
+  const claim = async (ctx: ActorContext<ReplayerMessage>, filter: { ids?: readonly number[]; source?: string }, over: { maxReplays?: number; limit?: number } = {}): Promise<DeadLetter[]> => {
+    const [outcome] = await write(ctx, { type: 'claimDeadLettersForReplay', ...filter, limit: over.limit ?? policy.batch, maxReplays: over.maxReplays ?? policy.maxReplays });
     if (outcome.status !== 'claimed' || outcome.type !== 'claimDeadLettersForReplay') throw new Error(`replayer: claim failed: ${JSON.stringify(outcome)}`);
     return outcome.letters;
   };
@@ -255,9 +261,9 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
           break;
         }
         case 'replay': {
-          const letters = await claim(ctx, { ids: msg.ids, source: msg.source });
+          const letters = await claim(ctx, { ids: msg.ids, source: msg.source }, { maxReplays: msg.maxReplays, limit: msg.limit });
           enqueue(state, ctx, letters);
-          msg.replyTo?.tell({ claimed: letters.length });
+          msg.replyTo?.tell({ claimed: letters.length, ids: letters.map((l) => l.id) });
           break;
         }
         case 'drip': {

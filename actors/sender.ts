@@ -12,7 +12,7 @@
  * that were in flight to it are sent again at once under the same request id, each attempt ended
  * as `service_lost`, instead of each waiting out its lease: the dead service took them with it.
  */
-import { kindGuard, type ActorContext, type ActorPath } from '../runtime/index.ts';
+import { kindGuard, type ActorContext, type ActorPath, type ActorRef } from '../runtime/index.ts';
 import { type BackoffPolicy, backoffDelay } from '../runtime/backoff.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import { type TokenBucket, msUntilToken, refill } from '../runtime/token-bucket.ts';
@@ -34,9 +34,22 @@ export type SenderMessage =
    * A wake that only frees slots says so by `freed` without `due`.
    */
   | { readonly kind: 'wake'; readonly freed?: number; readonly due?: boolean; readonly peerUp?: boolean; readonly peerLostAt?: number }
-  | { readonly kind: 'tick' };
+  | { readonly kind: 'tick' }
+  /**
+   * An operator's pause: nothing new is claimed or sent until `resume`; results of requests in
+   * flight are still handled and leases still run out. The answer is the state after the change.
+   */
+  | { readonly kind: 'pause'; readonly replyTo?: ActorRef<SendingState> }
+  | { readonly kind: 'resume'; readonly replyTo?: ActorRef<SendingState> };
 
-export const isSenderMessage = kindGuard<SenderMessage>({ wake: true, tick: true });
+export const isSenderMessage = kindGuard<SenderMessage>({ wake: true, tick: true, pause: true, resume: true });
+
+/** Whether sending is paused, since when, and what is in flight meanwhile. */
+export interface SendingState {
+  readonly paused: boolean;
+  readonly pausedAt: number | null;
+  readonly inFlight: number;
+}
 
 export interface SenderConfig {
   /** The service's request socket, e.g. tcp://localhost:5580. */
@@ -72,6 +85,9 @@ export class SenderStats {
   serviceLost = 0;
   /** Requests sent again at once because the connection they went out on dropped. */
   resentAfterServiceLost = 0;
+  /** Sending paused by an operator. Kept here, not in the actor's state, so a restart does not undo a pause. */
+  paused = false;
+  pausedAt: number | null = null;
 }
 
 interface SenderState {
@@ -175,7 +191,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
 
   /** Claims due requests and sends them while the window has room. */
   const pump = async (state: SenderState, ctx: ActorContext<SenderMessage>) => {
-    while (state.backlog) {
+    while (state.backlog && !stats.paused) {
       const now = ctx.clock.now();
       if (now < state.pausedUntil) return wakeLater(state, ctx, state.pausedUntil);
       let room = window - state.inFlight;
@@ -267,9 +283,19 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
     receiveBatch: async (state, msgs, ctx) => {
       let tick = false;
       let backAfterLoss: number | undefined;
+      const answers: ActorRef<SendingState>[] = [];
       for (const m of msgs) {
         if (m.kind === 'tick') tick = true;
-        else {
+        else if (m.kind === 'pause' || m.kind === 'resume') {
+          if (m.kind === 'pause' && !stats.paused) stats.pausedAt = ctx.clock.now();
+          if (m.kind === 'resume') {
+            stats.pausedAt = null;
+            // What came due while paused is claimed now.
+            state.backlog = true;
+          }
+          stats.paused = m.kind === 'pause';
+          if (m.replyTo) answers.push(m.replyTo);
+        } else {
           if (m.freed) state.inFlight = Math.max(0, state.inFlight - m.freed);
           if (!m.freed || m.due) state.backlog = true;
           if (m.peerLostAt !== undefined) state.lostAt = Math.max(state.lostAt ?? 0, m.peerLostAt);
@@ -291,6 +317,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         state.backlog = true;
         scheduleTick(state, ctx);
       }
+      for (const a of answers) a.tell({ paused: stats.paused, pausedAt: stats.pausedAt, inFlight: state.inFlight });
       await pump(state, ctx);
       return state;
     },

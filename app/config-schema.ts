@@ -38,6 +38,10 @@ export const positiveNumber: ValueCheck = (v) => (typeof v === 'number' && Numbe
 export const fraction: ValueCheck = (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'a number from 0 to 1');
 export const boolean: ValueCheck = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
 export const nonEmptyString: ValueCheck = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'a non-empty string');
+export const minLength =
+  (n: number): ValueCheck =>
+  (v) =>
+    typeof v === 'string' && v.length >= n ? undefined : `a string of at least ${n} characters`;
 
 export const oneOf =
   (...values: readonly string[]): ValueCheck =>
@@ -180,12 +184,24 @@ export const CONFIG_KEYS = {
     unit: 'ms',
     check: integer(0),
   },
+  control: {
+    description:
+      "The control endpoint of `shoal start` (docs/operations.md): enabled, host and port (0 picks a free port), or socket (a Unix socket path, instead of host and port), allowRemote (needed to bind anything but loopback), token (the mutations' bearer token; default the `<dbPath>.token` file, created 0600 at first start; kept out of logs), maxBodyBytes, requestTimeoutMs.",
+    defaultText: '{ enabled: true, host: 127.0.0.1, port: 0, allowRemote: false, token: <dbPath>.token, maxBodyBytes: 65536, requestTimeoutMs: 10000 }',
+    check: object(
+      { enabled: boolean, host: nonEmptyString, port: integer(0, 65_535), socket: nonEmptyString, allowRemote: boolean, token: minLength(16), maxBodyBytes: integer(1, 16 * 1024 * 1024), requestTimeoutMs: integer(1) },
+      { partial: true },
+    ),
+  },
 } as const satisfies Record<string, ConfigKey>;
 
 /** The keys only `shoal start` reads (app/service.ts); Shoal.start leaves them out. */
-export const SERVICE_KEYS = ['logLevel', 'drainTimeoutMs'] as const satisfies readonly ConfigKeyName[];
+export const SERVICE_KEYS = ['logLevel', 'drainTimeoutMs', 'control'] as const satisfies readonly ConfigKeyName[];
 
 export type ConfigKeyName = keyof typeof CONFIG_KEYS;
+
+/** A field whose name says it holds a secret (the service's log scrubber uses the same rule). */
+export const SECRET_FIELD = /token|secret|password|webhook/i;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -242,7 +258,9 @@ export function checkConfig(input: Readonly<Record<string, unknown>>): void {
     const spec: ConfigKey = CONFIG_KEYS[key as ConfigKeyName];
     const problem = spec.check(value);
     // A secret's value is never echoed, not even a wrong one: it may be the real secret mistyped.
-    const shown = (v: unknown) => (spec.secret ? '(a value, not shown: it is secret)' : show(v));
+    // A nested field named as a secret (control.token) counts as one.
+    const secret = spec.secret || (typeof problem === 'object' && problem.at.some((k) => SECRET_FIELD.test(k)));
+    const shown = (v: unknown) => (secret ? '(a value, not shown: it is secret)' : show(v));
     if (typeof problem === 'string') throw new ConfigError(`configuration key '${key}' must be ${problem}, got ${shown(value)}`);
     if (problem) throw new ConfigError(`configuration key '${[key, ...problem.at].join('.')}' must be ${problem.accepts}, got ${shown(problem.value)}`);
   }

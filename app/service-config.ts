@@ -11,8 +11,9 @@
  * file, the variable or the flag); then the merged whole is checked again.
  */
 import { readFileSync } from 'node:fs';
-import { CONFIG_KEYS, checkConfig, ConfigError, SERVICE_KEYS, type ConfigKeyName } from './config-schema.ts';
+import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, type ConfigKeyName } from './config-schema.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
+import { controlSettings, type ControlSettings } from './control/settings.ts';
 
 /** Where `shoal start` looks when nothing names a database (the other commands do the same). */
 export const DEFAULT_DB = 'shoal.db';
@@ -57,6 +58,8 @@ export const START_FLAGS: readonly StartFlag[] = [
   { flag: 'window', key: 'window', type: 'number', value: 'N', help: "requests in flight at most (default the service's workers: $SWIMMY_BACKTEST_WORKERS, else the CPUs up to 4)" },
   { flag: 'keep-days', key: 'retention.keepDays', type: 'number', value: 'N', help: 'whole days of finished work kept; 0 keeps everything (default 90)' },
   { flag: 'drain-timeout-ms', key: 'drainTimeoutMs', type: 'number', value: 'MS', help: 'on SIGTERM/SIGINT, how long to wait for in-flight results before stopping (default 30000)' },
+  { flag: 'control-port', key: 'control.port', type: 'number', value: 'N', help: 'the control endpoint on 127.0.0.1:N; 0 picks a free port, written to <db>.control.json (default 0)' },
+  { flag: 'control-socket', key: 'control.socket', type: 'string', value: 'PATH', help: 'the control endpoint on a Unix socket at PATH instead of a TCP port' },
   { flag: 'log-level', key: 'logLevel', type: 'string', value: 'LEVEL', help: 'trace, debug, info, warn, error, fatal or silent (default $SHOAL_LOG_LEVEL, else info)' },
 ];
 
@@ -81,6 +84,8 @@ export interface ServiceSettings {
   readonly drainTimeoutMs: number;
   /** The config file read, if any. */
   readonly configFile?: string;
+  /** The control endpoint's settings as configured (app/control/settings.ts fills in the defaults). */
+  readonly control?: Readonly<Record<string, unknown>>;
 }
 
 export const SERVICE_DEFAULTS = { logLevel: 'info' as LogLevel, drainTimeoutMs: 30_000 };
@@ -194,15 +199,16 @@ export function loadServiceConfig(sources: ServiceConfigSources): ServiceSetting
     logLevel: (service.logLevel as LogLevel | undefined) ?? SERVICE_DEFAULTS.logLevel,
     drainTimeoutMs: (service.drainTimeoutMs as number | undefined) ?? SERVICE_DEFAULTS.drainTimeoutMs,
     ...(configFile !== undefined ? { configFile } : {}),
+    ...(service.control !== undefined ? { control: service.control as Record<string, unknown> } : {}),
   };
 }
 
 /** The runtime configuration the settings give, defaults filled in (what the start line logs). */
-export function effectiveConfig(settings: ServiceSettings, env: Readonly<Record<string, string | undefined>>): OosConfig & { logLevel: LogLevel; drainTimeoutMs: number } {
-  return { ...oosConfig(settings.runtime, env), logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs };
+export function effectiveConfig(settings: ServiceSettings, env: Readonly<Record<string, string | undefined>>): OosConfig & { logLevel: LogLevel; drainTimeoutMs: number; control: ControlSettings } {
+  const runtime = oosConfig(settings.runtime, env);
+  return { ...runtime, logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs, control: controlSettings(settings.control, runtime.dbPath) };
 }
 
-const SECRET_NAME = /token|secret|password|webhook/i;
 
 /**
  * Every secret value in a configuration: the values of keys marked secret in the schema, and any
@@ -213,7 +219,7 @@ export function secretValues(config: object): string[] {
   const out = new Set<string>();
   const walk = (v: unknown, secret: boolean, name: string) => {
     if (typeof v === 'string') {
-      if ((secret || SECRET_NAME.test(name)) && v.length > 0) out.add(v);
+      if ((secret || SECRET_FIELD.test(name)) && v.length > 0) out.add(v);
     } else if (isPlainObject(v)) {
       for (const [k, x] of Object.entries(v)) walk(x, secret, k);
     }

@@ -14,6 +14,7 @@ import type { Notification } from '../actors/notifier.ts';
 import { Shoal } from './shoal.ts';
 import type { Logger } from './log.ts';
 import { effectiveConfig, type ServiceSettings } from './service-config.ts';
+import { startControlEndpoint, type ControlEndpoint } from './control/endpoint.ts';
 
 /** Exit codes of `shoal start` (docs/cli.md). */
 export const EXIT = { stopped: 0, failed: 1, usage: 2 } as const;
@@ -82,6 +83,21 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
   }
   const unsubscribe = logRuntime(shoal, log);
   log.info({ event: 'start', dbPath, configFile: settings.configFile, config }, `shoal started on ${dbPath}`);
+  let control: ControlEndpoint | undefined;
+  if (config.control.enabled) {
+    try {
+      control = await startControlEndpoint(shoal, config.control, {
+        onFailure: (e, where) => log.error({ event: 'control_failed', method: where.method, path: where.path, error: (e as Error).message }, `control endpoint: ${where.method} ${where.path} failed: ${(e as Error).message}`),
+      });
+      log.info({ event: 'control_listening', url: control.url, socket: control.socket, token: control.tokenFrom === 'config' ? 'from the configuration' : control.tokenFrom }, `control endpoint on ${control.url ?? control.socket}`);
+    } catch (e) {
+      unsubscribe();
+      release();
+      log.fatal({ event: 'start_failed', dbPath, error: (e as Error).message }, `shoal could not start: ${(e as Error).message}`);
+      await shoal.stop('start failed: control endpoint').catch(() => undefined);
+      return EXIT.failed;
+    }
+  }
   io.onStarted?.(shoal);
 
   // Until a signal, or until the runtime stops by itself.
@@ -92,6 +108,7 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
   });
 
   if ('stoppedBy' in ended) {
+    await control?.close();
     unsubscribe();
     release();
     log.fatal({ event: 'runtime_stopped', reason: ended.stoppedBy }, `the runtime stopped by itself: ${ended.stoppedBy}`);
@@ -109,6 +126,8 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
       `${drained.inFlight} request(s) still in flight after ${drained.waitedMs} ms; they stay in the outbox and are sent again after the next start`,
     );
   }
+  // Served through the drain, so an operator can watch it; closed (its address file removed) before the stop.
+  await control?.close();
   unsubscribe();
   await shoal.stop(`stopped by ${ended.signal}`);
   const wal = checkpointWal(dbPath, log);

@@ -18,6 +18,7 @@ import { PersistedDeadLetterSink } from '../actors/dead-letter-sink.ts';
 import { writeCommands } from '../actors/db-client.ts';
 import type { DbWriterMessage } from '../actors/db-writer.ts';
 import type { ReplayerMessage, ReplayReport } from '../actors/replayer.ts';
+import type { SenderMessage, SendingState } from '../actors/sender.ts';
 import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';
 import type { OosRequestInput } from '../domain/request.ts';
 import { NotificationChannel } from '../actors/notifier.ts';
@@ -252,11 +253,30 @@ export class Shoal {
     return this.system.query<RankEvaluatorMessage, CycleReport>(r, (replyTo) => ({ kind: full ? 'full_scan' : 'cycle', replyTo }), timeoutMs);
   }
 
-  /** Replays dead letters now: by ids, by source, or all eligible. */
-  replay(filter: { ids?: number[]; source?: string } = {}, timeoutMs = 30_000): Promise<ReplayReport> {
+  /**
+   * Replays dead letters now: by ids, by source, or all eligible; claimed and queued at once.
+   * `maxReplays` raises the cap for this call, `limit` how many are claimed (default the policy's batch).
+   */
+  replay(filter: { ids?: number[]; source?: string; maxReplays?: number; limit?: number } = {}, timeoutMs = 30_000): Promise<ReplayReport> {
     const r = this.system.lookup(paths.replayer);
     if (!r) return Promise.reject(new Error('the replayer is not running'));
     return this.system.query<ReplayerMessage, ReplayReport>(r, (replyTo) => ({ kind: 'replay', ...filter, replyTo }), timeoutMs);
+  }
+
+  /** Stops sending new requests until resumeSending (in-flight results are still handled). Resolves once the sender has it. */
+  pauseSending(timeoutMs = 10_000): Promise<SendingState> {
+    return this.tellSender('pause', timeoutMs);
+  }
+
+  /** Sends again what is due, after pauseSending. */
+  resumeSending(timeoutMs = 10_000): Promise<SendingState> {
+    return this.tellSender('resume', timeoutMs);
+  }
+
+  private tellSender(kind: 'pause' | 'resume', timeoutMs: number): Promise<SendingState> {
+    const s = this.system.lookup(paths.sender);
+    if (!s) return Promise.reject(new Error(`the sender (${paths.sender}) is not running; try again once it has restarted`));
+    return this.system.query<SenderMessage, SendingState>(s, (replyTo) => ({ kind, replyTo }), timeoutMs);
   }
 
   /** Marks a dead letter discarded (kept, never deleted). */
