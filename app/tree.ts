@@ -8,12 +8,13 @@
  *   │   ├── db-writer           the only writer, group commit
  *   │   ├── result-handler      PULL socket -> validated results -> db-writer
  *   │   └── sender              outbox -> PUSH socket, leases, retries
- *   ├── notifier                immediate alerts and the daily summary (file, webhook, subscribers)
+ *   ├── notifier                alerts stored, then delivered to webhooks; the daily summary (file, subscribers)
  *   ├── data-gate               validates the candle file before anything is enqueued
  *   ├── rank-evaluator          periodic, incremental (change_seq watermark); asks the gate for OOS
  *   ├── daily-reporter          the previous day's summary at each UTC day boundary
  *   ├── replayer                dead letters back to their actors after recovery
- *   └── janitor                 retention: old finished work deleted in small batches, daily figures kept
+ *   ├── janitor                 retention: old finished work deleted in small batches, daily figures kept
+ *   └── alert-watch             alerts from the store's state: dead letters waiting, the service silent
  */
 import { actorPath } from '../runtime/index.ts';
 import type { SupervisorSpec } from '../supervisors/index.ts';
@@ -26,9 +27,11 @@ import { dataGate, GateStats, type DataGateMessage } from '../actors/data-gate.t
 import { rankEvaluator, RankEvaluatorStats, type RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
 import { dailyReporter, DailyReporterStats, type DailyReporterMessage } from '../actors/daily-reporter.ts';
 import { janitor, JanitorStats, type JanitorMessage, type RetentionPass } from '../actors/janitor.ts';
+import { alertWatch, AlertWatchStats, type AlertWatchMessage } from '../actors/alert-watch.ts';
+import type { StoreError } from '../persistence/errors.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
-import type { OosConfig } from './config.ts';
+import { alertWebhooks, type OosConfig } from './config.ts';
 
 export const ROOT = 'shoal';
 const root = `/${ROOT}`;
@@ -46,6 +49,7 @@ export const paths = Object.freeze({
   dailyReporter: actorPath<DailyReporterMessage>(`${root}/daily-reporter`),
   replayer: actorPath<ReplayerMessage>(`${root}/replayer`),
   janitor: actorPath<JanitorMessage>(`${root}/janitor`),
+  alertWatch: actorPath<AlertWatchMessage>(`${root}/alert-watch`),
 });
 
 /**
@@ -66,6 +70,7 @@ export interface OosStats {
   readonly ranks: RankEvaluatorStats;
   readonly reports: DailyReporterStats;
   readonly janitor: JanitorStats;
+  readonly alertWatch: AlertWatchStats;
 }
 
 export function newOosStats(): OosStats {
@@ -77,6 +82,7 @@ export function newOosStats(): OosStats {
     ranks: new RankEvaluatorStats(),
     reports: new DailyReporterStats(),
     janitor: new JanitorStats(),
+    alertWatch: new AlertWatchStats(),
   };
 }
 
@@ -94,6 +100,8 @@ export interface TreeDeps {
   readonly onCommitted?: DbWriterConfig['onCommitted'];
   /** Told each retention pass that deleted or stored something, or failed. */
   readonly onRetentionPass?: (pass: RetentionPass) => void;
+  /** Told each write batch the database refused as a whole (the disk full, read-only, ...). */
+  readonly onBatchFailed?: (error: StoreError) => void;
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -109,7 +117,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
           strategy: 'rest_for_one',
           ...flags,
           children: [
-            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool, onCommitted: deps.onCommitted }, deps.stats.writer) },
+            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool, onCommitted: deps.onCommitted, onBatchFailed: deps.onBatchFailed }, deps.stats.writer) },
             {
               id: 'result-handler',
               start: () =>
@@ -129,7 +137,21 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
           ],
         }),
       },
-      { id: 'notifier', start: () => notifier({ file: config.notificationsFile, webhookUrl: config.webhookUrl }, deps.notifications) },
+      {
+        id: 'notifier',
+        start: () =>
+          notifier(
+            {
+              file: config.notificationsFile,
+              dbPath: config.dbPath,
+              writerPath: paths.dbWriter,
+              webhooks: alertWebhooks(config),
+              dedupWindowMs: config.alerts.dedupWindowMs,
+              ratePerMinute: config.alerts.ratePerMinute,
+            },
+            deps.notifications,
+          ),
+      },
       {
         id: 'data-gate',
         start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir }, deps.stats.gate),
@@ -164,6 +186,21 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
           janitor(
             { dbPath: config.dbPath, writerPath: paths.dbWriter, notifierPath: paths.notifier, policy: config.retention, criteria: config.rankCriteria, onPass: deps.onRetentionPass },
             deps.stats.janitor,
+          ),
+      },
+      {
+        id: 'alert-watch',
+        start: () =>
+          alertWatch(
+            {
+              dbPath: config.dbPath,
+              notifierPath: paths.notifier,
+              deadLetterThreshold: config.alerts.deadLetterThreshold,
+              serviceSilentMs: config.alerts.serviceSilentMinutes * 60_000,
+              endpoint: config.requestEndpoint,
+              lastResultAt: () => deps.stats.results.lastFrameAt,
+            },
+            deps.stats.alertWatch,
           ),
       },
     ],

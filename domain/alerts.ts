@@ -48,7 +48,7 @@ export const ALERT_KINDS = {
   service_silent: {
     severity: 'critical',
     keyedBy: 'the request endpoint',
-    meaning: 'Requests are in flight but the backtest service has sent no result for alerts.serviceSilentMinutes.',
+    meaning: 'Requests are waiting (pending or in flight) but the backtest service has sent no result for alerts.serviceSilentMinutes.',
     action: 'Check that the backtest service runs and reaches the result socket; the requests are retried when their leases run out.',
   },
   daily_summary: {
@@ -130,24 +130,25 @@ export interface ServiceActivity {
   readonly now: number;
   /** Requests in flight. */
   readonly inFlight: number;
-  /** When the last result (of any kind) arrived, Unix ms; undefined if none since the watch began. */
-  readonly lastResultAt: number | undefined;
-  /** When the oldest in-flight request was last sent. */
-  readonly oldestSentAt: number | undefined;
+  /** When the oldest live (pending or in-flight) request was enqueued; undefined when none is live. */
+  readonly oldestLiveSince: number | undefined;
+  /** When the last result (of any kind) arrived, Unix ms, or when the watch began if none has since. */
+  readonly lastResultAt: number;
 }
 
 /**
- * Silent: requests are in flight, and neither a result nor the oldest in-flight send happened
- * within `silentMs` (a send just made is not silence yet).
+ * Silent: requests are live, and for `silentMs` neither a result arrived nor was the oldest live
+ * request younger (a request just enqueued is not silence yet). Leases that run out send requests
+ * again, so send times say nothing about the service: only results do.
  */
 export function serviceSilentAlert(a: ServiceActivity, silentMs: number, endpoint: string): AlertInput | undefined {
-  if (a.inFlight === 0 || a.oldestSentAt === undefined) return undefined;
-  const since = Math.max(a.lastResultAt ?? 0, a.oldestSentAt);
+  if (a.oldestLiveSince === undefined) return undefined;
+  const since = Math.max(a.lastResultAt, a.oldestLiveSince);
   if (a.now - since < silentMs) return undefined;
   const minutes = Math.floor((a.now - since) / 60_000);
   return alertOf('service_silent', endpoint, {
     title: `backtest service silent for ${minutes} min`,
-    body: `${a.inFlight} request(s) in flight and no result since ${new Date(since).toISOString()}.`,
+    body: `Requests are waiting (${a.inFlight} in flight) and no result has arrived since ${new Date(since).toISOString()}.`,
     fields: [
       { name: 'in flight', value: String(a.inFlight) },
       { name: 'endpoint', value: endpoint },

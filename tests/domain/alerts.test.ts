@@ -27,11 +27,11 @@ describe('alert kinds and their sources', () => {
     for (const code of ['busy', 'io', 'corrupt', 'other']) expect(storeUnwritableAlert(code, 'x')).toBeUndefined();
   });
 
-  it('the service is silent when requests are in flight and neither a result nor the oldest send happened within the period', () => {
-    const silent = (a: { inFlight: number; lastResultAt?: number; oldestSentAt?: number }) => serviceSilentAlert({ now: NOW, lastResultAt: a.lastResultAt, oldestSentAt: a.oldestSentAt, inFlight: a.inFlight }, 15 * MIN, 'tcp://localhost:5580');
-    expect(silent({ inFlight: 0, oldestSentAt: NOW - 60 * MIN })).toBeUndefined();
-    expect(silent({ inFlight: 2, oldestSentAt: NOW - 14 * MIN })).toBeUndefined();
-    expect(silent({ inFlight: 2, oldestSentAt: NOW - 60 * MIN, lastResultAt: NOW - MIN })).toBeUndefined();
-    expect(silent({ inFlight: 2, oldestSentAt: NOW - 20 * MIN, lastResultAt: NOW - 16 * MIN })).toMatchObject({ kind: 'service_silent', key: 'tcp://localhost:5580', title: 'backtest service silent for 16 min' });
+  it('the service is silent when requests are live and for the whole period no result came and no live request was younger', () => {
+    const silent = (a: { inFlight: number; lastResultAt: number; oldestLiveSince?: number }) => serviceSilentAlert({ now: NOW, ...a, oldestLiveSince: a.oldestLiveSince }, 15 * MIN, 'tcp://localhost:5580');
+    expect(silent({ inFlight: 0, lastResultAt: NOW - 60 * MIN })).toBeUndefined();
+    expect(silent({ inFlight: 2, lastResultAt: NOW - 60 * MIN, oldestLiveSince: NOW - 14 * MIN })).toBeUndefined();
+    expect(silent({ inFlight: 2, lastResultAt: NOW - MIN, oldestLiveSince: NOW - 60 * MIN })).toBeUndefined();
+    expect(silent({ inFlight: 2, lastResultAt: NOW - 16 * MIN, oldestLiveSince: NOW - 20 * MIN })).toMatchObject({ kind: 'service_silent', key: 'tcp://localhost:5580', title: 'backtest service silent for 16 min' });
   });
 });
