@@ -36,8 +36,8 @@ describe('notifier across a crash', () => {
 
       const second = startChild(dir, server.url());
       // The same alert raised again after the restart is absorbed by the stored one.
-      await waitForLine(second, 'deduplicated', 60_000);
-      await waitForLine(second, 'delivery sent', 60_000);
+      // Both awaited from the start: the delivery may go out before the repeat is handled.
+      await Promise.all([waitForLine(second, 'deduplicated', 60_000), waitForLine(second, 'delivery sent', 60_000)]);
       expect([...server.delivered]).toEqual([[id, 1]]);
       expect(server.requests.map((r) => r.alertId)).toEqual([id, id]);
       const reader = temp.open({ path: path.join(dir, 'shoal.db'), readonly: true });
