@@ -189,6 +189,7 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
     notify(ctx.system, config.notifierPath, {
       severity: 'critical',
       topic: 'gate_rejected',
+      key: signature,
       title: `OOS data rejected: ${basename(verdict.file)}`,
       body: `OOS request for ${strategyName} blocked by the data gate; nothing was sent.\n${formatVerdict(verdict)}${more}`,
       at: now,

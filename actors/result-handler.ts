@@ -60,6 +60,8 @@ export class ResultStats {
   retried = 0;
   deadLettered = 0;
   undecodable = 0;
+  /** When the last frame arrived (Unix ms): the service is alive (the alert watch reads it). */
+  lastFrameAt: number | undefined;
 }
 
 interface State {
@@ -189,6 +191,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       for (let i = 0; i < msgs.length; i++) {
         const m = msgs[i];
         stats.frames++;
+        stats.lastFrameAt = ctx.clock.now();
         const decoded = decodeBacktestResult(m.frame, config.limits);
         if (!decoded.ok) {
           stats.undecodable++;

@@ -4,6 +4,7 @@
  * what it accepts; docs/configuration.md documents the same table (a test keeps them in step).
  */
 import { validateRankCriteria, type RankCriteria } from '../domain/ranks.ts';
+import { WEBHOOK_KINDS } from '../domain/alert-delivery.ts';
 
 /**
  * Checks one value: undefined when it is fine, else what it accepts (a string), or for a nested
@@ -23,8 +24,12 @@ export interface ConfigKey {
   readonly defaultText: string;
   readonly unit?: string;
   readonly check: ValueCheck;
-  /** A secret (a webhook URL, a token): its value never appears in an error, a log line or printed config. */
-  readonly secret?: boolean;
+  /**
+   * A secret (a webhook URL, a token): its value never appears in an error, a log line or printed
+   * config. `true`: the whole value; a function: the secret strings inside the value (so the rest,
+   * such as a webhook's name, stays readable). Either way an error never echoes the value.
+   */
+  readonly secret?: boolean | ((value: unknown) => readonly string[]);
 }
 
 // ---- value checks (pure) ---------------------------------------------------------------------
@@ -79,6 +84,36 @@ export const object =
     }
     return undefined;
   };
+
+/** A list whose items are checked by `item`; a problem names the item's index. */
+export const arrayOf =
+  (item: ValueCheck): ValueCheck =>
+  (v) => {
+    if (!Array.isArray(v)) return 'a list';
+    for (let i = 0; i < v.length; i++) {
+      const problem = item(v[i]);
+      if (typeof problem === 'string') return { at: [String(i)], accepts: problem, value: v[i] };
+      if (problem) return { ...problem, at: [String(i), ...problem.at] };
+    }
+    return undefined;
+  };
+
+const webhook = object({ url: httpUrl, kind: oneOf(...WEBHOOK_KINDS), name: nonEmptyString });
+
+/** Webhooks by unique name: the store and the logs know them by it. */
+const webhooks: ValueCheck = (v) => {
+  const problem = arrayOf(webhook)(v);
+  if (problem) return problem;
+  const names = (v as { name: string }[]).map((w) => w.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  return twice === undefined ? undefined : `a list of webhooks with unique names ('${twice}' is used twice)`;
+};
+
+/** The webhook URLs inside an `alerts` value, whatever else it holds. */
+function alertSecrets(v: unknown): string[] {
+  const list = (v as { webhooks?: unknown } | null)?.webhooks;
+  return Array.isArray(list) ? list.map((w) => (w as { url?: unknown } | null)?.url).filter((u): u is string => typeof u === 'string' && u.length > 0) : [];
+}
 
 const backoff = object({ minMs: integer(0), maxMs: integer(0), factor: positiveNumber, jitter: fraction, resetAfterMs: integer(0), firstImmediate: boolean });
 
@@ -141,6 +176,13 @@ export const CONFIG_KEYS = {
   oosRetryMs: { description: 'OOS is asked at most once per this period per strategy.', defaultText: '600000', unit: 'ms', check: integer(0) },
   notificationsFile: { description: 'Notifications are appended to this JSONL file.', defaultText: '<dbPath>.notifications.jsonl', check: nonEmptyString },
   webhookUrl: { description: 'A Discord-compatible webhook for notifications (kept out of logs).', defaultText: '$SHOAL_WEBHOOK_URL, else none', check: httpUrl, secret: true },
+  alerts: {
+    description:
+      'Alerts (docs/operations.md lists the kinds): webhooks (a list of { url, kind: discord or json, name }; the URLs are secrets), dedupWindowMs (the same alert is sent once within it), ratePerMinute (per webhook), serviceSilentMinutes (no result for this long while requests wait is an alert), deadLetterThreshold (more dead letters waiting is an alert). webhookUrl is one more Discord webhook, named webhookUrl.',
+    defaultText: '{ webhooks: [], dedupWindowMs: 3600000, ratePerMinute: 30, serviceSilentMinutes: 15, deadLetterThreshold: 10 }',
+    check: object({ webhooks, dedupWindowMs: integer(0), ratePerMinute: positiveNumber, serviceSilentMinutes: positiveNumber, deadLetterThreshold: integer(0) }, { partial: true }),
+    secret: alertSecrets,
+  },
   snapshotIntervalMs: { description: 'How often the tree snapshot for `shoal tree` is published; 0 disables it.', defaultText: '2000', unit: 'ms', check: integer(0) },
   retention: {
     description:
@@ -259,7 +301,7 @@ export function checkConfig(input: Readonly<Record<string, unknown>>): void {
     const problem = spec.check(value);
     // A secret's value is never echoed, not even a wrong one: it may be the real secret mistyped.
     // A nested field named as a secret (control.token) counts as one.
-    const secret = spec.secret || (typeof problem === 'object' && problem.at.some((k) => SECRET_FIELD.test(k)));
+    const secret = (spec.secret !== undefined && spec.secret !== false) || (typeof problem === 'object' && problem.at.some((k) => SECRET_FIELD.test(k)));
     const shown = (v: unknown) => (secret ? '(a value, not shown: it is secret)' : show(v));
     if (typeof problem === 'string') throw new ConfigError(`configuration key '${key}' must be ${problem}, got ${shown(value)}`);
     if (problem) throw new ConfigError(`configuration key '${[key, ...problem.at].join('.')}' must be ${problem.accepts}, got ${shown(problem.value)}`);

@@ -13,6 +13,7 @@ import type { ReplayPolicy } from '../actors/replayer.ts';
 import type { RankCriteria } from '../domain/ranks.ts';
 import { defaultRetention, type RetentionPolicy } from '../actors/janitor.ts';
 import { defaultForwardPolicy, type ForwardPolicy } from '../actors/forwarder.ts';
+import type { WebhookTarget } from '../actors/notifier.ts';
 import { checkConfig, SERVICE_KEYS } from './config-schema.ts';
 
 export interface OosConfig {
@@ -54,8 +55,10 @@ export interface OosConfig {
   readonly oosRetryMs: number;
   /** Notifications are appended to this JSONL file (default: beside the database). */
   readonly notificationsFile: string;
-  /** A Discord-compatible webhook for notifications (none by default). */
+  /** A Discord webhook for alerts (none by default); one more target besides `alerts.webhooks`. */
   readonly webhookUrl?: string;
+  /** Alert webhooks, deduplication, rate and the sources' thresholds (docs/operations.md). */
+  readonly alerts: AlertsPolicy;
   /** How often the tree snapshot for `shoal tree` is published; 0 disables. */
   readonly snapshotIntervalMs: number;
   /** How long finished work is kept (the janitor, actors/janitor.ts). */
@@ -74,12 +77,36 @@ export interface OosConfig {
   readonly forward: ForwardPolicy;
 }
 
+export interface AlertsPolicy {
+  readonly webhooks: readonly WebhookTarget[];
+  /** An alert of the same kind and key within this window is counted on the first, not sent again. */
+  readonly dedupWindowMs: number;
+  /** Per webhook. */
+  readonly ratePerMinute: number;
+  /** Requests waiting and no result for this long: a service_silent alert. */
+  readonly serviceSilentMinutes: number;
+  /** More dead letters than this waiting for a decision: a dead_letters alert. */
+  readonly deadLetterThreshold: number;
+}
+
+export const defaultAlerts: AlertsPolicy = Object.freeze({ webhooks: [], dedupWindowMs: 3_600_000, ratePerMinute: 30, serviceSilentMinutes: 15, deadLetterThreshold: 10 });
+
+/** The name `webhookUrl`'s webhook has in the store and the logs. */
+export const WEBHOOK_URL_TARGET = 'webhookUrl';
+
+/** Every webhook alerts go to: `alerts.webhooks`, and `webhookUrl` as one more Discord webhook. */
+export function alertWebhooks(config: Pick<OosConfig, 'alerts' | 'webhookUrl'>): WebhookTarget[] {
+  const extra: WebhookTarget[] = config.webhookUrl ? [{ name: WEBHOOK_URL_TARGET, kind: 'discord', url: config.webhookUrl }] : [];
+  return [...config.alerts.webhooks, ...extra];
+}
+
 /** What Shoal.start takes: any subset of the keys over a database path (the rest are defaults). */
-export type OosConfigInput = Omit<Partial<OosConfig>, 'retention' | 'forward'> & {
+export type OosConfigInput = Omit<Partial<OosConfig>, 'retention' | 'forward' | 'alerts'> & {
   dbPath: string;
   resultsLoopbackOnly?: boolean;
   retention?: Partial<RetentionPolicy>;
   forward?: Partial<ForwardPolicy>;
+  alerts?: Partial<AlertsPolicy>;
 };
 
 export const defaultRestartBackoff: BackoffPolicy = Object.freeze({ minMs: 100, maxMs: 30_000, factor: 2, jitter: 0.2, resetAfterMs: 60_000, firstImmediate: true });
@@ -87,7 +114,7 @@ export const defaultRestartBackoff: BackoffPolicy = Object.freeze({ minMs: 100, 
 export function oosConfig(overrides: OosConfigInput, env: Record<string, string | undefined> = process.env, cpus: number = availableParallelism()): OosConfig {
   // A key the runtime does not know, or a value it cannot use, is refused here, before anything starts.
   checkConfig(overrides);
-  const { resultsLoopbackOnly: _loopbackOnly, retention, forward, ...rest } = overrides;
+  const { resultsLoopbackOnly: _loopbackOnly, retention, forward, alerts, ...rest } = overrides;
   // The service's own keys (logLevel, ...) are valid here but mean nothing to the runtime.
   const settings: Record<string, unknown> = { ...rest };
   for (const k of SERVICE_KEYS) delete settings[k];
@@ -122,6 +149,7 @@ export function oosConfig(overrides: OosConfigInput, env: Record<string, string 
     hostResultsEndpoint: overrides.hostResultsEndpoint ?? bridged?.hostResults ?? bridgeEndpointsFromEnv(env).hostResults,
     // The host ranks its strategies in bridge mode; a rank evaluator here would ask for OOS runs of its own.
     rankEvaluation: bridge ? false : (overrides.rankEvaluation ?? true),
+    alerts: { ...defaultAlerts, ...definedOnly(alerts ?? {}) },
     dbPath: overrides.dbPath,
     // After the spread, so `window: undefined` still gets the default; an explicit window wins
     // without reading the service's variable (a bad value there does not matter then).

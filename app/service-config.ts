@@ -11,7 +11,7 @@
  * file, the variable or the flag); then the merged whole is checked again.
  */
 import { readFileSync } from 'node:fs';
-import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, type ConfigKeyName } from './config-schema.ts';
+import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, type ConfigKey, type ConfigKeyName } from './config-schema.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
 import { controlSettings, type ControlSettings } from './control/settings.ts';
 
@@ -224,6 +224,10 @@ export function secretValues(config: object): string[] {
       for (const [k, x] of Object.entries(v)) walk(x, secret, k);
     }
   };
-  for (const [k, v] of Object.entries(config)) walk(v, (CONFIG_KEYS as Record<string, { secret?: boolean }>)[k]?.secret === true, k);
+  for (const [k, v] of Object.entries(config)) {
+    const secret = (CONFIG_KEYS as Record<string, ConfigKey>)[k]?.secret;
+    if (typeof secret === 'function') for (const s of secret(v)) out.add(s);
+    else walk(v, secret === true, k);
+  }
   return [...out];
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { constants } from 'node:os';
 import { checkpoint, openStore } from '../persistence/connection.ts';
 import type { SystemEvent } from '../runtime/index.ts';
-import type { Notification } from '../actors/notifier.ts';
+import type { DeliveryEvent, Notification } from '../actors/notifier.ts';
 import { Shoal } from './shoal.ts';
 import type { Logger } from './log.ts';
 import { effectiveConfig, type ServiceSettings } from './service-config.ts';
@@ -183,7 +183,16 @@ export function logRuntime(shoal: Shoal, log: Logger): () => void {
       if (n.topic === 'gate_rejected') log.warn({ event: 'gate_rejected', ...fields }, n.title);
       else if (n.topic === 'daily_summary') log.info({ event: 'daily_summary', ...fields }, n.title);
       else if (n.topic === 'daily_summary_failed') log.warn({ event: 'daily_summary_failed', ...fields }, n.title);
+      else if (n.topic !== undefined) log[n.severity === 'info' ? 'info' : n.severity === 'warning' ? 'warn' : 'error']({ event: 'alert', kind: n.topic, key: n.key, ...fields }, n.title);
       else log.info({ event: 'notification', ...fields }, n.title);
+    }),
+    shoal.notifications.deliveries.subscribe((d: DeliveryEvent) => {
+      const fields = { alertId: d.alertId, kind: d.kind, webhook: d.target, attempts: d.attempts, error: d.error, unstored: d.unstored };
+      if (d.outcome === 'sent') log.debug({ event: 'alert_sent', ...fields }, `alert ${d.alertId} sent to webhook ${d.target}`);
+      else if (d.outcome === 'retry') {
+        const nextAttemptAt = d.nextAttemptAt === undefined ? undefined : new Date(d.nextAttemptAt).toISOString();
+        log.warn({ event: 'alert_retry', ...fields, nextAttemptAt }, `alert ${d.alertId} to webhook ${d.target} failed (${d.error}); trying again at ${nextAttemptAt}`);
+      } else log.error({ event: 'alert_dead', ...fields }, `alert ${d.alertId} to webhook ${d.target} given up: ${d.error}`);
     }),
   ];
   return () => {

@@ -21,7 +21,8 @@ import type { ReplayerMessage, ReplayReport } from '../actors/replayer.ts';
 import type { SenderMessage, SendingState } from '../actors/sender.ts';
 import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';
 import type { OosRequestInput } from '../domain/request.ts';
-import { NotificationChannel } from '../actors/notifier.ts';
+import { NotificationChannel, raiseAlert } from '../actors/notifier.ts';
+import { storeUnwritableAlert, supervisorGaveUpAlert } from '../domain/alerts.ts';
 import type { CycleReport, RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
 import type { RetentionPass } from '../actors/janitor.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
@@ -110,6 +111,7 @@ export class Shoal {
     // event lost with a failing database is still counted in the writer's health).
     const unsubscribe = system.events.subscribe((e) => {
       if (e.type === 'actor_restarted') events.emit({ type: 'restart', path: e.path, ...(e.error ? { error: e.error } : {}) });
+      if (e.type === 'give_up') raiseAlert(system, paths.notifier, supervisorGaveUpAlert(e.path, [e.reason, e.error].filter(Boolean).join(': ') || undefined));
       const kind = EVENT_KINDS[e.type];
       const writer = system.lookup(paths.dbWriter);
       if (!kind || !writer || e.path === paths.dbWriter) return;
@@ -125,7 +127,11 @@ export class Shoal {
       for (const e of eventsFromCommit(commands, outcomes)) events.emit(e);
     };
     const onRetentionPass = (p: RetentionPass) => events.emit({ type: 'retention', ...p });
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass });
+    const onBatchFailed = (error: { code: string; message: string }) => {
+      const alert = storeUnwritableAlert(error.code, error.message);
+      if (alert) raiseAlert(system, paths.notifier, alert);
+    };
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass, onBatchFailed });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);

@@ -8,14 +8,15 @@
  *   │   ├── db-writer           the only writer, group commit
  *   │   ├── result-handler      PULL socket -> validated results -> db-writer
  *   │   └── sender              outbox -> PUSH socket, leases, retries
- *   ├── notifier                immediate alerts and the daily summary (file, webhook, subscribers)
+ *   ├── notifier                alerts stored, then delivered to webhooks; the daily summary (file, subscribers)
  *   ├── data-gate               validates the candle file before anything is enqueued
  *   ├── rank-evaluator          periodic, incremental (change_seq watermark); asks the gate for OOS
  *   ├── daily-reporter          the previous day's summary at each UTC day boundary
  *   ├── replayer                dead letters back to their actors after recovery
  *   ├── janitor                 retention: old finished work deleted in small batches, daily figures kept
  *   ├── forwarder               bridge mode: stored results of host requests -> the host's result socket
- *   └── intake                  bridge mode: the host's requests (PULL) -> decode -> data gate -> outbox
+ *   ├── intake                  bridge mode: the host's requests (PULL) -> decode -> data gate -> outbox
+ *   └── alert-watch             alerts from the store's state: dead letters waiting, the service silent
  */
 import { actorPath } from '../runtime/index.ts';
 import type { SupervisorSpec } from '../supervisors/index.ts';
@@ -30,9 +31,11 @@ import { dailyReporter, DailyReporterStats, type DailyReporterMessage } from '..
 import { janitor, JanitorStats, type JanitorMessage, type RetentionPass } from '../actors/janitor.ts';
 import { intake, IntakeStats, type IntakeMessage } from '../actors/intake.ts';
 import { forwarder, ForwarderStats, type ForwarderMessage } from '../actors/forwarder.ts';
+import { alertWatch, AlertWatchStats, type AlertWatchMessage } from '../actors/alert-watch.ts';
+import type { StoreError } from '../persistence/errors.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
-import type { OosConfig } from './config.ts';
+import { alertWebhooks, type OosConfig } from './config.ts';
 
 export const ROOT = 'shoal';
 const root = `/${ROOT}`;
@@ -52,6 +55,7 @@ export const paths = Object.freeze({
   janitor: actorPath<JanitorMessage>(`${root}/janitor`),
   forwarder: actorPath<ForwarderMessage>(`${root}/forwarder`),
   intake: actorPath<IntakeMessage>(`${root}/intake`),
+  alertWatch: actorPath<AlertWatchMessage>(`${root}/alert-watch`),
 });
 
 /**
@@ -75,6 +79,7 @@ export interface OosStats {
   /** Bridge mode's actors (zero outside it). */
   readonly intake: IntakeStats;
   readonly forwarder: ForwarderStats;
+  readonly alertWatch: AlertWatchStats;
 }
 
 export function newOosStats(): OosStats {
@@ -88,6 +93,7 @@ export function newOosStats(): OosStats {
     janitor: new JanitorStats(),
     intake: new IntakeStats(),
     forwarder: new ForwarderStats(),
+    alertWatch: new AlertWatchStats(),
   };
 }
 
@@ -107,6 +113,8 @@ export interface TreeDeps {
   readonly onCommitted?: DbWriterConfig['onCommitted'];
   /** Told each retention pass that deleted or stored something, or failed. */
   readonly onRetentionPass?: (pass: RetentionPass) => void;
+  /** Told each write batch the database refused as a whole (the disk full, read-only, ...). */
+  readonly onBatchFailed?: (error: StoreError) => void;
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -122,7 +130,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
           strategy: 'rest_for_one',
           ...flags,
           children: [
-            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool, onCommitted: deps.onCommitted }, deps.stats.writer) },
+            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool, onCommitted: deps.onCommitted, onBatchFailed: deps.onBatchFailed }, deps.stats.writer) },
             {
               id: 'result-handler',
               start: () =>
@@ -150,7 +158,21 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
           ],
         }),
       },
-      { id: 'notifier', start: () => notifier({ file: config.notificationsFile, webhookUrl: config.webhookUrl }, deps.notifications) },
+      {
+        id: 'notifier',
+        start: () =>
+          notifier(
+            {
+              file: config.notificationsFile,
+              dbPath: config.dbPath,
+              writerPath: paths.dbWriter,
+              webhooks: alertWebhooks(config),
+              dedupWindowMs: config.alerts.dedupWindowMs,
+              ratePerMinute: config.alerts.ratePerMinute,
+            },
+            deps.notifications,
+          ),
+      },
       {
         id: 'data-gate',
         start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir }, deps.stats.gate),
@@ -188,6 +210,21 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
           ),
       },
       ...(config.bridge ? bridgeChildren(config, deps) : []),
+      {
+        id: 'alert-watch',
+        start: () =>
+          alertWatch(
+            {
+              dbPath: config.dbPath,
+              notifierPath: paths.notifier,
+              deadLetterThreshold: config.alerts.deadLetterThreshold,
+              serviceSilentMs: config.alerts.serviceSilentMinutes * 60_000,
+              endpoint: config.requestEndpoint,
+              lastResultAt: () => deps.stats.results.lastFrameAt,
+            },
+            deps.stats.alertWatch,
+          ),
+      },
     ],
   };
 }

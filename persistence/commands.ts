@@ -8,6 +8,7 @@
 import type { BatchScope, CommandSpec } from './command.ts';
 import type { Store } from './connection.ts';
 import { setCursorSpec } from './cursors.ts';
+import { claimAlertDeliverySpec, finishAlertDeliverySpec, raiseAlertSpec } from './alerts.ts';
 import {
   claimDeadLettersForReplaySpec,
   deadLetterReleasedSpec,
@@ -58,6 +59,10 @@ export const WRITE_COMMANDS = [
   forwardFailedSpec,
   forwardsReopenedSpec,
   deadForwardSpec,
+  // alerts (alerts.ts)
+  raiseAlertSpec,
+  claimAlertDeliverySpec,
+  finishAlertDeliverySpec,
 ] as const;
 
 /** What every write transaction does around its commands, whichever they are. */

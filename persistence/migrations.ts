@@ -7,6 +7,8 @@
 import type { Database } from 'better-sqlite3';
 import { sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
 import { DEAD_LETTER_STATES, HOST_FORWARD_STATES, RANKS, REQUEST_ORIGINS, REQUEST_STATES, type Schema } from './schema.ts';
+import { ALERT_KIND_NAMES, SEVERITIES } from '../domain/alerts.ts';
+import { DELIVERY_STATES } from '../domain/alert-delivery.ts';
 import { readSchemaVersion } from './schema-version.ts';
 
 export interface Migration {
@@ -368,9 +370,52 @@ const bridge: Migration = {
   ],
 };
 
+/**
+ * Alerts that cannot be lost (actors/notifier.ts): each alert is a row before it is sent, with one
+ * delivery row per configured webhook that carries its own state, attempts and next try. Pending
+ * deliveries are found through a partial index, so sent ones cost the notifier's scan nothing;
+ * deduplication looks alerts up by kind, key and time.
+ */
+const alerts: Migration = {
+  version: 8,
+  name: 'alerts and their deliveries per webhook',
+  up: (db) => [
+    db.schema
+      .createTable('alerts')
+      .addColumn('id', 'text', (c) => c.primaryKey().notNull())
+      .addColumn('kind', 'text', (c) => c.notNull().check(oneOf('kind', ALERT_KIND_NAMES)))
+      .addColumn('dedup_key', 'text', (c) => c.notNull())
+      .addColumn('severity', 'text', (c) => c.notNull().check(oneOf('severity', SEVERITIES)))
+      .addColumn('payload', 'text', (c) => c.notNull().check(jsonText('payload')))
+      .addColumn('created_at', 'integer', (c) => c.notNull())
+      .addColumn('repeats', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_repeat_at', 'integer')
+      .modifyEnd(STRICT),
+    db.schema.createIndex('alerts_dedup').on('alerts').columns(['kind', 'dedup_key', 'created_at']),
+    db.schema.createIndex('alerts_created').on('alerts').column('created_at'),
+    db.schema
+      .createTable('alert_deliveries')
+      .addColumn('alert_id', 'text', (c) => c.notNull().references('alerts.id').onDelete('cascade'))
+      .addColumn('target', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull().check(oneOf('state', DELIVERY_STATES)))
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0).check(sql`attempts >= 0`))
+      .addColumn('next_attempt_at', 'integer', (c) => c.notNull())
+      .addColumn('last_error', 'text')
+      .addColumn('last_status', 'integer')
+      .addColumn('finished_at', 'integer')
+      .addPrimaryKeyConstraint('alert_deliveries_pk', ['alert_id', 'target'])
+      .modifyEnd(sql`without rowid, strict`),
+    db.schema
+      .createIndex('alert_deliveries_due')
+      .on('alert_deliveries')
+      .columns(['next_attempt_at', 'alert_id'])
+      .where(sql.ref('state'), '=', 'pending'),
+  ],
+};
+
 export { assertSchemaSupported, readSchemaVersion, SchemaVersionError } from './schema-version.ts';
 
-export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics, retention, bridge];
+export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics, retention, bridge, alerts];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
   return migrations.reduce((max, m) => Math.max(max, m.version), 0);

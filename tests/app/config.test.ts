@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { parseBacktesterArgs } from '../../backtester/config.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { oosConfig } from '../../app/config.ts';
+import { alertWebhooks, oosConfig } from '../../app/config.ts';
 import { CONFIG_KEYS } from '../../app/config-schema.ts';
 import { REPO_ROOT } from '../persistence/helpers.ts';
 
@@ -88,6 +88,28 @@ describe('configuration checked at start', () => {
       expect(row, `docs/configuration.md has a row for ${key}`).toBeDefined();
       expect(row).toContain(spec.defaultText);
     }
+  });
+});
+
+describe('the alerts key', () => {
+  const bad = (alerts: unknown) => () => oosConfig({ dbPath: 'x.db', alerts } as Parameters<typeof oosConfig>[0], {});
+  const hook = (over: Record<string, unknown> = {}) => ({ name: 'ops', kind: 'json', url: 'https://alerts.example/shoal/T0KEN', ...over });
+
+  it('defaults fill what is not set; webhookUrl ($SHOAL_WEBHOOK_URL) stays one more Discord webhook', () => {
+    const c = oosConfig({ dbPath: 'x.db', alerts: { ratePerMinute: 10, webhooks: [hook() as never] } }, { SHOAL_WEBHOOK_URL: 'https://discord.example/api/webhooks/1/A' });
+    expect(c.alerts).toEqual({ webhooks: [hook()], dedupWindowMs: 3_600_000, ratePerMinute: 10, serviceSilentMinutes: 15, deadLetterThreshold: 10 });
+    expect(alertWebhooks(c)).toEqual([hook(), { name: 'webhookUrl', kind: 'discord', url: 'https://discord.example/api/webhooks/1/A' }]);
+    expect(alertWebhooks(oosConfig({ dbPath: 'x.db' }, {}))).toEqual([]);
+  });
+
+  it('a bad field is refused by its path; a webhook URL is never echoed; names must be unique', () => {
+    expect(bad({ webhooks: [hook({ kind: 'slack' })] })).toThrow("configuration key 'alerts.webhooks.0.kind' must be one of discord, json, got (a value, not shown: it is secret)");
+    expect(bad({ webhooks: [hook({ url: 'htps://alerts.example/shoal/T0KEN' })] })).toThrow(/^configuration key 'alerts.webhooks.0.url' must be an http\(s\) URL, got \(a value, not shown: it is secret\)$/);
+    expect(bad({ webhooks: [hook({ url: 'htps://alerts.example/shoal/T0KEN' })] })).not.toThrow(/T0KEN/);
+    expect(bad({ webhooks: [hook({ nmae: 'x' })] })).not.toThrow(/T0KEN/);
+    expect(bad({ webhooks: [hook(), hook()] })).toThrow("configuration key 'alerts.webhooks' must be a list of webhooks with unique names ('ops' is used twice)");
+    expect(bad({ dedupWindowMs: -1 })).toThrow("configuration key 'alerts.dedupWindowMs' must be an integer >= 0");
+    expect(bad({ ratePerMinute: 0 })).toThrow("configuration key 'alerts.ratePerMinute' must be a number > 0");
   });
 });
 

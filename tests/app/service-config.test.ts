@@ -107,6 +107,12 @@ describe('secrets in the service output', () => {
     expect(secretValues({ webhookUrl: 'https://hook/abc', dbPath: 'x.db', control: { token: 't0k3n', port: 1 } }).sort()).toEqual(['https://hook/abc', 't0k3n']);
   });
 
+  // Rule: the URL of every alert webhook is a secret; its name and kind stay readable.
+  it('finds the alert webhook URLs, and only them, in the alerts key', () => {
+    const alerts = { webhooks: [{ name: 'ops', kind: 'json', url: 'https://a.example/T1' }, { name: 'chat', kind: 'discord', url: 'https://discord.example/api/webhooks/2/T2' }], ratePerMinute: 30 };
+    expect(secretValues({ alerts }).sort()).toEqual(['https://a.example/T1', 'https://discord.example/api/webhooks/2/T2']);
+  });
+
   // Rule: a secret never reaches the log output, in whatever field or text it appears.
   it('the logger writes no secret: censored by name in the config, scrubbed from any other field or message', async () => {
     const secret = 'https://discord.example/api/webhooks/1/S3CR3T';

@@ -115,7 +115,8 @@ describe('migrations', () => {
     const file = path.join(temp.dir(), 'newer.db');
     const raw = new Database(file);
     raw.exec('create table future (x integer); insert into future values (1);');
-    raw.pragma(`user_version = ${latestVersion() + 1}`);
+    const newer = latestVersion() + 1;
+    raw.pragma(`user_version = ${newer}`);
     raw.close();
     const hash = () => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
     const before = hash();
@@ -127,12 +128,12 @@ describe('migrations', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(SchemaVersionError);
-    expect((error as Error).message).toContain(`database schema version ${latestVersion() + 1} is newer than this build supports (${latestVersion()}); upgrade shoal`);
+    expect((error as Error).message).toContain(`database schema version ${newer} is newer than this build supports (${latestVersion()}); upgrade shoal`);
 
     expect(hash()).toBe(before);
     const check = new Database(file, { readonly: true });
     expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
-    expect(check.pragma('user_version', { simple: true })).toBe(latestVersion() + 1);
+    expect(check.pragma('user_version', { simple: true })).toBe(newer);
     check.close();
   });
 });
