@@ -21,6 +21,8 @@ import { openStore, type Store } from '../persistence/connection.ts';
 import { getRequest } from '../persistence/outbox.ts';
 import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';
 import { PullChannel } from '../transport/pull-channel.ts';
+import type { CurveServer } from '../transport/curve.ts';
+import { RefusalRecorder, RefusalStats } from './connection-refusals.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import { CommandBatch } from './command-batch.ts';
 import { writeCommands } from './db-client.ts';
@@ -43,6 +45,8 @@ export interface ResultHandlerConfig {
   readonly highWater?: number;
   /** Told the bound endpoint after each (re)bind (tests use ephemeral ports). */
   readonly onBound?: (endpoint: string) => void;
+  /** CURVE: only the allow-list's client keys may push results (default: plain TCP). */
+  readonly curve?: CurveServer;
 }
 
 export class ResultStats {
@@ -54,6 +58,8 @@ export class ResultStats {
   retried = 0;
   deadLettered = 0;
   undecodable = 0;
+  /** Connections the result socket refused (CURVE). */
+  readonly refusals = new RefusalStats();
 }
 
 interface State {
@@ -117,7 +123,8 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
   return {
     accepts: isResultHandlerMessage,
     init: async (ctx) => {
-      const pull = await PullChannel.bind(config.endpoint);
+      const refusals = new RefusalRecorder(ctx.system, ctx.clock, config.writerPath, ctx.path, stats.refusals);
+      const pull = await PullChannel.bind(config.endpoint, { curve: config.curve, name: 'results', onRefused: (r) => refusals.record(r) });
       config.onBound?.(pull.endpoint);
       const state: State = { pull, reader: openStore({ path: config.dbPath, readonly: true }), closed: false };
       void readLoop(state, ctx);

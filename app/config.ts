@@ -13,6 +13,7 @@ import type { ReplayPolicy } from '../actors/replayer.ts';
 import type { RankCriteria } from '../domain/ranks.ts';
 import { defaultRetention, type RetentionPolicy } from '../actors/janitor.ts';
 import { checkConfig, SERVICE_KEYS } from './config-schema.ts';
+import type { CurveSettings } from './curve.ts';
 
 export interface OosConfig {
   /** SQLite file (created on first use). */
@@ -57,6 +58,8 @@ export interface OosConfig {
   readonly webhookUrl?: string;
   /** How often the tree snapshot for `shoal tree` is published; 0 disables. */
   readonly snapshotIntervalMs: number;
+  /** ZeroMQ CURVE on shoal's sockets (app/curve.ts); absent or not enabled: plain TCP. */
+  readonly curve?: CurveSettings;
   /** How long finished work is kept (the janitor, actors/janitor.ts). */
   readonly retention: RetentionPolicy;
 }
@@ -73,8 +76,9 @@ export function oosConfig(overrides: OosConfigInput, env: Record<string, string 
   // The service's own keys (logLevel, ...) are valid here but mean nothing to the runtime.
   const settings: Record<string, unknown> = { ...rest };
   for (const k of SERVICE_KEYS) delete settings[k];
-  // The result socket binds every interface like the host's, or 127.0.0.1 only when asked.
-  const endpoints = endpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly });
+  // The result socket binds 127.0.0.1 unless every interface is asked for: the host's service
+  // connects to localhost, so nothing else needs to reach it (docs/security.md).
+  const endpoints = endpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly ?? true });
   return {
     synchronous: 'FULL',
     requestEndpoint: endpoints.requests,

@@ -29,6 +29,7 @@ import { janitor, JanitorStats, type JanitorMessage, type RetentionPass } from '
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import type { OosConfig } from './config.ts';
+import type { SocketCurve } from './curve.ts';
 
 export const ROOT = 'shoal';
 const root = `/${ROOT}`;
@@ -94,6 +95,8 @@ export interface TreeDeps {
   readonly onCommitted?: DbWriterConfig['onCommitted'];
   /** Told each retention pass that deleted or stored something, or failed. */
   readonly onRetentionPass?: (pass: RetentionPass) => void;
+  /** CURVE options of the sockets (app/curve.ts), when enabled. */
+  readonly curve?: SocketCurve;
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -114,7 +117,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'result-handler',
               start: () =>
                 resultHandler(
-                  { endpoint: config.resultEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, senderPath: paths.sender, retry: config.retry, onBound: deps.onResultsBound },
+                  { endpoint: config.resultEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, senderPath: paths.sender, retry: config.retry, onBound: deps.onResultsBound, curve: deps.curve?.server },
                   deps.stats.results,
                 ),
             },
@@ -122,7 +125,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'sender',
               start: () =>
                 sender(
-                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs },
+                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs, curve: deps.curve?.client },
                   deps.stats.sender,
                 ),
             },

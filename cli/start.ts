@@ -6,6 +6,7 @@
 import { ConfigError } from '../app/config-schema.ts';
 import { CONFIG_FILE_VARIABLE, effectiveConfig, ENV_KEYS, loadServiceConfig, secretValues, START_FLAGS, type ServiceSettings } from '../app/service-config.ts';
 import { createLogger, scrubber } from '../app/log.ts';
+import { loadCurve } from '../app/curve.ts';
 import { EXIT, runService } from '../app/service.ts';
 import { type CommandOutput, type FlagSpec, parseFlags, runCommand, UsageError } from './args.ts';
 
@@ -73,7 +74,8 @@ export async function startCommand(argv: string[], out: CommandOutput, env: Reco
     try {
       settings = loadServiceConfig({ configFile: flags.config as string | undefined, flags, env });
       const config = effectiveConfig(settings, env);
-      secrets = secretValues(config);
+      // The CURVE key files are read (and checked) here too, so the secret key is known to the scrubber.
+      secrets = [...secretValues(config), ...(loadCurve(config.curve)?.secrets ?? [])];
       if (flags['print-config']) {
         out.stdout(`${scrubber(secrets)(JSON.stringify(config, null, 2))}\n`);
         return 0;

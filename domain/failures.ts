@@ -13,5 +13,7 @@ export type FailureKind =
   | 'dead_letter'
   | 'orphan_result'
   | 'duplicate_result'
-  | 'replay_failed';
+  | 'replay_failed'
+  /** A socket refused a connection (a CURVE client key not allowed, no CURVE) or was refused. */
+  | 'connection_refused';
 
