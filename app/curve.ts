@@ -58,10 +58,16 @@ export function loadCurve(settings: CurveSettings | undefined): SocketCurve | un
   if (!curveEnabled(settings)) return undefined;
   const missing = missingCurveSettings(settings);
   if (missing.length > 0) throw new ConfigError(`curve is enabled but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set`);
+  let keys: CurveKeyPair;
   try {
-    return socketCurve(settings, readKeyPair(settings.secretKeyFile!, settings.publicKeyFile));
+    keys = readKeyPair(settings.secretKeyFile!, settings.publicKeyFile);
   } catch (e) {
     if (e instanceof KeyFileError) throw new ConfigError(`curve: ${e.message}`);
     throw e;
   }
+  // A secret key pasted where a public one belongs would be shown in every printed config and
+  // start line: refuse it, without showing it.
+  const misplaced = [settings.serverPublicKey, ...(settings.allowedClientKeys ?? [])].includes(keys.secretKey);
+  if (misplaced) throw new ConfigError(`curve: shoal's secret key is among curve.serverPublicKey/curve.allowedClientKeys; those take public keys (the .pub files)`);
+  return socketCurve(settings, keys);
 }

@@ -99,8 +99,10 @@ function monitorReason(type: string, error: { message?: string; code?: string } 
   const code = error?.code;
   if (code === 'ERR_ZMTP_MECHANISM_MISMATCH') return 'the peer does not use CURVE (security mechanism mismatch)';
   if (type === 'handshake:error:auth') return 'authentication failed';
+  // The peer saw our greeting and hung up first (a plain client does, as may one with another server key).
+  if (code === 'EPIPE' || code === 'ECONNRESET') return `the peer closed the connection during the handshake (${code}): it may not use CURVE, or expect another key`;
   if (type === 'handshake:error:other' && code === 'EFAULT') return 'no ZAP handler to check the client key';
-  return `${type.replace('handshake:error:', '')} handshake error${code ? ` (${code})` : ''}${error?.message ? `: ${error.message}` : ''}`;
+  return `the handshake failed${code ? ` (${code})` : ''}${error?.message ? `: ${error.message}` : ''}`;
 }
 
 /**

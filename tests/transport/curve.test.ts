@@ -86,11 +86,10 @@ describe('a CURVE result socket (real sockets on 127.0.0.1)', () => {
     const intruderRefusals: HandshakeRefusal[] = [];
     // A short send timeout: its send can only fail, and should not keep the test waiting.
     const intruder = push(pull.endpoint, stranger, server.publicKey, intruderRefusals, 100);
-    await until(() => refusals.length > 0, 'the result socket to refuse the stranger');
-    expect(refusals[0]).toEqual({ endpoint: pull.endpoint, peer: '127.0.0.1', clientKey: stranger.publicKey, reason: 'client key not in the allow-list' });
+    await until(() => refusals.some((r) => r.clientKey !== undefined), 'the ZAP handler to refuse the stranger');
+    expect(refusals.find((r) => r.clientKey !== undefined)).toEqual({ endpoint: pull.endpoint, peer: '127.0.0.1', clientKey: stranger.publicKey, reason: 'client key not in the allow-list' });
     // The refused side is told too (its handshake failed on authentication).
-    await until(() => intruderRefusals.length > 0, 'the stranger to see its handshake refused');
-    expect(intruderRefusals[0].reason).toBe('authentication failed');
+    await until(() => intruderRefusals.some((r) => r.reason === 'authentication failed'), 'the stranger to see its handshake refused');
     // Nothing it sends reaches the socket: with no accepted peer the send cannot even be queued.
     await expect(intruder.send('forged')).rejects.toThrow(/EAGAIN|no connected peer/);
     // And a frame from an allowed client that follows is the first one received.
@@ -109,7 +108,8 @@ describe('a CURVE result socket (real sockets on 127.0.0.1)', () => {
     plain.connect(pull.endpoint);
     void plain.send('forged').catch(() => undefined);
     await until(() => refusals.length > 0, 'the result socket to refuse the plain client');
-    expect(refusals[0]).toMatchObject({ endpoint: pull.endpoint, reason: 'the peer does not use CURVE (security mechanism mismatch)' });
+    // Which side notices the mismatch first is a race: either we read its greeting, or it hangs up on ours.
+    expect(refusals[0]).toEqual({ endpoint: pull.endpoint, reason: expect.stringMatching(/the peer does not use CURVE \(security mechanism mismatch\)|the peer closed the connection during the handshake/) });
     await push(pull.endpoint, client).send('genuine');
     expect((await pull.receive()).toString()).toBe('genuine');
   });
@@ -135,9 +135,8 @@ describe('a CURVE result socket (real sockets on 127.0.0.1)', () => {
     expect((await pullA.receive()).toString()).toBe('to A');
     expect((await pullB.receive()).toString()).toBe('to B');
     push(pullB.endpoint, client);
-    await until(() => b.length > 0, 'B to refuse the key only A allows');
-    expect(b[0].clientKey).toBe(client.publicKey);
-    expect(a).toEqual([]);
+    await until(() => b.some((r) => r.clientKey === client.publicKey), 'B to refuse the key only A allows');
+    expect(a.filter((r) => r.clientKey !== undefined)).toEqual([]);
   });
 
   // Rule: the ZAP handler stops with its last socket and starts again with the next one (a restarted actor binds again).
