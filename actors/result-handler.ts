@@ -21,6 +21,8 @@ import { openStore, type Store } from '../persistence/connection.ts';
 import { getRequest } from '../persistence/outbox.ts';
 import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';
 import { PullChannel } from '../transport/pull-channel.ts';
+import type { CurveServer } from '../transport/curve.ts';
+import { RefusalRecorder, RefusalStats } from './connection-refusals.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import { CommandBatch } from './command-batch.ts';
 import { writeCommands } from './db-client.ts';
@@ -49,6 +51,8 @@ export interface ResultHandlerConfig {
    * host's) and the forwarder is woken when one is.
    */
   readonly forwarderPath?: ActorPath<ForwarderMessage>;
+  /** CURVE: only the allow-list's client keys may push results (default: plain TCP). */
+  readonly curve?: CurveServer;
 }
 
 export class ResultStats {
@@ -62,6 +66,8 @@ export class ResultStats {
   undecodable = 0;
   /** When the last frame arrived (Unix ms): the service is alive (the alert watch reads it). */
   lastFrameAt: number | undefined;
+  /** Connections the result socket refused (CURVE). */
+  readonly refusals = new RefusalStats();
 }
 
 interface State {
@@ -125,7 +131,8 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
   return {
     accepts: isResultHandlerMessage,
     init: async (ctx) => {
-      const pull = await PullChannel.bind(config.endpoint);
+      const refusals = new RefusalRecorder(ctx.system, ctx.clock, config.writerPath, ctx.path, stats.refusals);
+      const pull = await PullChannel.bind(config.endpoint, { curve: config.curve, name: 'results', onRefused: (r) => refusals.record(r) });
       config.onBound?.(pull.endpoint);
       const state: State = { pull, reader: openStore({ path: config.dbPath, readonly: true }), closed: false };
       void readLoop(state, ctx);

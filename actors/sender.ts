@@ -24,6 +24,8 @@ import { openStore, type Store } from '../persistence/connection.ts';
 import { countInFlight, listInFlightSentBy } from '../persistence/outbox.ts';
 import { encodeBacktestRequest, type BacktestRequest } from '../protocol/index.ts';
 import { PushChannel } from '../transport/push-channel.ts';
+import type { CurveClient } from '../transport/curve.ts';
+import { RefusalRecorder, RefusalStats } from './connection-refusals.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
@@ -69,6 +71,8 @@ export interface SenderConfig {
   readonly pause?: BackoffPolicy;
   readonly sendTimeoutMs?: number;
   readonly highWaterMark?: number;
+  /** CURVE: our key pair and the service's public key (default: plain TCP). */
+  readonly curve?: CurveClient;
 }
 
 export class SenderStats {
@@ -88,6 +92,8 @@ export class SenderStats {
   /** Sending paused by an operator. Kept here, not in the actor's state, so a restart does not undo a pause. */
   paused = false;
   pausedAt: number | null = null;
+  /** Handshakes with the service that failed (CURVE: a wrong key on either side, or no CURVE there). */
+  readonly refusals = new RefusalStats();
 }
 
 interface SenderState {
@@ -253,7 +259,10 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
     init: (ctx) => {
       const reader = openStore({ path: config.dbPath, readonly: true });
       stats.peers = 0;
+      const refusals = new RefusalRecorder(ctx.system, ctx.clock, config.writerPath, ctx.path, stats.refusals);
       const push = new PushChannel(config.endpoint, {
+        curve: config.curve,
+        onRefused: (r) => refusals.record(r),
         sendTimeoutMs: config.sendTimeoutMs,
         highWaterMark: config.highWaterMark,
         // A peer appearing ends a pause at once: no need to wait out the backoff.

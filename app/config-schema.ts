@@ -5,6 +5,7 @@
  */
 import { validateRankCriteria, type RankCriteria } from '../domain/ranks.ts';
 import { WEBHOOK_KINDS } from '../domain/alert-delivery.ts';
+import { isZ85Key } from '../transport/curve.ts';
 
 /**
  * Checks one value: undefined when it is fine, else what it accepts (a string), or for a nested
@@ -55,6 +56,18 @@ export const oneOf =
 
 /** A ZeroMQ TCP endpoint: tcp://HOST:PORT (PORT 0 or * picks an ephemeral one when binding). */
 export const tcpEndpoint: ValueCheck = (v) => (typeof v === 'string' && /^tcp:\/\/[^\s:/]+:(\d{1,5}|\*)$/.test(v) ? undefined : 'a tcp://HOST:PORT endpoint');
+
+/** A CURVE public key as Z85 text (40 characters). A public key is not secret: it may be shown. */
+export const z85Key: ValueCheck = (v) => (isZ85Key(v) ? undefined : 'a 40-character Z85 CURVE key');
+
+/** A list whose items `item` checks; `accepts` says what the whole is. */
+export const listOf =
+  (item: ValueCheck, accepts: string): ValueCheck =>
+  (v) => {
+    if (!Array.isArray(v)) return accepts;
+    for (const x of v) if (item(x) !== undefined) return { at: [], accepts, value: x };
+    return undefined;
+  };
 
 export const httpUrl: ValueCheck = (v) => {
   if (typeof v !== 'string') return 'an http(s) URL';
@@ -138,10 +151,14 @@ export const CONFIG_KEYS = {
   },
   resultEndpoint: {
     description: "shoal's result socket; its PULL binds here and the service's PUSH connects to it.",
-    defaultText: 'tcp://*:$SWIMMY_PORT_BACKTEST_RES (tcp://*:5581); in bridge mode tcp://*:5591; tcp://127.0.0.1:... with resultsLoopbackOnly',
+    defaultText: 'tcp://127.0.0.1:$SWIMMY_PORT_BACKTEST_RES (tcp://127.0.0.1:5581); in bridge mode tcp://127.0.0.1:5591; tcp://*:... with resultsLoopbackOnly false',
     check: tcpEndpoint,
   },
-  resultsLoopbackOnly: { description: 'Bind the default result socket on 127.0.0.1 only (ignored when resultEndpoint is set).', defaultText: 'false', check: boolean },
+  resultsLoopbackOnly: {
+    description: "Bind the default result socket on 127.0.0.1 only; false binds every interface (tcp://*). Ignored when resultEndpoint is set.",
+    defaultText: 'true',
+    check: boolean,
+  },
   window: {
     description: 'Requests in flight at most. More would wait in the service queue while their leases run.',
     defaultText: "the service's workers: $SWIMMY_BACKTEST_WORKERS, else the CPU count up to 4",
@@ -184,6 +201,15 @@ export const CONFIG_KEYS = {
     secret: alertSecrets,
   },
   snapshotIntervalMs: { description: 'How often the tree snapshot for `shoal tree` is published; 0 disables it.', defaultText: '2000', unit: 'ms', check: integer(0) },
+  curve: {
+    description:
+      "ZeroMQ CURVE on every socket shoal owns (docs/security.md): enabled, secretKeyFile (shoal's NAME.key from `shoal keys generate`, mode 0600), publicKeyFile (default: the .pub beside it), serverPublicKey (the public key of the service shoal connects to), allowedClientKeys (public keys allowed to connect to the sockets shoal binds). Off, the sockets are plain TCP, as the host's service speaks.",
+    defaultText: '{ enabled: false }',
+    check: object(
+      { enabled: boolean, secretKeyFile: nonEmptyString, publicKeyFile: nonEmptyString, serverPublicKey: z85Key, allowedClientKeys: listOf(z85Key, 'a list of 40-character Z85 public keys') },
+      { partial: true },
+    ),
+  },
   retention: {
     description:
       'How long finished work is kept: keepDays (whole UTC days of finished requests, results, trades, events and notifications; 0 keeps everything), batch (rows deleted per commit), intervalMs (between passes). Dead letters and live requests are never deleted; the daily figures of a deleted day are stored first.',

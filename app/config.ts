@@ -15,6 +15,7 @@ import { defaultRetention, type RetentionPolicy } from '../actors/janitor.ts';
 import { defaultForwardPolicy, type ForwardPolicy } from '../actors/forwarder.ts';
 import type { WebhookTarget } from '../actors/notifier.ts';
 import { checkConfig, SERVICE_KEYS } from './config-schema.ts';
+import type { CurveSettings } from './curve.ts';
 
 export interface OosConfig {
   /** SQLite file (created on first use). */
@@ -61,6 +62,8 @@ export interface OosConfig {
   readonly alerts: AlertsPolicy;
   /** How often the tree snapshot for `shoal tree` is published; 0 disables. */
   readonly snapshotIntervalMs: number;
+  /** ZeroMQ CURVE on shoal's sockets (app/curve.ts); absent or not enabled: plain TCP. */
+  readonly curve?: CurveSettings;
   /** How long finished work is kept (the janitor, actors/janitor.ts). */
   readonly retention: RetentionPolicy;
   /**
@@ -118,12 +121,14 @@ export function oosConfig(overrides: OosConfigInput, env: Record<string, string 
   // The service's own keys (logLevel, ...) are valid here but mean nothing to the runtime.
   const settings: Record<string, unknown> = { ...rest };
   for (const k of SERVICE_KEYS) delete settings[k];
-  // The result socket binds every interface like the host's, or 127.0.0.1 only when asked.
-  // In bridge mode the host keeps its ports (the intake and the forwarder take its places) and
-  // the service moves to 5590/5591.
+  // The result socket binds 127.0.0.1 unless every interface is asked for: the host's service
+  // connects to localhost, so nothing else needs to reach it (docs/security.md). In bridge mode
+  // the host keeps its ports (the intake and the forwarder take its places) and the service moves
+  // to 5590/5591.
+  const loopbackOnly = overrides.resultsLoopbackOnly ?? true;
   const bridge = overrides.bridge === true;
-  const bridged = bridge ? bridgeEndpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly }) : undefined;
-  const endpoints = bridged?.service ?? endpointsFromEnv(env, { loopbackOnly: overrides.resultsLoopbackOnly });
+  const bridged = bridge ? bridgeEndpointsFromEnv(env, { loopbackOnly }) : undefined;
+  const endpoints = bridged?.service ?? endpointsFromEnv(env, { loopbackOnly });
   return {
     synchronous: 'FULL',
     requestEndpoint: endpoints.requests,

@@ -40,7 +40,7 @@ export const START_FLAGS: readonly StartFlag[] = [
   { flag: 'db', key: 'dbPath', type: 'string', value: 'PATH', help: 'the SQLite database, created on first use (default $SHOAL_DB, else ./shoal.db)' },
   { flag: 'data-dir', key: 'dataDir', type: 'string', value: 'DIR', help: 'historical candles, DIR/<SYMBOL>_M1.csv; relative candle paths resolve here (default $SHOAL_DATA_DIR)' },
   { flag: 'service', key: 'requestEndpoint', type: 'string', value: 'ENDPOINT', help: "the backtest service's request socket, shoal's PUSH connects (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ)" },
-  { flag: 'service-results', key: 'resultEndpoint', type: 'string', value: 'ENDPOINT', help: "where the service's results come in, shoal's PULL binds (default tcp://*:$SWIMMY_PORT_BACKTEST_RES)" },
+  { flag: 'service-results', key: 'resultEndpoint', type: 'string', value: 'ENDPOINT', help: "where the service's results come in, shoal's PULL binds (default tcp://127.0.0.1:$SWIMMY_PORT_BACKTEST_RES; tcp://*:PORT for every interface)" },
   {
     flag: 'bridge',
     key: 'bridge',
@@ -209,17 +209,20 @@ export function effectiveConfig(settings: ServiceSettings, env: Readonly<Record<
   return { ...runtime, logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs, control: controlSettings(settings.control, runtime.dbPath) };
 }
 
+/** A field that names where a secret is kept (curve.secretKeyFile) is a path, not the secret. */
+const SECRET_PLACE = /File$/;
 
 /**
  * Every secret value in a configuration: the values of keys marked secret in the schema, and any
  * string field whose name says it is one (a token, a password). The logger removes them from every
- * line it writes, wherever they appear.
+ * line it writes, wherever they appear. Secrets kept in files (the CURVE secret key) are added by
+ * whoever reads them (app/curve.ts `loadCurve(...).secrets`).
  */
 export function secretValues(config: object): string[] {
   const out = new Set<string>();
   const walk = (v: unknown, secret: boolean, name: string) => {
     if (typeof v === 'string') {
-      if ((secret || SECRET_FIELD.test(name)) && v.length > 0) out.add(v);
+      if ((secret || (SECRET_FIELD.test(name) && !SECRET_PLACE.test(name))) && v.length > 0) out.add(v);
     } else if (isPlainObject(v)) {
       for (const [k, x] of Object.entries(v)) walk(x, secret, k);
     }

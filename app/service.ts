@@ -165,6 +165,7 @@ export function logRuntime(shoal: Shoal, log: Logger): () => void {
     shoal.on('deadLettered', (e) =>
       log.warn({ event: 'dead_letter', deadLetterId: e.deadLetterId, source: e.source, requestId: e.requestId, reason: e.reason }, `dead letter ${e.deadLetterId} from ${e.source}: ${e.reason}`),
     ),
+    shoal.on('connectionRefused', (e) => log.warn({ event: 'connection_refused', source: e.source, detail: e.detail }, `${e.source}: ${e.detail}`)),
     shoal.on('rankChanged', (e) => log.info({ event: 'rank_changed', strategy: e.strategyName, from: e.from, to: e.to, reason: e.reason }, `${e.strategyName}: ${e.from} -> ${e.to}`)),
     shoal.on('result', (e) => log.debug({ event: 'result', requestId: e.requestId, strategy: e.strategyName, sharpe: e.result.sharpe, trades: e.result.trades }, `result for ${e.strategyName}`)),
     shoal.on('retention', (e) => {

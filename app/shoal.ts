@@ -29,6 +29,7 @@ import { VerdictCache } from '../domain/candles/index.ts';
 import { writeSnapshot } from './snapshot-file.ts';
 import { oosReplayRoutes } from './replay-routes.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
+import { loadCurve, type SocketCurve } from './curve.ts';
 import { DRAIN_FIRST, DRAIN_PIPELINE_FIRST, newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 import { enqueueResult, resultFromRecord, strategyInput, type EnqueueResult, type RequestOutcome, type ShoalEvent, type ShoalEventType, type ShoalStatus, type Strategy } from './api.ts';
 import { eventsFromCommit } from './events.ts';
@@ -87,17 +88,19 @@ export class Shoal {
    */
   static async start(config: OosConfigInput, options: ShoalOptions = {}): Promise<Shoal> {
     const cfg = oosConfig(config);
+    // Key files are read before anything opens: a bad one refuses the start with one line.
+    const curve = loadCurve(cfg.curve);
     assertWritable(cfg.dbPath, runtimeSideFiles(cfg));
     const lock = acquireRuntimeLock(cfg.dbPath);
     try {
-      return await Shoal.startHolding(cfg, lock, options);
+      return await Shoal.startHolding(cfg, lock, options, curve);
     } catch (e) {
       lock.release();
       throw e;
     }
   }
 
-  private static async startHolding(cfg: OosConfig, lock: RuntimeLock, options: ShoalOptions): Promise<Shoal> {
+  private static async startHolding(cfg: OosConfig, lock: RuntimeLock, options: ShoalOptions, curve: SocketCurve | undefined): Promise<Shoal> {
     const system = start({ name: ROOT, clock: options.clock, random: options.random });
     // The lock lives as long as the system: released once it has stopped (the writer closed),
     // however it stops, and kept referenced until then.
@@ -131,7 +134,7 @@ export class Shoal {
       const alert = storeUnwritableAlert(error.code, error.message);
       if (alert) raiseAlert(system, paths.notifier, alert);
     };
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass, onBatchFailed });
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass, onBatchFailed, curve });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);

@@ -36,6 +36,7 @@ import type { StoreError } from '../persistence/errors.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 import { alertWebhooks, type OosConfig } from './config.ts';
+import type { SocketCurve } from './curve.ts';
 
 export const ROOT = 'shoal';
 const root = `/${ROOT}`;
@@ -115,6 +116,8 @@ export interface TreeDeps {
   readonly onRetentionPass?: (pass: RetentionPass) => void;
   /** Told each write batch the database refused as a whole (the disk full, read-only, ...). */
   readonly onBatchFailed?: (error: StoreError) => void;
+  /** CURVE options of the sockets (app/curve.ts), when enabled. */
+  readonly curve?: SocketCurve;
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -142,6 +145,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
                     senderPath: paths.sender,
                     retry: config.retry,
                     onBound: deps.onResultsBound,
+                    curve: deps.curve?.server,
                     ...(config.bridge ? { forwarderPath: paths.forwarder } : {}),
                   },
                   deps.stats.results,
@@ -151,7 +155,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'sender',
               start: () =>
                 sender(
-                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs },
+                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs, curve: deps.curve?.client },
                   deps.stats.sender,
                 ),
             },

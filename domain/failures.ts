@@ -17,5 +17,7 @@ export type FailureKind =
   /** The service's connection dropped while the request was in flight to it: sent again when it returns. */
   | 'service_lost'
   /** Bridge mode: a result could not be handed to the host within its bounds; dead-lettered with the frame. */
-  | 'forward_dead';
+  | 'forward_dead'
+  /** A socket refused a connection (a CURVE client key not allowed, no CURVE) or was refused. */
+  | 'connection_refused';
 

@@ -1,7 +1,8 @@
 /**
  * Where the backtest service lives, as the trading host configures it: requests go to
  * tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (the service binds), results come back to
- * tcp://*:$SWIMMY_PORT_BACKTEST_RES (we bind). Pure: the environment is passed in.
+ * tcp://127.0.0.1:$SWIMMY_PORT_BACKTEST_RES (we bind; the service connects to localhost there),
+ * or every interface (`*`) when `loopbackOnly` is false. Pure: the environment is passed in.
  */
 export interface Endpoints {
   /** The service's request socket, which our PUSH connects to. */
@@ -26,7 +27,7 @@ export function endpointsFromEnv(env: Record<string, string | undefined> = proce
   if (/[\s/]/.test(host)) throw new RangeError(`SWIMMY_ZMQ_HOST must be a host name or address, got '${host}'`);
   const req = port(env, 'SWIMMY_PORT_BACKTEST_REQ', DEFAULT_REQUEST_PORT);
   const res = port(env, 'SWIMMY_PORT_BACKTEST_RES', DEFAULT_RESULT_PORT);
-  return { requests: `tcp://${host}:${req}`, results: `tcp://${options.loopbackOnly ? '127.0.0.1' : '*'}:${res}` };
+  return { requests: `tcp://${host}:${req}`, results: `tcp://${options.loopbackOnly === false ? '*' : '127.0.0.1'}:${res}` };
 }
 
 /** Bridge mode: where the backtest service is moved to (its SWIMMY_PORT_* set to these), the host keeping 5580/5581. */

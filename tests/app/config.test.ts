@@ -10,14 +10,17 @@ import { REPO_ROOT } from '../persistence/helpers.ts';
 describe('oosConfig', () => {
   it('takes the sockets from the host environment, with the host defaults', () => {
     const c = oosConfig({ dbPath: 'x.db' }, {});
-    expect([c.requestEndpoint, c.resultEndpoint]).toEqual(['tcp://localhost:5580', 'tcp://*:5581']);
+    expect([c.requestEndpoint, c.resultEndpoint]).toEqual(['tcp://localhost:5580', 'tcp://127.0.0.1:5581']);
     expect(c).toMatchObject({ synchronous: 'FULL', window: Math.min(4, availableParallelism()), leaseMs: 120_000, rankIntervalMs: 60_000, oosWindowDays: 180, oosRetryMs: 600_000 });
     expect(c.retry.maxAttempts).toBe(5);
   });
 
-  it('binds the result socket on loopback only when asked', () => {
-    const c = oosConfig({ dbPath: 'x.db', resultsLoopbackOnly: true }, { SWIMMY_PORT_BACKTEST_RES: '7001' });
-    expect(c.resultEndpoint).toBe('tcp://127.0.0.1:7001');
+  // Rule: the result socket binds loopback unless every interface is asked for explicitly (docs/security.md).
+  it('binds the result socket on loopback by default, on every interface only when asked', () => {
+    expect(oosConfig({ dbPath: 'x.db' }, { SWIMMY_PORT_BACKTEST_RES: '7001' }).resultEndpoint).toBe('tcp://127.0.0.1:7001');
+    expect(oosConfig({ dbPath: 'x.db', resultsLoopbackOnly: true }, { SWIMMY_PORT_BACKTEST_RES: '7001' }).resultEndpoint).toBe('tcp://127.0.0.1:7001');
+    expect(oosConfig({ dbPath: 'x.db', resultsLoopbackOnly: false }, { SWIMMY_PORT_BACKTEST_RES: '7001' }).resultEndpoint).toBe('tcp://*:7001');
+    expect(oosConfig({ dbPath: 'x.db', resultEndpoint: 'tcp://10.0.0.2:7002' }, {}).resultEndpoint).toBe('tcp://10.0.0.2:7002');
   });
 
   it('lets explicit settings win over the environment', () => {
