@@ -19,9 +19,11 @@ import type { DeadLetterRequestCommand, RetryRequestCommand } from '../persisten
 import type { ApplyResultCommand, OosMetrics } from '../persistence/results.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { getRequest } from '../persistence/outbox.ts';
+import type { OutboxRequest } from '../persistence/records.ts';
 import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';
 import { PullChannel } from '../transport/pull-channel.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
+import { ATTR, defaultTracing, failSpan, type OosTracing } from '../telemetry/tracing.ts';
 import { CommandBatch } from './command-batch.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
@@ -43,6 +45,8 @@ export interface ResultHandlerConfig {
   readonly highWater?: number;
   /** Told the bound endpoint after each (re)bind (tests use ephemeral ports). */
   readonly onBound?: (endpoint: string) => void;
+  /** A CONSUMER span per result of a known request, in its trace; default: the global provider's. */
+  readonly tracing?: OosTracing;
 }
 
 export class ResultStats {
@@ -83,6 +87,7 @@ export function metricsOf(r: BacktestSuccess): OosMetrics {
 export function resultHandler(config: ResultHandlerConfig, stats = new ResultStats()): ActorDefinition<State, ResultHandlerMessage> {
   const retry = config.retry ?? defaultRetryPolicy;
   const highWater = config.highWater ?? 5_000;
+  const tracing = config.tracing ?? defaultTracing;
 
   /** Reads frames into the mailbox until the socket closes; pauses while the mailbox is behind. */
   const readLoop = async (state: State, ctx: ActorContext<ResultHandlerMessage>) => {
@@ -132,14 +137,22 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       const followUps: WriteCommand[] = [];
       /** Requests to fail because their result could not be stored, with the frame letter to write instead if one is no longer live. */
       const unstorable: { command: DeadLetterRequestCommand; otherwise: WriteCommand }[] = [];
+      /** When the batch was handed to the db-writer and when it answered (the commit spans). */
+      const commit = { from: 0, to: 0, size: 0 };
+      const endpoint = state.pull.endpoint;
 
       /** A failed attempt of a live request: retried or dead-lettered, either frees its slot. */
-      const failAttempt = (command: RetryRequestCommand | DeadLetterRequestCommand) => {
+      const failAttempt = (command: RetryRequestCommand | DeadLetterRequestCommand, m: ResultHandlerMessage, req: OutboxRequest) => {
         const pending = batch.add(command);
         readers.push(() => {
           const o = pending.outcome();
           if (o.status === 'retried' || o.status === 'dead_lettered') freed++;
           if (o.status === 'retried') retried++;
+          const span = tracing.startProcess(req, endpoint, m.receivedAt);
+          failSpan(span, command.failureKind, command.error);
+          span.setAttribute(ATTR.outcome, o.status);
+          tracing.commit(span, commit.from, commit.to, commit.size);
+          span.end(commit.to);
         });
       };
       /** The answer to a live request that cannot be applied: the same request would get the same answer. */
@@ -163,6 +176,11 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           if (o.status === 'applied') {
             stats.applied++;
             if (o.previousState === 'in_flight') freed++;
+            // The result joins its request's trace by request_id: the service need not echo the traceparent.
+            const span = tracing.startProcess({ requestId: o.requestId, traceparent: o.traceparent, strategyName: o.strategyName }, endpoint, m.receivedAt);
+            span.setAttribute(ATTR.outcome, 'applied');
+            tracing.commit(span, commit.from, commit.to, commit.size);
+            span.end(commit.to);
           } else if (o.status === 'duplicate') {
             stats.duplicates++;
           } else if (o.status === 'orphan') {
@@ -219,14 +237,17 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         const d = decideAfterFailure(req.attempts, ctx.clock.now(), retry, r.retryable);
         if (d.action === 'retry') {
           stats.retried++;
-          failAttempt({ type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error: why, failureKind: 'error_result', source: ctx.path });
+          failAttempt({ type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error: why, failureKind: 'error_result', source: ctx.path }, m, req);
         } else {
           stats.deadLettered++;
-          failAttempt({ type: 'deadLetterRequest', requestId: req.requestId, error: `${why} (${r.retryable ? d.reason : `${r.category}: not retryable`})`, failureKind: 'error_result', source: ctx.path, retryable: r.retryable });
+          failAttempt({ type: 'deadLetterRequest', requestId: req.requestId, error: `${why} (${r.retryable ? d.reason : `${r.category}: not retryable`})`, failureKind: 'error_result', source: ctx.path, retryable: r.retryable }, m, req);
         }
       }
       if (batch.size === 0) return state;
+      commit.from = ctx.clock.now();
+      commit.size = batch.size;
       await batch.write(ctx.system, config.writerPath);
+      commit.to = ctx.clock.now();
       for (const read of readers) read();
       if (followUps.length > 0 || unstorable.length > 0) {
         const second = new CommandBatch();

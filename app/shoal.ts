@@ -30,6 +30,7 @@ import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
 import { DRAIN_FIRST, DRAIN_PIPELINE_FIRST, newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 import { enqueueResult, resultFromRecord, strategyInput, type EnqueueResult, type RequestOutcome, type ShoalEvent, type ShoalEventType, type ShoalStatus, type Strategy } from './api.ts';
 import { eventsFromCommit } from './events.ts';
+import { OosTelemetry, type TelemetryOptions } from './telemetry.ts';
 
 export type { OosRequestInput } from '../domain/request.ts';
 
@@ -38,6 +39,8 @@ export interface ShoalOptions {
   readonly random?: () => number;
   /** Called with the actual result endpoint after each bind (useful with port 0). */
   readonly onResultsBound?: (endpoint: string) => void;
+  /** Tracer and meter providers; default the API's globals (no-op without an SDK). */
+  readonly telemetry?: TelemetryOptions;
 }
 
 /** How often a drain looks at the in-flight count between results. */
@@ -57,6 +60,8 @@ export class Shoal {
 
   private readonly startedAt: number;
   private readonly reader: Store;
+  /** Unregisters the metrics gauges (they read the store this runtime closes on stop). */
+  private stopGauges: () => void = () => {};
 
   private constructor(
     readonly system: ActorSystem,
@@ -103,10 +108,14 @@ export class Shoal {
     const stats = newOosStats();
     const notifications = new NotificationChannel();
     const events = new EventStream<ShoalEvent>();
+    const telemetry = new OosTelemetry(system, cfg.rankCriteria, options.telemetry);
     // Supervisor events are persisted for the inspector and the daily report (fire and forget: an
     // event lost with a failing database is still counted in the writer's health).
     const unsubscribe = system.events.subscribe((e) => {
-      if (e.type === 'actor_restarted') events.emit({ type: 'restart', path: e.path, ...(e.error ? { error: e.error } : {}) });
+      if (e.type === 'actor_restarted') {
+        events.emit({ type: 'restart', path: e.path, ...(e.error ? { error: e.error } : {}) });
+        telemetry.restarted(e.path);
+      }
       const kind = EVENT_KINDS[e.type];
       const writer = system.lookup(paths.dbWriter);
       if (!kind || !writer || e.path === paths.dbWriter) return;
@@ -117,12 +126,13 @@ export class Shoal {
     });
     const replayRoutes = oosReplayRoutes({ writer: paths.dbWriter, sender: paths.sender, resultHandler: paths.resultHandler });
     const onCommitted = (commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]) => {
+      telemetry.committed(commands, outcomes);
       // Nothing to derive when nobody listens: the writer's hot path stays as it was.
       if (!events.hasSubscribers) return;
       for (const e of eventsFromCommit(commands, outcomes)) events.emit(e);
     };
     const onRetentionPass = (p: RetentionPass) => events.emit({ type: 'retention', ...p });
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onCommitted, onRetentionPass });
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onCommitted, onRetentionPass, tracing: telemetry.tracing });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);
@@ -132,6 +142,7 @@ export class Shoal {
       throw e;
     }
     const shoal = new Shoal(system, root, cfg, stats, notifications, spool, events, unsubscribe, lock);
+    shoal.stopGauges = telemetry.observe(() => shoal.status());
     shoal.publishSnapshot();
     return shoal;
   }
@@ -314,6 +325,7 @@ export class Shoal {
   async stop(reason = 'stopped by the host'): Promise<void> {
     if (this.snapshotTimer) this.system.clock.clearTimeout(this.snapshotTimer);
     await this.system.stop(reason);
+    this.stopGauges();
     this.lock.release();
     this.unsubscribe();
     this.reader.close();

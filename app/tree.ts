@@ -28,6 +28,7 @@ import { dailyReporter, DailyReporterStats, type DailyReporterMessage } from '..
 import { janitor, JanitorStats, type JanitorMessage, type RetentionPass } from '../actors/janitor.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
+import type { OosTracing } from '../telemetry/tracing.ts';
 import type { OosConfig } from './config.ts';
 
 export const ROOT = 'shoal';
@@ -94,6 +95,8 @@ export interface TreeDeps {
   readonly onCommitted?: DbWriterConfig['onCommitted'];
   /** Told each retention pass that deleted or stored something, or failed. */
   readonly onRetentionPass?: (pass: RetentionPass) => void;
+  /** The spans of each request (enqueue, sends, results, replays); default the global provider's. */
+  readonly tracing?: OosTracing;
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -114,7 +117,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'result-handler',
               start: () =>
                 resultHandler(
-                  { endpoint: config.resultEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, senderPath: paths.sender, retry: config.retry, onBound: deps.onResultsBound },
+                  { endpoint: config.resultEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, senderPath: paths.sender, retry: config.retry, onBound: deps.onResultsBound, tracing: deps.tracing },
                   deps.stats.results,
                 ),
             },
@@ -122,7 +125,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'sender',
               start: () =>
                 sender(
-                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs },
+                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs, tracing: deps.tracing },
                   deps.stats.sender,
                 ),
             },
@@ -132,7 +135,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
       { id: 'notifier', start: () => notifier({ file: config.notificationsFile, webhookUrl: config.webhookUrl }, deps.notifications) },
       {
         id: 'data-gate',
-        start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir }, deps.stats.gate),
+        start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir, tracing: deps.tracing }, deps.stats.gate),
       },
       {
         id: 'rank-evaluator',
@@ -157,7 +160,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
         id: 'daily-reporter',
         start: () => dailyReporter({ dbPath: config.dbPath, writerPath: paths.dbWriter, notifierPath: paths.notifier, criteria: config.rankCriteria }, deps.stats.reports),
       },
-      { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, routes: deps.replayRoutes }) },
+      { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, routes: deps.replayRoutes, tracing: deps.tracing }) },
       {
         id: 'janitor',
         start: () =>

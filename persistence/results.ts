@@ -69,6 +69,10 @@ export type ApplyResultOutcome =
       strategyUpdated: boolean;
       changeSeq: number | null;
       tradesInserted: number;
+      /** When the request was enqueued and last sent (Unix ms), and its stored trace context: for latency and tracing. */
+      enqueuedAt: number;
+      sentAt: number | null;
+      traceparent: string | null;
     }
   | { type: 'applyResult'; status: 'duplicate'; requestId: string }
   | { type: 'applyResult'; status: 'orphan'; requestId: string };
@@ -213,6 +217,9 @@ function applyResult(store: Store, c: ApplyResultCommand, now: number): ApplyRes
     strategyUpdated: changeSeq !== null,
     changeSeq,
     tradesInserted,
+    enqueuedAt: request.enqueued_at,
+    sentAt: request.last_sent_at,
+    traceparent: request.traceparent,
   };
 }
 
