@@ -40,6 +40,7 @@ export class OosTelemetry {
 
   /** The db-writer's commit observer: counters and histograms from what became durable. */
   committed(commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]): void {
+    if (!this.metrics.enabled) return;
     this.metrics.record(metricsFromCommit(commands, outcomes, this.system.clock.now(), this.criteria));
   }
 

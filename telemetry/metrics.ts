@@ -5,7 +5,7 @@
  * already in Prometheus form: the exporter adds `_total` to counters; histograms end in
  * `_seconds` themselves.
  */
-import { metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, type ObservableResult } from '@opentelemetry/api';
+import { createNoopMeter, metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, type ObservableResult } from '@opentelemetry/api';
 
 export const METER_NAME = 'shoal';
 
@@ -75,8 +75,15 @@ export class OosMetrics {
   private readonly counters: Record<CounterKey, Counter>;
   private readonly histograms: Record<HistogramKey, Histogram>;
 
+  /**
+   * False when the meter is the API's no-op (no SDK was registered when it was made; the global
+   * meter provider is not a proxy, so it stays one): callers may then skip deriving points.
+   */
+  readonly enabled: boolean;
+
   constructor(options: { meterProvider?: MeterProvider; version?: string } = {}) {
     this.meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(METER_NAME, options.version);
+    this.enabled = this.meter !== createNoopMeter();
     const counters = {} as Record<CounterKey, Counter>;
     for (const [key, i] of Object.entries(COUNTERS)) counters[key as CounterKey] = this.meter.createCounter(i.name, { description: i.help });
     this.counters = counters;

@@ -19,6 +19,8 @@
  * Attributes follow the OpenTelemetry messaging semantic conventions.
  */
 import {
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -106,11 +108,25 @@ export interface TracedRequest {
   readonly strategyName?: string;
 }
 
+/** What the global provider delegates to while no SDK is registered. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+/** Handed out instead of a span while nothing records: every method is a no-op. */
+const NOT_RECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 export class OosTracing {
   readonly tracer: Tracer;
+  /** The global provider, when that is what spans go to: until an SDK is registered there, no span is even started. */
+  private readonly proxy: ProxyTracerProvider | undefined;
 
   constructor(options: OosTracingOptions = {}) {
-    this.tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME, options.version);
+    const provider = options.tracerProvider ?? trace.getTracerProvider();
+    this.tracer = provider.getTracer(TRACER_NAME, options.version);
+    this.proxy = provider instanceof ProxyTracerProvider ? provider : undefined;
+  }
+
+  /** False while spans would go to the API's no-op (no SDK registered): the hot paths then skip them outright. */
+  get active(): boolean {
+    return this.proxy === undefined || this.proxy.getDelegate() !== NOOP_PROVIDER;
   }
 
   /**
@@ -119,6 +135,7 @@ export class OosTracing {
    * API's no-op) a fresh one of the same trace, as without telemetry.
    */
   startEnqueue(strategyName: string, callerTraceparent: string | undefined): { span: Span; traceparent: string } {
+    if (!this.active) return { span: NOT_RECORDED, traceparent: callerTraceparent !== undefined ? childTraceparent(callerTraceparent) : createTraceparent() };
     const parent = contextOfTraceparent(callerTraceparent);
     const span = this.tracer.startSpan(
       `create ${OUTBOX_DESTINATION}`,
@@ -132,6 +149,7 @@ export class OosTracing {
 
   /** A child span of `parent` (a span of ours) for one step of its work. */
   startChild(parent: Span, name: string, startTime?: TimeInput, attributes?: Attributes): Span {
+    if (!parent.isRecording()) return NOT_RECORDED;
     return this.tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime, attributes }, trace.setSpan(ROOT_CONTEXT, parent));
   }
 
@@ -143,6 +161,7 @@ export class OosTracing {
 
   /** One send attempt of a request; `traceparent` is the one to put in its frame. */
   startSend(req: TracedRequest, endpoint: string): { span: Span; traceparent: string | null } {
+    if (!this.active) return { span: NOT_RECORDED, traceparent: req.traceparent };
     const parent = contextOfTraceparent(req.traceparent);
     const span = this.tracer.startSpan(
       `send ${endpoint}`,
@@ -154,6 +173,7 @@ export class OosTracing {
 
   /** The handling of a result for a request, joined to its trace by the stored traceparent; the echoed one (if any) is linked. */
   startProcess(req: TracedRequest, endpoint: string, startTime: TimeInput, echoed?: string): Span {
+    if (!this.active) return NOT_RECORDED;
     const echo = spanContextOf(echoed);
     const links: Link[] = echo ? [{ context: echo, attributes: { 'shoal.link': 'echoed traceparent' } }] : [];
     return this.tracer.startSpan(
@@ -165,6 +185,7 @@ export class OosTracing {
 
   /** A failed attempt nobody was handling a span for (a lease that ran out): a short ERROR span in the request's trace. */
   attemptFailed(req: TracedRequest, endpoint: string, kind: string, error: string, outcome: string): void {
+    if (!this.active) return;
     const span = this.tracer.startSpan('attempt failed', { kind: SpanKind.INTERNAL, attributes: { ...this.messageAttributes(req, 'send', endpoint), [ATTR.failureKind]: kind, [ATTR.outcome]: outcome } }, contextOfTraceparent(req.traceparent));
     failSpan(span, kind, error);
     span.end();
@@ -172,6 +193,7 @@ export class OosTracing {
 
   /** A dead letter brought back: in the trace of what it holds, linked to the letter's context. */
   startReplay(letterId: number, source: string, traceparent: string | null, requestId: string | null): Span {
+    if (!this.active) return NOT_RECORDED;
     const sc = spanContextOf(traceparent);
     const attributes: Attributes = { [ATTR.deadLetterId]: letterId, 'shoal.dead_letter.source': source };
     if (requestId !== null) attributes[ATTR.messageId] = requestId;
