@@ -561,7 +561,7 @@ console.log(`shoal pipeline bench — ${new Date().toISOString()} — Node ${pro
 /** `npm run bench:pipeline -- telemetry` runs only the telemetry comparison. */
 const only = process.argv[2];
 const telemetryGoal = async () => {
-  const t = await telemetryOverhead(20_000, 3);
+  const t = await telemetryOverhead(20_000, 5);
   const offRate = percentile(t.off, 50);
   const onRate = percentile(t.on, 50);
   figure('telemetry off, median round trips/s (window 256)', offRate, '/s');
