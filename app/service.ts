@@ -131,7 +131,7 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
 async function startTelemetry(config: TelemetryConfig | undefined, log: Logger): Promise<TelemetrySdk | undefined> {
   if (config === undefined || ((config.traces ?? 'none') === 'none' && !(config.prometheusPort ?? 0))) return undefined;
   const { startTelemetrySdk } = await import('./telemetry-sdk.ts');
-  const sdk = await startTelemetrySdk(config);
+  const sdk = await startTelemetrySdk(config, { onDiag: (level, message) => log[level]({ event: 'telemetry_problem', problem: message }, `telemetry: ${message}`) });
   log.info({ event: 'telemetry', traces: config.traces ?? 'none', otlpEndpoint: config.otlpEndpoint, prometheus: sdk.prometheusUrl }, `telemetry: traces ${config.traces ?? 'none'}${sdk.prometheusUrl ? `, metrics at ${sdk.prometheusUrl}` : ''}`);
   return sdk;
 }

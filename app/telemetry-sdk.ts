@@ -5,7 +5,7 @@
  * the SDK. An embedding host sets up its own SDK instead and hands its providers to Shoal.start.
  */
 import fs from 'node:fs';
-import { metrics, trace, type MeterProvider as ApiMeterProvider, type TracerProvider as ApiTracerProvider } from '@opentelemetry/api';
+import { DiagLogLevel, diag, metrics, trace, type MeterProvider as ApiMeterProvider, type TracerProvider as ApiTracerProvider } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -34,6 +34,11 @@ export interface TelemetrySdkOptions {
   /** Register the providers as the API's globals, for the host's own code (default true). */
   readonly register?: boolean;
   readonly serviceVersion?: string;
+  /**
+   * Told the SDK's own warnings and errors (spans dropped from a full export queue, an exporter
+   * that failed): without it they would go nowhere. Installs the API's global diagnostic logger.
+   */
+  readonly onDiag?: (level: 'warn' | 'error', message: string) => void;
 }
 
 export interface TelemetrySdk {
@@ -61,6 +66,12 @@ function spanExporterOf(config: Required<Pick<TelemetryConfig, 'traces'>> & Tele
 /** Starts the SDK as configured; resolves once the Prometheus endpoint (if any) listens. */
 export async function startTelemetrySdk(input: TelemetryConfig = {}, options: TelemetrySdkOptions = {}): Promise<TelemetrySdk> {
   const config = { ...TELEMETRY_DEFAULTS, ...input };
+  const tell = options.onDiag;
+  if (tell) {
+    const text = (message: string, args: unknown[]) => [message, ...args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a)))].join(' ');
+    const quiet = () => {};
+    diag.setLogger({ error: (m, ...a) => tell('error', text(m, a)), warn: (m, ...a) => tell('warn', text(m, a)), info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
+  }
   const resource = resourceFromAttributes({ 'service.name': 'shoal', ...(options.serviceVersion ? { 'service.version': options.serviceVersion } : {}) });
   const processors: SpanProcessor[] = [];
   const exporter = options.spanExporter ?? spanExporterOf(config);
