@@ -113,6 +113,7 @@ interface GateState {
 }
 
 const DAY_S = 86_400;
+const DETAIL_MAX = 2_000;
 
 /** When a turn's batch was handed to the db-writer and when it answered (0: not written). */
 interface CommitTimes {
@@ -120,7 +121,6 @@ interface CommitTimes {
   to: number;
   size: number;
 }
-const DETAIL_MAX = 2_000;
 
 /** One line per problem class with its count and first line numbers (or first message when it has none). */
 export function verdictDetail(v: CandleVerdict): string {

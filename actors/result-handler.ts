@@ -23,7 +23,7 @@ import type { OutboxRequest } from '../persistence/records.ts';
 import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';
 import { PullChannel } from '../transport/pull-channel.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
-import { ATTR, defaultTracing, failSpan, type OosTracing } from '../telemetry/tracing.ts';
+import { ATTR, defaultTracing, failSpan, type OosTracing, type TracedRequest } from '../telemetry/tracing.ts';
 import { CommandBatch } from './command-batch.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
@@ -140,6 +140,14 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       /** When the batch was handed to the db-writer and when it answered (the commit spans). */
       const commit = { from: 0, to: 0, size: 0 };
       const endpoint = state.pull.endpoint;
+      /** The CONSUMER span of a result for a known request, in its trace, ended at the commit that stored what it did. */
+      const traceResult = (req: TracedRequest, m: ResultHandlerMessage, outcome: string, failure?: { kind: string; error: string }) => {
+        const span = tracing.startProcess(req, endpoint, m.receivedAt);
+        if (failure) failSpan(span, failure.kind, failure.error);
+        span.setAttribute(ATTR.outcome, outcome);
+        tracing.commit(span, commit.from, commit.to, commit.size);
+        span.end(commit.to);
+      };
 
       /** A failed attempt of a live request: retried or dead-lettered, either frees its slot. */
       const failAttempt = (command: RetryRequestCommand | DeadLetterRequestCommand, m: ResultHandlerMessage, req: OutboxRequest) => {
@@ -148,20 +156,18 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           const o = pending.outcome();
           if (o.status === 'retried' || o.status === 'dead_lettered') freed++;
           if (o.status === 'retried') retried++;
-          const span = tracing.startProcess(req, endpoint, m.receivedAt);
-          failSpan(span, command.failureKind, command.error);
-          span.setAttribute(ATTR.outcome, o.status);
-          tracing.commit(span, commit.from, commit.to, commit.size);
-          span.end(commit.to);
+          traceResult(req, m, o.status, { kind: command.failureKind, error: command.error });
         });
       };
       /** The answer to a live request that cannot be applied: the same request would get the same answer. */
-      const failLive = (command: DeadLetterRequestCommand, frame: Buffer, why: string) => {
+      const failLive = (command: DeadLetterRequestCommand, m: ResultHandlerMessage, live: OutboxRequest, why: string) => {
+        const frame = m.frame;
         const pending = batch.add(command);
         readers.push(() => {
           if (pending.outcome().status === 'dead_lettered') {
             stats.deadLettered++;
             freed++;
+            traceResult(live, m, 'dead_lettered', { kind: command.failureKind, error: command.error });
             return;
           }
           // The request finished meanwhile (a valid copy earlier in this batch, say): keep the frame as an undecodable one.
@@ -177,10 +183,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
             stats.applied++;
             if (o.previousState === 'in_flight') freed++;
             // The result joins its request's trace by request_id: the service need not echo the traceparent.
-            const span = tracing.startProcess({ requestId: o.requestId, traceparent: o.traceparent, strategyName: o.strategyName }, endpoint, m.receivedAt);
-            span.setAttribute(ATTR.outcome, 'applied');
-            tracing.commit(span, commit.from, commit.to, commit.size);
-            span.end(commit.to);
+            traceResult({ requestId: o.requestId, traceparent: o.traceparent }, m, 'applied');
           } else if (o.status === 'duplicate') {
             stats.duplicates++;
           } else if (o.status === 'orphan') {
@@ -209,7 +212,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           const live = rid !== undefined && replayOf(ctx, i) === undefined ? getRequest(state.reader, rid) : undefined;
           if (live !== undefined && (live.state === 'pending' || live.state === 'in_flight')) {
             const error = `result for request ${live.requestId} cannot be applied: ${e.message} (${ctx.path})`;
-            failLive({ type: 'deadLetterRequest', requestId: live.requestId, error, failureKind: 'decode_error', source: ctx.path, frame: m.frame, retryable: false }, m.frame, why);
+            failLive({ type: 'deadLetterRequest', requestId: live.requestId, error, failureKind: 'decode_error', source: ctx.path, frame: m.frame, retryable: false }, m, live, why);
             continue;
           }
           batch.add({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: rid, detail: why });
