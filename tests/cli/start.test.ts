@@ -129,7 +129,8 @@ describe('shoal start: usage and configuration', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^shoal start: --window must be a whole number, got 'many'\n\nUsage: shoal start/);
     expect(fs.existsSync(dbPath)).toBe(false);
-  });
+    // Six CLI starts: minutes on a loaded machine, not seconds.
+  }, 120_000);
 
   // Rule: flags win over SHOAL_* variables, which win over the file; secrets are never printed.
   it('--print-config shows the merged configuration: flags over environment over file, the webhook hidden', async () => {
