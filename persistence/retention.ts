@@ -19,6 +19,7 @@ import { perConnection, prepared } from './prepared.ts';
 import { DAY_MS, type DailySummary } from '../domain/daily-summary.ts';
 import { sql } from 'kysely';
 import { DEAD, DONE, letterState, requireInteger, requirePositiveInteger } from './sql-helpers.ts';
+import { deleteFinishedAlertsBefore } from './alerts.ts';
 
 /** The cursor holding the retention horizon: rows before it may be deleted, their days are stored. */
 export const RETENTION_HORIZON = 'retention-horizon';
@@ -57,6 +58,8 @@ export interface PrunedCounts {
   trades: number;
   failureEvents: number;
   supervisorEvents: number;
+  /** Alerts whose deliveries have all ended (persistence/alerts.ts), with their deliveries. */
+  alerts: number;
 }
 
 export type PruneBeforeOutcome = {
@@ -160,12 +163,13 @@ function pruneBefore(store: Store, c: PruneBeforeCommand, _now: number): PruneBe
   const requests = s.deleteRequests.run({ ids }).changes;
   const failureEvents = s.deleteFailures.run({ before, limit }).changes;
   const supervisorEvents = s.deleteSupervisorEvents.run({ before, limit }).changes;
+  const alerts = deleteFinishedAlertsBefore(store, before, limit);
   return {
     type: 'pruneBefore',
     status: 'pruned',
     before,
-    pruned: { requests, results, trades, failureEvents, supervisorEvents },
-    more: done.length + discarded.length >= limit || failureEvents >= limit || supervisorEvents >= limit,
+    pruned: { requests, results, trades, failureEvents, supervisorEvents, alerts },
+    more: done.length + discarded.length >= limit || failureEvents >= limit || supervisorEvents >= limit || alerts >= limit,
   };
 }
 
@@ -178,7 +182,7 @@ export const storeDailySummarySpec: CommandSpec<StoreDailySummaryCommand, StoreD
 export const pruneBeforeSpec: CommandSpec<PruneBeforeCommand, PruneBeforeOutcome> = {
   type: 'pruneBefore',
   apply: pruneBefore,
-  describe: (c) => `pruneBefore (oos_requests, oos_results, oos_trades, failure_events, supervisor_events) before=${c.before}`,
+  describe: (c) => `pruneBefore (oos_requests, oos_results, oos_trades, failure_events, supervisor_events, alerts) before=${c.before}`,
 };
 
 // Reads ------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ describe('retention in the store', () => {
     dayOfWork(store, D0 + DAY_MS, ['a', 'b']);
     const now = D0 + 10 * DAY_MS;
     // No day stored yet: nothing may go, whatever `before` says.
-    expect(prune(store, now).pruned).toEqual({ requests: 0, results: 0, trades: 0, failureEvents: 0, supervisorEvents: 0 });
+    expect(prune(store, now).pruned).toEqual({ requests: 0, results: 0, trades: 0, failureEvents: 0, supervisorEvents: 0, alerts: 0 });
     expect(storeDay(store, D0, now)).toMatchObject({ status: 'stored', horizon: D0 + DAY_MS });
     // A day out of order is refused, and changes nothing.
     expect(storeDay(store, D0 + 5 * DAY_MS, now)).toMatchObject({ status: 'out_of_order', horizon: D0 + DAY_MS });
