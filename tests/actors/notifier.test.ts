@@ -195,6 +195,19 @@ describe('durable notifier', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('an alert raised while the writer restarts is stored once it is back (injected clock), not delivered from memory', async () => {
+    const clock = new ManualClock(T0);
+    const h = await harness(() => ({ status: 204 }), { clock });
+    await h.t.sup.terminateChild('db-writer');
+    h.raise();
+    await until(() => clock.nextDue() === T0 + 100, 'the notifier to wait before storing again');
+    await h.t.sup.restartChild('db-writer');
+    clock.advance(100);
+    await until(() => h.events.length === 1, 'the delivery');
+    expect(h.channel.stats).toMatchObject({ alertsRaised: 1, alertsUnstored: 0, delivered: 1 });
+    expect(getAlert(h.reader, h.server.requests[0].alertId!)?.deliveries[0].state).toBe('sent');
+  });
+
   it('every notification reaches the subscribers, a failing file is counted, and neither failure reaches the sender', async () => {
     const dir = temp.dir();
     const channel = new NotificationChannel();
