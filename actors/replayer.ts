@@ -24,6 +24,7 @@ import type { WriteCommand } from '../persistence/commands.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { listStalledReplays } from '../persistence/dead-letters.ts';
 import { messageFromJson } from '../persistence/message-json.ts';
+import { ATTR, defaultTracing, failSpan, type OosTracing } from '../telemetry/tracing.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 
@@ -64,6 +65,8 @@ export interface ReplayRoute {
 
 export interface ReplayReport {
   readonly claimed: number;
+  /** The letters claimed (queued for delivery now), oldest first. */
+  readonly ids: readonly number[];
 }
 
 export type ReplayerMessage =
@@ -74,7 +77,11 @@ export type ReplayerMessage =
   | { readonly kind: 'scan' }
   | { readonly kind: 'drip' }
   | { readonly kind: 'handled'; readonly id: number }
-  | { readonly kind: 'replay'; readonly ids?: readonly number[]; readonly source?: string; readonly replyTo?: ActorRef<ReplayReport> };
+  /**
+   * Replay now (an operator through the control endpoint, the host): claimed and queued at once,
+   * not at the next scan. `maxReplays` raises the policy's cap for this request, `limit` its batch.
+   */
+  | { readonly kind: 'replay'; readonly ids?: readonly number[]; readonly source?: string; readonly maxReplays?: number; readonly limit?: number; readonly replyTo?: ActorRef<ReplayReport> };
 
 const hasPath = (m: Readonly<Record<string, unknown>>) => isString(m.path);
 export const isReplayerMessage = kindGuard<ReplayerMessage>({
@@ -85,7 +92,7 @@ export const isReplayerMessage = kindGuard<ReplayerMessage>({
   scan: true,
   drip: true,
   handled: (m) => isNumber(m.id),
-  replay: (m) => isOptional(m.ids, Array.isArray) && isOptional(m.source, isString),
+  replay: (m) => isOptional(m.ids, Array.isArray) && isOptional(m.source, isString) && isOptional(m.maxReplays, isNumber) && isOptional(m.limit, isNumber),
 });
 
 interface State {
@@ -111,6 +118,8 @@ export interface ReplayerConfig {
   readonly policy?: Partial<ReplayPolicy>;
   /** Routes by what a letter holds, tried in order; a letter none takes goes back to its source actor. */
   readonly routes?: readonly ReplayRoute[];
+  /** A span per replayed letter, in the trace of what it holds and linked to it; default: the global provider's. */
+  readonly tracing?: OosTracing;
 }
 
 /** The letter's message, back from its JSON form (actor refs resolved in this system). */
@@ -121,10 +130,11 @@ export function letterMessage(letter: DeadLetter, ctx: ActorContext<any>): unkno
 export function replayer(config: ReplayerConfig): ActorDefinition<State, ReplayerMessage> {
   const policy: ReplayPolicy = { ...defaultReplayPolicy, ...config.policy };
   const routes = config.routes ?? [];
+  const tracing = config.tracing ?? defaultTracing;
   const write = (ctx: ActorContext<ReplayerMessage>, command: WriteCommand) => writeCommands(ctx.system, config.writerPath, [command]);
 
-  const claim = async (ctx: ActorContext<ReplayerMessage>, filter: { ids?: readonly number[]; source?: string }): Promise<DeadLetter[]> => {
-    const [outcome] = await write(ctx, { type: 'claimDeadLettersForReplay', ...filter, limit: policy.batch, maxReplays: policy.maxReplays });
+  const claim = async (ctx: ActorContext<ReplayerMessage>, filter: { ids?: readonly number[]; source?: string }, over: { maxReplays?: number; limit?: number } = {}): Promise<DeadLetter[]> => {
+    const [outcome] = await write(ctx, { type: 'claimDeadLettersForReplay', ...filter, limit: over.limit ?? policy.batch, maxReplays: over.maxReplays ?? policy.maxReplays });
     if (outcome.status !== 'claimed' || outcome.type !== 'claimDeadLettersForReplay') throw new Error(`replayer: claim failed: ${JSON.stringify(outcome)}`);
     return outcome.letters;
   };
@@ -179,8 +189,22 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
   };
 
   const deliver = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter): Promise<void> => {
-    const route = routes.find((r) => r.matches(letter));
-    const step: ReplayStep = route ? await route.replay(letter, ctx) : { kind: 'deliver', to: letter.source, message: letterMessage(letter, ctx) };
+    const span = tracing.startReplay(letter.id, letter.source, letter.traceparent, letter.requestId);
+    try {
+      const route = routes.find((r) => r.matches(letter));
+      const step: ReplayStep = route ? await route.replay(letter, ctx) : { kind: 'deliver', to: letter.source, message: letterMessage(letter, ctx) };
+      span.setAttribute(ATTR.outcome, step.kind);
+      if (step.kind === 'return') failSpan(span, 'replay_returned', step.reason);
+      await settleStep(state, ctx, letter, step);
+    } catch (e) {
+      failSpan(span, 'replay_failed', (e as Error).message);
+      throw e;
+    } finally {
+      span.end();
+    }
+  };
+
+  const settleStep = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter, step: ReplayStep): Promise<void> => {
     switch (step.kind) {
       case 'deliver':
         return deliverTo(state, ctx, letter, step.to, step.message);
@@ -255,9 +279,9 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
           break;
         }
         case 'replay': {
-          const letters = await claim(ctx, { ids: msg.ids, source: msg.source });
+          const letters = await claim(ctx, { ids: msg.ids, source: msg.source }, { maxReplays: msg.maxReplays, limit: msg.limit });
           enqueue(state, ctx, letters);
-          msg.replyTo?.tell({ claimed: letters.length });
+          msg.replyTo?.tell({ claimed: letters.length, ids: letters.map((l) => l.id) });
           break;
         }
         case 'drip': {

@@ -5,6 +5,7 @@
  */
 import { validateRankCriteria, type RankCriteria } from '../domain/ranks.ts';
 import { WEBHOOK_KINDS } from '../domain/alert-delivery.ts';
+import { isZ85Key } from '../transport/curve.ts';
 
 /**
  * Checks one value: undefined when it is fine, else what it accepts (a string), or for a nested
@@ -43,6 +44,10 @@ export const positiveNumber: ValueCheck = (v) => (typeof v === 'number' && Numbe
 export const fraction: ValueCheck = (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'a number from 0 to 1');
 export const boolean: ValueCheck = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
 export const nonEmptyString: ValueCheck = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'a non-empty string');
+export const minLength =
+  (n: number): ValueCheck =>
+  (v) =>
+    typeof v === 'string' && v.length >= n ? undefined : `a string of at least ${n} characters`;
 
 export const oneOf =
   (...values: readonly string[]): ValueCheck =>
@@ -51,6 +56,18 @@ export const oneOf =
 
 /** A ZeroMQ TCP endpoint: tcp://HOST:PORT (PORT 0 or * picks an ephemeral one when binding). */
 export const tcpEndpoint: ValueCheck = (v) => (typeof v === 'string' && /^tcp:\/\/[^\s:/]+:(\d{1,5}|\*)$/.test(v) ? undefined : 'a tcp://HOST:PORT endpoint');
+
+/** A CURVE public key as Z85 text (40 characters). A public key is not secret: it may be shown. */
+export const z85Key: ValueCheck = (v) => (isZ85Key(v) ? undefined : 'a 40-character Z85 CURVE key');
+
+/** A list whose items `item` checks; `accepts` says what the whole is. */
+export const listOf =
+  (item: ValueCheck, accepts: string): ValueCheck =>
+  (v) => {
+    if (!Array.isArray(v)) return accepts;
+    for (const x of v) if (item(x) !== undefined) return { at: [], accepts, value: x };
+    return undefined;
+  };
 
 export const httpUrl: ValueCheck = (v) => {
   if (typeof v !== 'string') return 'an http(s) URL';
@@ -122,6 +139,20 @@ const rankCriteria: ValueCheck = (v): string | undefined => {
   }
 };
 
+/** The `telemetry` key: what `shoal start` and the demo export (app/telemetry-sdk.ts). */
+export interface TelemetryConfig {
+  readonly traces?: 'none' | 'console' | 'otlp';
+  /** OTLP/HTTP traces URL; default the exporter's own (http://localhost:4318/v1/traces, or $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). */
+  readonly otlpEndpoint?: string;
+  /** The Prometheus scrape port; 0 serves none. */
+  readonly prometheusPort?: number;
+  readonly prometheusHost?: string;
+  /** The share of new traces recorded (a caller's sampled flag is followed). */
+  readonly sampleRatio?: number;
+}
+
+export const TELEMETRY_DEFAULTS = { traces: 'none', prometheusPort: 0, prometheusHost: '127.0.0.1', sampleRatio: 1 } as const satisfies TelemetryConfig;
+
 // ---- the keys ----------------------------------------------------------------------------------
 
 export const CONFIG_KEYS = {
@@ -129,15 +160,19 @@ export const CONFIG_KEYS = {
   synchronous: { description: "SQLite's synchronous mode: FULL survives a power cut; NORMAL may lose the last commits then (not on a process crash).", defaultText: 'FULL', check: oneOf('FULL', 'NORMAL') },
   requestEndpoint: {
     description: "The backtest service's request socket; shoal's PUSH connects to it.",
-    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (tcp://localhost:5580)',
+    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (tcp://localhost:5580); in bridge mode tcp://localhost:5590',
     check: tcpEndpoint,
   },
   resultEndpoint: {
     description: "shoal's result socket; its PULL binds here and the service's PUSH connects to it.",
-    defaultText: 'tcp://*:$SWIMMY_PORT_BACKTEST_RES (tcp://*:5581); tcp://127.0.0.1:... with resultsLoopbackOnly',
+    defaultText: 'tcp://127.0.0.1:$SWIMMY_PORT_BACKTEST_RES (tcp://127.0.0.1:5581); in bridge mode tcp://127.0.0.1:5591; tcp://*:... with resultsLoopbackOnly false',
     check: tcpEndpoint,
   },
-  resultsLoopbackOnly: { description: 'Bind the default result socket on 127.0.0.1 only (ignored when resultEndpoint is set).', defaultText: 'false', check: boolean },
+  resultsLoopbackOnly: {
+    description: "Bind the default result socket on 127.0.0.1 only; false binds every interface (tcp://*). Ignored when resultEndpoint is set.",
+    defaultText: 'true',
+    check: boolean,
+  },
   window: {
     description: 'Requests in flight at most. More would wait in the service queue while their leases run.',
     defaultText: "the service's workers: $SWIMMY_BACKTEST_WORKERS, else the CPU count up to 4",
@@ -166,7 +201,7 @@ export const CONFIG_KEYS = {
   periodMs: { description: 'The window of the restart intensity.', defaultText: '60000', unit: 'ms', check: integer(1) },
   dataDir: { description: 'Historical data: <dataDir>/<SYMBOL>_M1.csv; relative candle paths resolve here.', defaultText: '(none: requests must name candles_file)', check: nonEmptyString },
   rankIntervalMs: { description: 'Rank evaluation period.', defaultText: '60000', unit: 'ms', check: integer(1) },
-  rankEvaluation: { description: 'Evaluate ranks on a timer (and once at start); off, cycles run only when asked.', defaultText: 'true', check: boolean },
+  rankEvaluation: { description: 'Evaluate ranks on a timer (and once at start); off, cycles run only when asked. Always off in bridge mode (the host ranks).', defaultText: 'true (false in bridge mode)', check: boolean },
   rankCriteria: { description: "Rank thresholds and the OOS gate.", defaultText: "the host's table (docs/protocol.md)", check: rankCriteria },
   oosWindowDays: { description: 'The OOS window when a request names none: the last this many days of data.', defaultText: '180', unit: 'days', check: integer(1) },
   oosRetryMs: { description: 'OOS is asked at most once per this period per strategy.', defaultText: '600000', unit: 'ms', check: integer(0) },
@@ -180,11 +215,43 @@ export const CONFIG_KEYS = {
     secret: alertSecrets,
   },
   snapshotIntervalMs: { description: 'How often the tree snapshot for `shoal tree` is published; 0 disables it.', defaultText: '2000', unit: 'ms', check: integer(0) },
+  curve: {
+    description:
+      "ZeroMQ CURVE on every socket shoal owns (docs/security.md): enabled, secretKeyFile (shoal's NAME.key from `shoal keys generate`, mode 0600), publicKeyFile (default: the .pub beside it), serverPublicKey (the public key of the service shoal connects to), allowedClientKeys (public keys allowed to connect to the sockets shoal binds). Off, the sockets are plain TCP, as the host's service speaks.",
+    defaultText: '{ enabled: false }',
+    check: object(
+      { enabled: boolean, secretKeyFile: nonEmptyString, publicKeyFile: nonEmptyString, serverPublicKey: z85Key, allowedClientKeys: listOf(z85Key, 'a list of 40-character Z85 public keys') },
+      { partial: true },
+    ),
+  },
   retention: {
     description:
       'How long finished work is kept: keepDays (whole UTC days of finished requests, results, trades, events, alerts whose deliveries ended, and notifications; 0 keeps everything), batch (rows deleted per commit), intervalMs (between passes). Dead letters and live requests are never deleted; the daily figures of a deleted day are stored first.',
     defaultText: '{ keepDays: 90, batch: 200, intervalMs: 3600000 }',
     check: object({ keepDays: integer(0), batch: integer(1, 10_000), intervalMs: integer(1) }, { partial: true }),
+  },
+
+  bridge: {
+    description:
+      "Bridge mode: shoal sits between the trading host and its backtest service. It takes the host's requests on intakeEndpoint and forwards results to hostResultsEndpoint; the service's defaults move to tcp://localhost:5590 and tcp://*:5591; the rank evaluator is off (the host ranks).",
+    defaultText: 'false',
+    check: boolean,
+  },
+  intakeEndpoint: {
+    description: "Bridge mode: where shoal's intake (PULL) binds; the host PUSHes its BACKTEST requests there.",
+    defaultText: 'tcp://*:$SWIMMY_PORT_BACKTEST_REQ (tcp://*:5580)',
+    check: tcpEndpoint,
+  },
+  hostResultsEndpoint: {
+    description: "Bridge mode: the host's result socket; shoal's forwarder (PUSH) connects to it and hands over each stored result.",
+    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_RES (tcp://localhost:5581)',
+    check: tcpEndpoint,
+  },
+  forward: {
+    description:
+      'Bridge mode: forwarding results to the host: maxAttempts (failed hand-offs before a forward is dead-lettered), maxAgeMs (a result not handed over this long after it was stored is dead-lettered), reopenWindowMs (forwards handed over this long before the host disconnected are sent again), tickMs (how often pending forwards are looked at).',
+    defaultText: '{ maxAttempts: 20, maxAgeMs: 21600000, reopenWindowMs: 10000, tickMs: 1000 }',
+    check: object({ maxAttempts: integer(1), maxAgeMs: integer(1), reopenWindowMs: integer(0), tickMs: integer(1) }, { partial: true }),
   },
 
   // ---- service keys: read by `shoal start` (app/service.ts); the embedded runtime ignores them ----
@@ -199,12 +266,30 @@ export const CONFIG_KEYS = {
     unit: 'ms',
     check: integer(0),
   },
+  control: {
+    description:
+      "The control endpoint of `shoal start` (docs/operations.md): enabled, host and port (0 picks a free port), or socket (a Unix socket path, instead of host and port), allowRemote (needed to bind anything but loopback), token (the mutations' bearer token; default the `<dbPath>.token` file, created 0600 at first start; kept out of logs), maxBodyBytes, requestTimeoutMs.",
+    defaultText: '{ enabled: true, host: 127.0.0.1, port: 0, allowRemote: false, token: <dbPath>.token, maxBodyBytes: 65536, requestTimeoutMs: 10000 }',
+    check: object(
+      { enabled: boolean, host: nonEmptyString, port: integer(0, 65_535), socket: nonEmptyString, allowRemote: boolean, token: minLength(16), maxBodyBytes: integer(1, 16 * 1024 * 1024), requestTimeoutMs: integer(1) },
+      { partial: true },
+    ),
+  },
+  telemetry: {
+    description:
+      'OpenTelemetry export of `shoal start`: traces (none, console, or otlp: OTLP over HTTP to otlpEndpoint), sampleRatio (share of new traces recorded), prometheusPort (serve metrics for Prometheus at http://prometheusHost:prometheusPort/metrics; 0 serves none), prometheusHost.',
+    defaultText: "{ traces: 'none', sampleRatio: 1, prometheusPort: 0 (off), prometheusHost: '127.0.0.1' }",
+    check: object({ traces: oneOf('none', 'console', 'otlp'), otlpEndpoint: httpUrl, sampleRatio: fraction, prometheusPort: integer(0, 65_535), prometheusHost: nonEmptyString }, { partial: true }),
+  },
 } as const satisfies Record<string, ConfigKey>;
 
 /** The keys only `shoal start` reads (app/service.ts); Shoal.start leaves them out. */
-export const SERVICE_KEYS = ['logLevel', 'drainTimeoutMs'] as const satisfies readonly ConfigKeyName[];
+export const SERVICE_KEYS = ['logLevel', 'drainTimeoutMs', 'control', 'telemetry'] as const satisfies readonly ConfigKeyName[];
 
 export type ConfigKeyName = keyof typeof CONFIG_KEYS;
+
+/** A field whose name says it holds a secret (the service's log scrubber uses the same rule). */
+export const SECRET_FIELD = /token|secret|password|webhook/i;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -261,7 +346,9 @@ export function checkConfig(input: Readonly<Record<string, unknown>>): void {
     const spec: ConfigKey = CONFIG_KEYS[key as ConfigKeyName];
     const problem = spec.check(value);
     // A secret's value is never echoed, not even a wrong one: it may be the real secret mistyped.
-    const shown = (v: unknown) => (spec.secret !== undefined && spec.secret !== false ? '(a value, not shown: it is secret)' : show(v));
+    // A nested field named as a secret (control.token) counts as one.
+    const secret = (spec.secret !== undefined && spec.secret !== false) || (typeof problem === 'object' && problem.at.some((k) => SECRET_FIELD.test(k)));
+    const shown = (v: unknown) => (secret ? '(a value, not shown: it is secret)' : show(v));
     if (typeof problem === 'string') throw new ConfigError(`configuration key '${key}' must be ${problem}, got ${shown(value)}`);
     if (problem) throw new ConfigError(`configuration key '${[key, ...problem.at].join('.')}' must be ${problem.accepts}, got ${shown(problem.value)}`);
   }

@@ -11,8 +11,9 @@
  * file, the variable or the flag); then the merged whole is checked again.
  */
 import { readFileSync } from 'node:fs';
-import { CONFIG_KEYS, checkConfig, ConfigError, SERVICE_KEYS, type ConfigKey, type ConfigKeyName } from './config-schema.ts';
+import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, type ConfigKey, type ConfigKeyName, type TelemetryConfig } from './config-schema.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
+import { controlSettings, type ControlSettings } from './control/settings.ts';
 
 /** Where `shoal start` looks when nothing names a database (the other commands do the same). */
 export const DEFAULT_DB = 'shoal.db';
@@ -32,17 +33,33 @@ export interface StartFlag {
 /**
  * Flag -> configuration key. A flag sets exactly the key named, so `--window 4` and
  * `{"window": 4}` in the file are the same setting; docs/cli.md lists the same table. The flags
- * of bridge mode and of the control endpoint (--bridge, --intake, --host-results,
- * --control-port, --control-socket) join this table with the keys those features add.
+ * of the control endpoint (--control-port, --control-socket) join this table with the keys that
+ * feature adds.
  */
 export const START_FLAGS: readonly StartFlag[] = [
   { flag: 'db', key: 'dbPath', type: 'string', value: 'PATH', help: 'the SQLite database, created on first use (default $SHOAL_DB, else ./shoal.db)' },
   { flag: 'data-dir', key: 'dataDir', type: 'string', value: 'DIR', help: 'historical candles, DIR/<SYMBOL>_M1.csv; relative candle paths resolve here (default $SHOAL_DATA_DIR)' },
   { flag: 'service', key: 'requestEndpoint', type: 'string', value: 'ENDPOINT', help: "the backtest service's request socket, shoal's PUSH connects (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ)" },
-  { flag: 'service-results', key: 'resultEndpoint', type: 'string', value: 'ENDPOINT', help: "where the service's results come in, shoal's PULL binds (default tcp://*:$SWIMMY_PORT_BACKTEST_RES)" },
+  { flag: 'service-results', key: 'resultEndpoint', type: 'string', value: 'ENDPOINT', help: "where the service's results come in, shoal's PULL binds (default tcp://127.0.0.1:$SWIMMY_PORT_BACKTEST_RES; tcp://*:PORT for every interface)" },
+  {
+    flag: 'bridge',
+    key: 'bridge',
+    type: 'boolean',
+    help: "bridge mode: take the host's requests on --intake, forward results to --host-results; the service's defaults move to tcp://localhost:5590 and tcp://*:5591; no rank evaluation (the host ranks)",
+  },
+  { flag: 'intake', key: 'intakeEndpoint', type: 'string', value: 'ENDPOINT', help: "bridge mode: where the host PUSHes its requests, shoal's PULL binds (default tcp://*:$SWIMMY_PORT_BACKTEST_REQ, port 5580)" },
+  {
+    flag: 'host-results',
+    key: 'hostResultsEndpoint',
+    type: 'string',
+    value: 'ENDPOINT',
+    help: "bridge mode: the host's result socket, shoal's PUSH connects (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_RES, localhost:5581)",
+  },
   { flag: 'window', key: 'window', type: 'number', value: 'N', help: "requests in flight at most (default the service's workers: $SWIMMY_BACKTEST_WORKERS, else the CPUs up to 4)" },
   { flag: 'keep-days', key: 'retention.keepDays', type: 'number', value: 'N', help: 'whole days of finished work kept; 0 keeps everything (default 90)' },
   { flag: 'drain-timeout-ms', key: 'drainTimeoutMs', type: 'number', value: 'MS', help: 'on SIGTERM/SIGINT, how long to wait for in-flight results before stopping (default 30000)' },
+  { flag: 'control-port', key: 'control.port', type: 'number', value: 'N', help: 'the control endpoint on 127.0.0.1:N; 0 picks a free port, written to <db>.control.json (default 0)' },
+  { flag: 'control-socket', key: 'control.socket', type: 'string', value: 'PATH', help: 'the control endpoint on a Unix socket at PATH instead of a TCP port' },
   { flag: 'log-level', key: 'logLevel', type: 'string', value: 'LEVEL', help: 'trace, debug, info, warn, error, fatal or silent (default $SHOAL_LOG_LEVEL, else info)' },
 ];
 
@@ -65,8 +82,12 @@ export interface ServiceSettings {
   readonly runtime: OosConfigInput;
   readonly logLevel: LogLevel;
   readonly drainTimeoutMs: number;
+  /** What the service exports (traces, the Prometheus endpoint); unset: nothing. */
+  readonly telemetry?: TelemetryConfig;
   /** The config file read, if any. */
   readonly configFile?: string;
+  /** The control endpoint's settings as configured (app/control/settings.ts fills in the defaults). */
+  readonly control?: Readonly<Record<string, unknown>>;
 }
 
 export const SERVICE_DEFAULTS = { logLevel: 'info' as LogLevel, drainTimeoutMs: 30_000 };
@@ -179,27 +200,32 @@ export function loadServiceConfig(sources: ServiceConfigSources): ServiceSetting
     runtime: { ...runtime, dbPath: (runtime.dbPath as string | undefined) ?? DEFAULT_DB } as OosConfigInput,
     logLevel: (service.logLevel as LogLevel | undefined) ?? SERVICE_DEFAULTS.logLevel,
     drainTimeoutMs: (service.drainTimeoutMs as number | undefined) ?? SERVICE_DEFAULTS.drainTimeoutMs,
+    ...(service.telemetry !== undefined ? { telemetry: service.telemetry as TelemetryConfig } : {}),
     ...(configFile !== undefined ? { configFile } : {}),
+    ...(service.control !== undefined ? { control: service.control as Record<string, unknown> } : {}),
   };
 }
 
 /** The runtime configuration the settings give, defaults filled in (what the start line logs). */
-export function effectiveConfig(settings: ServiceSettings, env: Readonly<Record<string, string | undefined>>): OosConfig & { logLevel: LogLevel; drainTimeoutMs: number } {
-  return { ...oosConfig(settings.runtime, env), logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs };
+export function effectiveConfig(settings: ServiceSettings, env: Readonly<Record<string, string | undefined>>): OosConfig & { logLevel: LogLevel; drainTimeoutMs: number; control: ControlSettings } {
+  const runtime = oosConfig(settings.runtime, env);
+  return { ...runtime, logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs, control: controlSettings(settings.control, runtime.dbPath) };
 }
 
-const SECRET_NAME = /token|secret|password|webhook/i;
+/** A field that names where a secret is kept (curve.secretKeyFile) is a path, not the secret. */
+const SECRET_PLACE = /File$/;
 
 /**
  * Every secret value in a configuration: the values of keys marked secret in the schema, and any
  * string field whose name says it is one (a token, a password). The logger removes them from every
- * line it writes, wherever they appear.
+ * line it writes, wherever they appear. Secrets kept in files (the CURVE secret key) are added by
+ * whoever reads them (app/curve.ts `loadCurve(...).secrets`).
  */
 export function secretValues(config: object): string[] {
   const out = new Set<string>();
   const walk = (v: unknown, secret: boolean, name: string) => {
     if (typeof v === 'string') {
-      if ((secret || SECRET_NAME.test(name)) && v.length > 0) out.add(v);
+      if ((secret || (SECRET_FIELD.test(name) && !SECRET_PLACE.test(name))) && v.length > 0) out.add(v);
     } else if (isPlainObject(v)) {
       for (const [k, x] of Object.entries(v)) walk(x, secret, k);
     }

@@ -14,6 +14,9 @@ import type { DeliveryEvent, Notification } from '../actors/notifier.ts';
 import { Shoal } from './shoal.ts';
 import type { Logger } from './log.ts';
 import { effectiveConfig, type ServiceSettings } from './service-config.ts';
+import { startControlEndpoint, type ControlEndpoint } from './control/endpoint.ts';
+import type { TelemetryConfig } from './config-schema.ts';
+import type { TelemetrySdk } from './telemetry-sdk.ts';
 
 /** Exit codes of `shoal start` (docs/cli.md). */
 export const EXIT = { stopped: 0, failed: 1, usage: 2 } as const;
@@ -70,15 +73,37 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
   };
 
   let shoal: Shoal;
+  let telemetry: TelemetrySdk | undefined;
   try {
-    shoal = await Shoal.start(settings.runtime, { onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`) });
+    telemetry = await startTelemetry(settings.telemetry, log);
+    shoal = await Shoal.start(settings.runtime, {
+      onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`),
+      onIntakeBound: (endpoint) => log.info({ event: 'intake_bound', endpoint }, `bridge: intake bound at ${endpoint}, where the host sends its requests`),
+      telemetry: { tracerProvider: telemetry?.tracerProvider, meterProvider: telemetry?.meterProvider },
+    });
   } catch (e) {
+    await telemetry?.shutdown().catch(() => undefined);
     release();
     log.fatal({ event: 'start_failed', dbPath, error: (e as Error).message }, `shoal could not start: ${(e as Error).message}`);
     return EXIT.failed;
   }
   const unsubscribe = logRuntime(shoal, log);
   log.info({ event: 'start', dbPath, configFile: settings.configFile, config }, `shoal started on ${dbPath}`);
+  let control: ControlEndpoint | undefined;
+  if (config.control.enabled) {
+    try {
+      control = await startControlEndpoint(shoal, config.control, {
+        onFailure: (e, where) => log.error({ event: 'control_failed', method: where.method, path: where.path, error: (e as Error).message }, `control endpoint: ${where.method} ${where.path} failed: ${(e as Error).message}`),
+      });
+      log.info({ event: 'control_listening', url: control.url, socket: control.socket, token: control.tokenFrom === 'config' ? 'from the configuration' : control.tokenFrom }, `control endpoint on ${control.url ?? control.socket}`);
+    } catch (e) {
+      unsubscribe();
+      release();
+      log.fatal({ event: 'start_failed', dbPath, error: (e as Error).message }, `shoal could not start: ${(e as Error).message}`);
+      await shoal.stop('start failed: control endpoint').catch(() => undefined);
+      return EXIT.failed;
+    }
+  }
   io.onStarted?.(shoal);
 
   // Until a signal, or until the runtime stops by itself.
@@ -89,10 +114,12 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
   });
 
   if ('stoppedBy' in ended) {
+    await control?.close();
     unsubscribe();
     release();
     log.fatal({ event: 'runtime_stopped', reason: ended.stoppedBy }, `the runtime stopped by itself: ${ended.stoppedBy}`);
     await shoal.stop(ended.stoppedBy).catch(() => undefined);
+    await telemetry?.shutdown().catch(() => undefined);
     return EXIT.failed;
   }
 
@@ -106,12 +133,36 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
       `${drained.inFlight} request(s) still in flight after ${drained.waitedMs} ms; they stay in the outbox and are sent again after the next start`,
     );
   }
+  // Served through the drain, so an operator can watch it; closed (its address file removed) before the stop.
+  await control?.close();
   unsubscribe();
   await shoal.stop(`stopped by ${ended.signal}`);
+  await stopTelemetry(telemetry, log);
   const wal = checkpointWal(dbPath, log);
   release();
   log.info({ event: 'stopped', signal: ended.signal, inFlight: drained.inFlight, ...wal, stopMs: Date.now() - started, exitCode: EXIT.stopped }, 'shoal stopped');
   return EXIT.stopped;
+}
+
+/**
+ * The OpenTelemetry SDK when the configuration exports anything; loaded only then, so a service
+ * that exports nothing never loads it.
+ */
+async function startTelemetry(config: TelemetryConfig | undefined, log: Logger): Promise<TelemetrySdk | undefined> {
+  if (config === undefined || ((config.traces ?? 'none') === 'none' && !(config.prometheusPort ?? 0))) return undefined;
+  const { startTelemetrySdk } = await import('./telemetry-sdk.ts');
+  const sdk = await startTelemetrySdk(config, { onDiag: (level, message) => log[level]({ event: 'telemetry_problem', problem: message }, `telemetry: ${message}`) });
+  log.info({ event: 'telemetry', traces: config.traces ?? 'none', otlpEndpoint: config.otlpEndpoint, prometheus: sdk.prometheusUrl }, `telemetry: traces ${config.traces ?? 'none'}${sdk.prometheusUrl ? `, metrics at ${sdk.prometheusUrl}` : ''}`);
+  return sdk;
+}
+
+/** Flushes the spans still buffered; an exporter that fails is logged, never a reason not to stop. */
+async function stopTelemetry(sdk: TelemetrySdk | undefined, log: Logger): Promise<void> {
+  try {
+    await sdk?.shutdown();
+  } catch (e) {
+    log.warn({ event: 'telemetry_flush_failed', error: (e as Error).message }, `telemetry flush at stop failed: ${(e as Error).message}`);
+  }
 }
 
 /** Copies the WAL into the database and empties it, so the stopped database is one file. */
@@ -143,6 +194,7 @@ export function logRuntime(shoal: Shoal, log: Logger): () => void {
     shoal.on('deadLettered', (e) =>
       log.warn({ event: 'dead_letter', deadLetterId: e.deadLetterId, source: e.source, requestId: e.requestId, reason: e.reason }, `dead letter ${e.deadLetterId} from ${e.source}: ${e.reason}`),
     ),
+    shoal.on('connectionRefused', (e) => log.warn({ event: 'connection_refused', source: e.source, detail: e.detail }, `${e.source}: ${e.detail}`)),
     shoal.on('rankChanged', (e) => log.info({ event: 'rank_changed', strategy: e.strategyName, from: e.from, to: e.to, reason: e.reason }, `${e.strategyName}: ${e.from} -> ${e.to}`)),
     shoal.on('result', (e) => log.debug({ event: 'result', requestId: e.requestId, strategy: e.strategyName, sharpe: e.result.sharpe, trades: e.result.trades }, `result for ${e.strategyName}`)),
     shoal.on('retention', (e) => {

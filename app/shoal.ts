@@ -18,6 +18,7 @@ import { PersistedDeadLetterSink } from '../actors/dead-letter-sink.ts';
 import { writeCommands } from '../actors/db-client.ts';
 import type { DbWriterMessage } from '../actors/db-writer.ts';
 import type { ReplayerMessage, ReplayReport } from '../actors/replayer.ts';
+import type { SenderMessage, SendingState } from '../actors/sender.ts';
 import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';
 import type { OosRequestInput } from '../domain/request.ts';
 import { NotificationChannel, raiseAlert } from '../actors/notifier.ts';
@@ -28,9 +29,11 @@ import { VerdictCache } from '../domain/candles/index.ts';
 import { writeSnapshot } from './snapshot-file.ts';
 import { oosReplayRoutes } from './replay-routes.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
+import { loadCurve, type SocketCurve } from './curve.ts';
 import { DRAIN_FIRST, DRAIN_PIPELINE_FIRST, newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 import { enqueueResult, resultFromRecord, strategyInput, type EnqueueResult, type RequestOutcome, type ShoalEvent, type ShoalEventType, type ShoalStatus, type Strategy } from './api.ts';
 import { eventsFromCommit } from './events.ts';
+import { OosTelemetry, type TelemetryOptions } from './telemetry.ts';
 
 export type { OosRequestInput } from '../domain/request.ts';
 
@@ -39,6 +42,10 @@ export interface ShoalOptions {
   readonly random?: () => number;
   /** Called with the actual result endpoint after each bind (useful with port 0). */
   readonly onResultsBound?: (endpoint: string) => void;
+  /** Bridge mode: called with the intake's endpoint after each bind. */
+  readonly onIntakeBound?: (endpoint: string) => void;
+  /** Tracer and meter providers; default the API's globals (no-op without an SDK). */
+  readonly telemetry?: TelemetryOptions;
 }
 
 /** How often a drain looks at the in-flight count between results. */
@@ -58,6 +65,8 @@ export class Shoal {
 
   private readonly startedAt: number;
   private readonly reader: Store;
+  /** Unregisters the metrics gauges (they read the store this runtime closes on stop). */
+  private stopGauges: () => void = () => {};
 
   private constructor(
     readonly system: ActorSystem,
@@ -84,17 +93,19 @@ export class Shoal {
    */
   static async start(config: OosConfigInput, options: ShoalOptions = {}): Promise<Shoal> {
     const cfg = oosConfig(config);
+    // Key files are read before anything opens: a bad one refuses the start with one line.
+    const curve = loadCurve(cfg.curve);
     assertWritable(cfg.dbPath, runtimeSideFiles(cfg));
     const lock = acquireRuntimeLock(cfg.dbPath);
     try {
-      return await Shoal.startHolding(cfg, lock, options);
+      return await Shoal.startHolding(cfg, lock, options, curve);
     } catch (e) {
       lock.release();
       throw e;
     }
   }
 
-  private static async startHolding(cfg: OosConfig, lock: RuntimeLock, options: ShoalOptions): Promise<Shoal> {
+  private static async startHolding(cfg: OosConfig, lock: RuntimeLock, options: ShoalOptions, curve: SocketCurve | undefined): Promise<Shoal> {
     const system = start({ name: ROOT, clock: options.clock, random: options.random });
     // The lock lives as long as the system: released once it has stopped (the writer closed),
     // however it stops, and kept referenced until then.
@@ -104,10 +115,14 @@ export class Shoal {
     const stats = newOosStats();
     const notifications = new NotificationChannel();
     const events = new EventStream<ShoalEvent>();
+    const telemetry = new OosTelemetry(system, cfg.rankCriteria, options.telemetry);
     // Supervisor events are persisted for the inspector and the daily report (fire and forget: an
     // event lost with a failing database is still counted in the writer's health).
     const unsubscribe = system.events.subscribe((e) => {
-      if (e.type === 'actor_restarted') events.emit({ type: 'restart', path: e.path, ...(e.error ? { error: e.error } : {}) });
+      if (e.type === 'actor_restarted') {
+        events.emit({ type: 'restart', path: e.path, ...(e.error ? { error: e.error } : {}) });
+        telemetry.restarted(e.path);
+      }
       if (e.type === 'give_up') raiseAlert(system, paths.notifier, supervisorGaveUpAlert(e.path, [e.reason, e.error].filter(Boolean).join(': ') || undefined));
       const kind = EVENT_KINDS[e.type];
       const writer = system.lookup(paths.dbWriter);
@@ -119,6 +134,7 @@ export class Shoal {
     });
     const replayRoutes = oosReplayRoutes({ writer: paths.dbWriter, sender: paths.sender, resultHandler: paths.resultHandler });
     const onCommitted = (commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]) => {
+      telemetry.committed(commands, outcomes);
       // Nothing to derive when nobody listens: the writer's hot path stays as it was.
       if (!events.hasSubscribers) return;
       for (const e of eventsFromCommit(commands, outcomes)) events.emit(e);
@@ -128,7 +144,7 @@ export class Shoal {
       const alert = storeUnwritableAlert(error.code, error.message);
       if (alert) raiseAlert(system, paths.notifier, alert);
     };
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onCommitted, onRetentionPass, onBatchFailed });
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass, onBatchFailed, curve, tracing: telemetry.tracing });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);
@@ -138,6 +154,7 @@ export class Shoal {
       throw e;
     }
     const shoal = new Shoal(system, root, cfg, stats, notifications, spool, events, unsubscribe, lock);
+    shoal.stopGauges = telemetry.observe(() => shoal.status());
     shoal.publishSnapshot();
     return shoal;
   }
@@ -256,11 +273,30 @@ export class Shoal {
     return this.system.query<RankEvaluatorMessage, CycleReport>(r, (replyTo) => ({ kind: full ? 'full_scan' : 'cycle', replyTo }), timeoutMs);
   }
 
-  /** Replays dead letters now: by ids, by source, or all eligible. */
-  replay(filter: { ids?: number[]; source?: string } = {}, timeoutMs = 30_000): Promise<ReplayReport> {
+  /**
+   * Replays dead letters now: by ids, by source, or all eligible; claimed and queued at once.
+   * `maxReplays` raises the cap for this call, `limit` how many are claimed (default the policy's batch).
+   */
+  replay(filter: { ids?: number[]; source?: string; maxReplays?: number; limit?: number } = {}, timeoutMs = 30_000): Promise<ReplayReport> {
     const r = this.system.lookup(paths.replayer);
     if (!r) return Promise.reject(new Error('the replayer is not running'));
     return this.system.query<ReplayerMessage, ReplayReport>(r, (replyTo) => ({ kind: 'replay', ...filter, replyTo }), timeoutMs);
+  }
+
+  /** Stops sending new requests until resumeSending (in-flight results are still handled). Resolves once the sender has it. */
+  pauseSending(timeoutMs = 10_000): Promise<SendingState> {
+    return this.tellSender('pause', timeoutMs);
+  }
+
+  /** Sends again what is due, after pauseSending. */
+  resumeSending(timeoutMs = 10_000): Promise<SendingState> {
+    return this.tellSender('resume', timeoutMs);
+  }
+
+  private tellSender(kind: 'pause' | 'resume', timeoutMs: number): Promise<SendingState> {
+    const s = this.system.lookup(paths.sender);
+    if (!s) return Promise.reject(new Error(`the sender (${paths.sender}) is not running; try again once it has restarted`));
+    return this.system.query<SenderMessage, SendingState>(s, (replyTo) => ({ kind, replyTo }), timeoutMs);
   }
 
   /** Marks a dead letter discarded (kept, never deleted). */
@@ -320,6 +356,7 @@ export class Shoal {
   async stop(reason = 'stopped by the host'): Promise<void> {
     if (this.snapshotTimer) this.system.clock.clearTimeout(this.snapshotTimer);
     await this.system.stop(reason);
+    this.stopGauges();
     this.lock.release();
     this.unsubscribe();
     this.reader.close();

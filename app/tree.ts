@@ -14,6 +14,8 @@
  *   ├── daily-reporter          the previous day's summary at each UTC day boundary
  *   ├── replayer                dead letters back to their actors after recovery
  *   ├── janitor                 retention: old finished work deleted in small batches, daily figures kept
+ *   ├── forwarder               bridge mode: stored results of host requests -> the host's result socket
+ *   ├── intake                  bridge mode: the host's requests (PULL) -> decode -> data gate -> outbox
  *   └── alert-watch             alerts from the store's state: dead letters waiting, the service silent
  */
 import { actorPath } from '../runtime/index.ts';
@@ -27,11 +29,15 @@ import { dataGate, GateStats, type DataGateMessage } from '../actors/data-gate.t
 import { rankEvaluator, RankEvaluatorStats, type RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
 import { dailyReporter, DailyReporterStats, type DailyReporterMessage } from '../actors/daily-reporter.ts';
 import { janitor, JanitorStats, type JanitorMessage, type RetentionPass } from '../actors/janitor.ts';
+import { intake, IntakeStats, type IntakeMessage } from '../actors/intake.ts';
+import { forwarder, ForwarderStats, type ForwarderMessage } from '../actors/forwarder.ts';
 import { alertWatch, AlertWatchStats, type AlertWatchMessage } from '../actors/alert-watch.ts';
 import type { StoreError } from '../persistence/errors.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
+import type { OosTracing } from '../telemetry/tracing.ts';
 import { alertWebhooks, type OosConfig } from './config.ts';
+import type { SocketCurve } from './curve.ts';
 
 export const ROOT = 'shoal';
 const root = `/${ROOT}`;
@@ -49,6 +55,8 @@ export const paths = Object.freeze({
   dailyReporter: actorPath<DailyReporterMessage>(`${root}/daily-reporter`),
   replayer: actorPath<ReplayerMessage>(`${root}/replayer`),
   janitor: actorPath<JanitorMessage>(`${root}/janitor`),
+  forwarder: actorPath<ForwarderMessage>(`${root}/forwarder`),
+  intake: actorPath<IntakeMessage>(`${root}/intake`),
   alertWatch: actorPath<AlertWatchMessage>(`${root}/alert-watch`),
 });
 
@@ -58,7 +66,7 @@ export const paths = Object.freeze({
  * (no new sends). The result-handler and the db-writer keep running until the in-flight requests
  * have their results (Shoal.drain).
  */
-export const DRAIN_FIRST: readonly string[] = ['rank-evaluator', 'replayer', 'janitor', 'data-gate'];
+export const DRAIN_FIRST: readonly string[] = ['intake', 'rank-evaluator', 'replayer', 'janitor', 'data-gate'];
 export const DRAIN_PIPELINE_FIRST: readonly string[] = ['sender'];
 
 /** Counters that outlive restarts of the actors they describe. */
@@ -70,6 +78,9 @@ export interface OosStats {
   readonly ranks: RankEvaluatorStats;
   readonly reports: DailyReporterStats;
   readonly janitor: JanitorStats;
+  /** Bridge mode's actors (zero outside it). */
+  readonly intake: IntakeStats;
+  readonly forwarder: ForwarderStats;
   readonly alertWatch: AlertWatchStats;
 }
 
@@ -82,6 +93,8 @@ export function newOosStats(): OosStats {
     ranks: new RankEvaluatorStats(),
     reports: new DailyReporterStats(),
     janitor: new JanitorStats(),
+    intake: new IntakeStats(),
+    forwarder: new ForwarderStats(),
     alertWatch: new AlertWatchStats(),
   };
 }
@@ -96,12 +109,18 @@ export interface TreeDeps {
   /** How letters are replayed by what they hold (app/replay-routes.ts). */
   readonly replayRoutes: readonly ReplayRoute[];
   readonly onResultsBound?: (endpoint: string) => void;
+  /** Bridge mode: told the intake's bound endpoint. */
+  readonly onIntakeBound?: (endpoint: string) => void;
   /** Told every committed write batch (the facade's events come from here). */
   readonly onCommitted?: DbWriterConfig['onCommitted'];
   /** Told each retention pass that deleted or stored something, or failed. */
   readonly onRetentionPass?: (pass: RetentionPass) => void;
   /** Told each write batch the database refused as a whole (the disk full, read-only, ...). */
   readonly onBatchFailed?: (error: StoreError) => void;
+  /** CURVE options of the sockets (app/curve.ts), when enabled. */
+  readonly curve?: SocketCurve;
+  /** The spans of each request (enqueue, sends, results, replays); default the global provider's. */
+  readonly tracing?: OosTracing;
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -122,7 +141,17 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'result-handler',
               start: () =>
                 resultHandler(
-                  { endpoint: config.resultEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, senderPath: paths.sender, retry: config.retry, onBound: deps.onResultsBound },
+                  {
+                    endpoint: config.resultEndpoint,
+                    dbPath: config.dbPath,
+                    writerPath: paths.dbWriter,
+                    senderPath: paths.sender,
+                    retry: config.retry,
+                    onBound: deps.onResultsBound,
+                    curve: deps.curve?.server,
+                    tracing: deps.tracing,
+                    ...(config.bridge ? { forwarderPath: paths.forwarder } : {}),
+                  },
                   deps.stats.results,
                 ),
             },
@@ -130,7 +159,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'sender',
               start: () =>
                 sender(
-                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs },
+                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs, curve: deps.curve?.client, tracing: deps.tracing },
                   deps.stats.sender,
                 ),
             },
@@ -154,7 +183,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
       },
       {
         id: 'data-gate',
-        start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir }, deps.stats.gate),
+        start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir, tracing: deps.tracing }, deps.stats.gate),
       },
       {
         id: 'rank-evaluator',
@@ -179,7 +208,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
         id: 'daily-reporter',
         start: () => dailyReporter({ dbPath: config.dbPath, writerPath: paths.dbWriter, notifierPath: paths.notifier, criteria: config.rankCriteria }, deps.stats.reports),
       },
-      { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, routes: deps.replayRoutes }) },
+      { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, routes: deps.replayRoutes, tracing: deps.tracing }) },
       {
         id: 'janitor',
         start: () =>
@@ -188,6 +217,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
             deps.stats.janitor,
           ),
       },
+      ...(config.bridge ? bridgeChildren(config, deps) : []),
       {
         id: 'alert-watch',
         start: () =>
@@ -205,4 +235,19 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
       },
     ],
   };
+}
+
+/** Bridge mode's children: the forwarder first (results may wait from a previous run), then the intake (new work). */
+function bridgeChildren(config: OosConfig, deps: TreeDeps): SupervisorSpec['children'] {
+  return [
+    {
+      id: 'forwarder',
+      start: () => forwarder({ endpoint: config.hostResultsEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.forward }, deps.stats.forwarder),
+    },
+    {
+      id: 'intake',
+      start: () =>
+        intake({ endpoint: config.intakeEndpoint, writerPath: paths.dbWriter, gatePath: paths.gate, senderPath: paths.sender, onBound: deps.onIntakeBound }, deps.stats.intake),
+    },
+  ];
 }

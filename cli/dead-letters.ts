@@ -3,17 +3,21 @@ import { applyBatch } from '../persistence/batch.ts';
 import { getDeadLetter, listDeadLetters } from '../persistence/dead-letters.ts';
 import { DEAD_LETTER_STATES, type DeadLetterState } from '../persistence/schema.ts';
 import type { DeadLetter } from '../persistence/records.ts';
+import { whyNotReplayable } from '../persistence/replayability.ts';
+import { countAtReplayCap } from '../persistence/operator-reads.ts';
 import { defaultReplayPolicy } from '../actors/replayer.ts';
-import { type CommandOutput, type FlagSpec, UsageError, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
+import { type CommandOutput, type FlagSpec, type Flags, UsageError, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
+import type { ControlAddress } from '../app/control/discovery.ts';
+import { call, findRuntime, NO_RUNTIME, RefusedError, tokenFor, UnreachableError } from './runtime-link.ts';
+import { processTerminal, progress } from './terminal.ts';
 import { openDatabase } from './open-db.ts';
 import { runtimeHolder } from '../persistence/runtime-lock.ts';
-import type { Store } from '../persistence/connection.ts';
 
-export const DEAD_LETTERS_USAGE = `Usage:
-  shoal dead-letters [list] [--state STATE] [--source PATH] [--request ID] [--limit N] [--json]
-  shoal dead-letters show ID [--json]
-  shoal dead-letters replay (ID... | --source PATH | --all) [--max-replays N]
-  shoal dead-letters discard ID... [--reason TEXT]
+export const DEAD_LETTERS_USAGE = `Usage (dead-letters is the same command as dlq):
+  shoal dlq [list] [--state STATE] [--source PATH] [--request ID] [--limit N] [--json]
+  shoal dlq show ID [--json]
+  shoal dlq replay (ID... | --source PATH | --all) [--max-replays N] [--token TOKEN]
+  shoal dlq discard ID... [--reason TEXT] [--token TOKEN]
 
 Dead letters are messages and requests that could not be processed: poison messages, requests
 that used all their attempts or got a non-retryable error, undecodable or orphan results. None
@@ -21,11 +25,13 @@ is ever deleted.
 
   list      lists letters, oldest first (the default action)
   show      prints one letter with its message and stack
-  replay    marks letters for replay; the running runtime delivers them within its scan
-            interval, or the next runtime at its start. A dead request goes back to the outbox
-            with fresh attempts under the same id, and its letter reads 'replayed' only once the
+  replay    replays letters. With a runtime running, through its control endpoint: they are
+            claimed and delivered at once. With none, they are marked in the database and the
+            next runtime replays them at its start. A dead request goes back to the outbox with
+            fresh attempts under the same id, and its letter reads 'replayed' only once the
             request completes. Each letter that cannot be replayed is named with why.
-  discard   marks letters discarded (kept for the record, never replayed)
+  discard   marks letters discarded (kept for the record, never replayed); through the running
+            runtime when there is one, else in the database
 
 Options:
   --db PATH          the database (default $SHOAL_DB, else ./shoal.db); list and show only read it
@@ -39,17 +45,20 @@ Options:
   --all              replay: every dead letter under the cap
   --max-replays N    replay: times a letter may be replayed, N >= 1 (default ${defaultReplayPolicy.maxReplays})
   --reason TEXT      discard: why, kept with the letter
+  --token TOKEN      replay, discard with a runtime running: its control token (default
+                     $SHOAL_TOKEN, else the <db>.token file beside the database)
   -h, --help         show this help
 
 Examples:
-  shoal dead-letters --db /var/lib/shoal/shoal.db
-  shoal dead-letters show 12 --json
-  shoal dead-letters replay 12 13
-  shoal dead-letters replay --source /shoal/pipeline/sender --max-replays 5
-  shoal dead-letters discard 14 --reason "strategy retired"
+  shoal dlq --db /var/lib/shoal/shoal.db
+  shoal dlq show 12 --json
+  shoal dlq replay 12 13
+  shoal dlq replay --source /shoal/pipeline/sender --max-replays 5
+  shoal dlq discard 14 --reason "strategy retired"
 
-Exit codes: 0 done, 1 a letter not found, not replayed or not discarded, 2 bad usage or no
-usable database.
+Exit codes: 0 done; 1 a letter not found, not replayed or not discarded; 2 bad usage, no usable
+database, or the control token missing or refused; 3 the runtime's endpoint stopped answering
+(nothing was changed).
 `;
 
 export const DEAD_LETTERS_OPTIONS = {
@@ -62,41 +71,22 @@ export const DEAD_LETTERS_OPTIONS = {
   all: { type: 'boolean' },
   reason: { type: 'string' },
   'max-replays': { type: 'number', integer: true, min: 1 },
+  token: { type: 'string' },
 } as const satisfies FlagSpec;
 
 /** The options each action takes (--db and --help go with all). */
 const ACTION_OPTIONS: Record<string, readonly string[]> = {
   list: ['state', 'source', 'request', 'limit', 'json'],
   show: ['json'],
-  replay: ['source', 'all', 'max-replays'],
-  discard: ['reason'],
+  replay: ['source', 'all', 'max-replays', 'token'],
+  discard: ['reason', 'token'],
 };
 
 function line(l: DeadLetter): string {
   return `${String(l.id).padStart(6)}  ${l.state.padEnd(10)} ${formatTime(l.lastFailedAt).padEnd(21)} ${l.source.padEnd(32)} replays ${l.replayCount}  ${l.requestId ?? ''}  ${l.error.slice(0, 100)}`;
 }
 
-/** Why a letter cannot be marked for replay now, or undefined when it can. */
-export function whyNotReplayable(id: number, letter: DeadLetter | undefined, maxReplays: number): string | undefined {
-  if (!letter) return `no such letter (${id})`;
-  switch (letter.state) {
-    case 'replayed':
-      return `already replayed${letter.note ? ` (${letter.note})` : ''}`;
-    case 'discarded':
-      return `discarded${letter.note ? ` (${letter.note})` : ''}; a discarded letter is kept, never replayed`;
-    case 'replaying':
-      return letter.requestId ? `its replay is under way (request ${letter.requestId} is back in the outbox)` : 'already marked for replay';
-    default:
-      return letter.replayCount >= maxReplays ? `at the cap: ${letter.replayCount} of ${maxReplays} replays used; --max-replays N to raise it` : undefined;
-  }
-}
-
-function countAtCap(store: Store, source: string | undefined, maxReplays: number): number {
-  let q = store.db.selectFrom('dead_letters').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'dead').where('replay_count', '>=', maxReplays);
-  if (source !== undefined) q = q.where('source', '=', source);
-  const { sql, parameters } = q.compile();
-  return (store.sqlite.prepare(sql).get(...(parameters as unknown[])) as { n: number }).n;
-}
+export { whyNotReplayable };
 
 function ids(positionals: string[]): number[] {
   return positionals.map((p) => {
@@ -106,7 +96,65 @@ function ids(positionals: string[]): number[] {
   });
 }
 
-export async function deadLettersCommand(argv: string[], out: CommandOutput): Promise<number> {
+type DeadLetterFlags = Flags<typeof DEAD_LETTERS_OPTIONS>;
+
+interface ReplayAnswer {
+  claimed: number;
+  ids: number[];
+  refused: { id: number; why: string }[];
+  atCap: number;
+  maxReplays: number;
+}
+
+/** replay and discard by the running runtime's control endpoint (with its token). */
+async function throughRuntime(verb: 'replay' | 'discard', address: ControlAddress, chosen: number[], flags: DeadLetterFlags, db: string, out: CommandOutput, env: Record<string, string | undefined>): Promise<number> {
+  let token: string;
+  try {
+    token = tokenFor(db, flags.token, env);
+  } catch (e) {
+    out.stderr(`shoal dead-letters: ${(e as Error).message} (give --token or $SHOAL_TOKEN)\n`);
+    return 2;
+  }
+  try {
+    if (verb === 'replay') {
+      const body = { ...(chosen.length > 0 ? { ids: chosen } : {}), ...(flags.source !== undefined ? { source: flags.source } : {}), ...(flags.all ? { all: true } : {}), ...(flags['max-replays'] !== undefined ? { maxReplays: flags['max-replays'] } : {}) };
+      const r = await call<ReplayAnswer>(address, 'POST', '/v1/dead-letters/replay', { token, body });
+      for (const x of r.refused) out.stderr(`dead letter ${x.id} not replayed: ${x.why}\n`);
+      if (r.atCap > 0) out.stderr(`${r.atCap} dead letter(s) not replayed: at the cap of ${r.maxReplays} replays; --max-replays N to raise it\n`);
+      out.stdout(`${r.claimed} dead letter(s) replaying now${r.claimed > 0 ? `: ${r.ids.join(', ')}; the running runtime (pid ${address.pid}) is delivering ${r.claimed === 1 ? 'it' : 'them'}` : ''}\n`);
+      return r.refused.length > 0 ? 1 : 0;
+    }
+    let failed = 0;
+    const p = progress(chosen.length > 20 && processTerminal(env).stderrTty);
+    for (const [i, id] of chosen.entries()) {
+      p.update(`discarding ${i + 1}/${chosen.length}`);
+      try {
+        await call(address, 'POST', `/v1/dead-letters/${id}/discard`, { token, body: flags.reason !== undefined ? { reason: flags.reason } : {} });
+        p.done();
+        out.stdout(`dead letter ${id} discarded\n`);
+      } catch (e) {
+        if (!(e instanceof RefusedError) || e.exitCode !== 1) throw e;
+        failed++;
+        p.done();
+        out.stderr(`dead letter ${id} not discarded: ${e.message}\n`);
+      }
+    }
+    p.done();
+    return failed > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof UnreachableError) {
+      out.stderr(`shoal dead-letters: no runtime reachable: ${e.message}; nothing was changed (run again to act on the database directly once the runtime is gone)\n`);
+      return NO_RUNTIME;
+    }
+    if (e instanceof RefusedError) {
+      out.stderr(`shoal dead-letters: refused: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+export async function deadLettersCommand(argv: string[], out: CommandOutput, env: Record<string, string | undefined> = process.env): Promise<number> {
   return runCommand('dead-letters', DEAD_LETTERS_USAGE, out, async () => {
     const { flags, positionals, help } = parseFlags(argv, DEAD_LETTERS_OPTIONS, { allowPositionals: true });
     if (help) {
@@ -124,7 +172,13 @@ export async function deadLettersCommand(argv: string[], out: CommandOutput): Pr
     if (verb === 'replay' && chosen.length === 0 && flags.source === undefined && !flags.all) throw new UsageError('replay needs ids, --source PATH or --all');
     if (verb === 'discard' && chosen.length === 0) throw new UsageError('discard needs dead letter ids');
     const write = verb === 'replay' || verb === 'discard';
-    const store = await openDatabase('dead-letters', dbPathFrom(flags.db), out, { write });
+    if (write) {
+      // A running runtime does it at once, through its endpoint; with none, the store is changed
+      // directly and the next runtime carries the replays out at its start.
+      const link = findRuntime(dbPathFrom(flags.db, env));
+      if (link.up) return throughRuntime(verb, link.address, chosen, flags, dbPathFrom(flags.db, env), out, env);
+    }
+    const store = await openDatabase('dead-letters', dbPathFrom(flags.db, env), out, { write });
     if (!store) return 2;
     try {
       switch (verb) {
@@ -152,7 +206,7 @@ export async function deadLettersCommand(argv: string[], out: CommandOutput): Pr
             return why ? [{ id, why }] : [];
           });
           const claimable = chosen.filter((id) => !refusals.some((r) => r.id === id));
-          const atCap = chosen.length === 0 ? countAtCap(store, flags.source, maxReplays) : 0;
+          const atCap = chosen.length === 0 ? countAtReplayCap(store, flags.source, maxReplays) : 0;
           let letters: DeadLetter[] = [];
           let underWay = 0;
           if (chosen.length === 0 || claimable.length > 0) {

@@ -1,5 +1,5 @@
 /** `shoal queue`: the durable OOS outbox: counts by state, the oldest live request, and a listing. */
-import { countByState, listRequests } from '../persistence/outbox-reads.ts';
+import { queueView } from '../persistence/operator-reads.ts';
 import { REQUEST_STATES, type RequestState } from '../persistence/schema.ts';
 import { type CommandOutput, type FlagSpec, dbPathFrom, formatTime, parseFlags, runCommand } from './args.ts';
 import { openReadDatabase } from './open-db.ts';
@@ -42,14 +42,11 @@ export async function queueCommand(argv: string[], out: CommandOutput, now = Dat
     const store = openReadDatabase('queue', dbPathFrom(flags.db), out);
     if (!store) return 2;
     try {
-      const counts = countByState(store);
-      const states: RequestState[] = flags.state ? [flags.state as RequestState] : ['in_flight', 'pending'];
-      // Oldest first; request ids are time-ordered, so they break ties within a millisecond.
-      const byAge = (a: { enqueuedAt: number; requestId: string }, b: { enqueuedAt: number; requestId: string }) => a.enqueuedAt - b.enqueuedAt || (a.requestId < b.requestId ? -1 : 1);
-      const rows = states.flatMap((s) => listRequests(store, s, limit)).sort(byAge).slice(0, limit);
-      const live = [...listRequests(store, 'pending', 1), ...listRequests(store, 'in_flight', 1)].sort(byAge)[0];
+      const view = queueView(store, flags.state as RequestState | undefined, limit);
+      const { counts, requests: rows } = view;
+      const live = view.oldestLive;
       if (flags.json) {
-        out.stdout(`${JSON.stringify({ counts, oldestLive: live ?? null, requests: rows }, null, 2)}\n`);
+        out.stdout(`${JSON.stringify(view, null, 2)}\n`);
         return 0;
       }
       out.stdout(`outbox: ${REQUEST_STATES.map((s) => `${s} ${counts[s]}`).join(', ')}\n`);

@@ -1,5 +1,5 @@
 /**
- * Alerts and their deliveries (migration 7). An alert is raised in a write batch before anything
+ * Alerts and their deliveries (migration 8). An alert is raised in a write batch before anything
  * is sent: `raiseAlert` stores it with one pending delivery per configured webhook, unless an
  * alert of the same kind and key was raised within the deduplication window (then that one's
  * `repeats` goes up and nothing new is sent). A delivery is claimed before each try (attempts + 1,

@@ -15,12 +15,13 @@
  * Every dead letter also counts as a `dead_letter` failure event.
  */
 import { sql } from 'kysely';
+import { countLettersByState } from './operator-reads.ts';
 import type { Store } from './connection.ts';
 import type { CommandSpec } from './command.ts';
 import { insertFailureEvent } from './events.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { toDeadLetter, type DeadLetter } from './records.ts';
-import { DEAD_LETTER_STATES, type DeadLetterState } from './schema.ts';
+import type { DeadLetterState } from './schema.ts';
 import { IN_FLIGHT, letterState, PENDING, requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
 
 const DEAD = letterState('dead');
@@ -397,10 +398,7 @@ export const claimDeadLettersForReplaySpec: CommandSpec<ClaimDeadLettersForRepla
 
 /** Dead letters by state (every state present, 0 when none). */
 export function countDeadLettersByState(store: Store): Record<DeadLetterState, number> {
-  const counts = Object.fromEntries(DEAD_LETTER_STATES.map((st) => [st, 0])) as Record<DeadLetterState, number>;
-  const rows = store.sqlite.prepare('select state, count(*) as n from dead_letters group by state').all() as { state: DeadLetterState; n: number }[];
-  for (const r of rows) counts[r.state] = r.n;
-  return counts;
+  return countLettersByState(store);
 }
 
 /** Letters left `replaying` with nothing under way for them (a claim whose replayer died, a CLI claim), oldest first. */

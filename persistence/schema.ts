@@ -5,13 +5,16 @@
  */
 import type { Generated } from 'kysely';
 import { ARCHIVED_RANKS, RANKS, type Rank } from '../domain/ranks.ts';
-import { REQUEST_STATES, type RequestState } from '../domain/request.ts';
+import { REQUEST_ORIGINS, REQUEST_STATES, type RequestOrigin, type RequestState } from '../domain/request.ts';
 import type { FailureKind } from '../domain/failures.ts';
 import type { AlertKind, Severity } from '../domain/alerts.ts';
 import type { DeliveryState } from '../domain/alert-delivery.ts';
 
 // The domain's vocabulary, stored as these columns' values.
-export { ARCHIVED_RANKS, RANKS, REQUEST_STATES, type FailureKind, type Rank, type RequestState };
+export { ARCHIVED_RANKS, RANKS, REQUEST_ORIGINS, REQUEST_STATES, type FailureKind, type Rank, type RequestOrigin, type RequestState };
+
+export const HOST_FORWARD_STATES = ['pending', 'forwarded', 'dead'] as const;
+export type HostForwardState = (typeof HOST_FORWARD_STATES)[number];
 
 
 
@@ -102,6 +105,10 @@ export interface OosRequestsTable {
    * it (done, at completed_at).
    */
   sends: number;
+  /** local, or host (taken in by the bridge's intake under the host's own request id). */
+  origin: RequestOrigin;
+  /** The newer host request that superseded this one (state superseded), else NULL. */
+  superseded_by: string | null;
 }
 
 /**
@@ -188,6 +195,23 @@ export interface DailySummariesTable {
 }
 
 /**
+ * Bridge mode: a result to hand to the host's result socket, written in the same commit as the
+ * result of a host request. `frame` is the result frame as the service sent it, forwarded unchanged.
+ */
+export interface HostForwardsTable {
+  request_id: string;
+  state: HostForwardState;
+  frame: string;
+  /** Hand-offs tried (the successful one included). */
+  attempts: number;
+  /** When the result was stored (the forward's age counts from here). */
+  first_at: number;
+  last_at: number | null;
+  forwarded_at: number | null;
+  last_error: string | null;
+}
+
+/**
  * An alert, stored before it is sent (actors/notifier.ts). Its id is the idempotency id webhooks
  * receive; a later alert of the same kind and key within the deduplication window only bumps
  * `repeats` here.
@@ -233,6 +257,7 @@ export interface Schema {
   failure_events: FailureEventsTable;
   supervisor_events: SupervisorEventsTable;
   daily_summaries: DailySummariesTable;
+  host_forwards: HostForwardsTable;
   alerts: AlertsTable;
   alert_deliveries: AlertDeliveriesTable;
 }

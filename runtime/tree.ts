@@ -11,6 +11,8 @@ export interface TreeNode {
   readonly processed?: number;
   readonly lastError?: string;
   readonly lastErrorAt?: number;
+  /** When the node's current incarnation started (ms), while it runs: its uptime is now minus this. */
+  readonly startedAt?: number;
   readonly childId?: string;
   readonly restartType?: string;
   readonly strategy?: string;

@@ -68,6 +68,8 @@ interface ChildRecord {
   lastFailureAt?: number;
   lastError?: string;
   lastErrorAt?: number;
+  /** When the current incarnation started (an operator's "uptime"). */
+  startedAt?: number;
   timer?: TimerHandle;
 }
 
@@ -110,6 +112,7 @@ export class Supervisor implements FaultHandler {
   restartCount = 0;
   lastError?: string;
   lastErrorAt?: number;
+  private startedAt?: number;
   private spec!: AnySupervisorSpec;
 
   constructor(
@@ -197,6 +200,7 @@ export class Supervisor implements FaultHandler {
       }
     }
     this.status = 'running';
+    this.startedAt = this.system.clock.now();
     this.emit('supervisor_started');
   }
 
@@ -228,6 +232,7 @@ export class Supervisor implements FaultHandler {
 
   private childStarted(rec: ChildRecord): void {
     rec.status = 'running';
+    rec.startedAt = this.system.clock.now();
     this.emit('actor_started', { path: this.childPath(rec), childId: rec.spec.id });
   }
 
@@ -541,6 +546,7 @@ export class Supervisor implements FaultHandler {
       mailboxLength: 0,
       lastError: this.lastError,
       lastErrorAt: this.lastErrorAt,
+      ...(this.startedAt !== undefined && this.status === 'running' ? { startedAt: this.startedAt } : {}),
       childId: this.parent?.record.spec.id,
       restartType: this.parent?.record.spec.restart,
       children: this.children.map((r) => {
@@ -553,6 +559,7 @@ export class Supervisor implements FaultHandler {
             restartCount: r.restarts,
             lastError: r.lastError ?? r.cell.lastError,
             lastErrorAt: r.lastErrorAt ?? r.cell.lastErrorAt,
+            ...(r.startedAt !== undefined && r.status === 'running' ? { startedAt: r.startedAt } : {}),
           });
         }
         return { path: this.childPath(r), kind: 'worker', status: r.status, restartCount: r.restarts, restartWindow: [], mailboxLength: 0, childId: r.spec.id, restartType: r.spec.restart, lastError: r.lastError, lastErrorAt: r.lastErrorAt, children: [] };

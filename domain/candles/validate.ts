@@ -17,6 +17,8 @@ export interface ValidateFileOptions extends CandleCheckOptions {
   chunkSize?: number;
   /** Times the validation (`durationMs`). */
   clock?: Pick<Clock, 'now'>;
+  /** Told the bytes read so far and the file's size after each read (a progress display). */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
 /**
@@ -41,10 +43,13 @@ export async function validateCandleFile(path: string, options: ValidateFileOpti
     const stat = await handle.stat();
     if (!stat.isFile()) return unreadableVerdict(path, `cannot read "${path}": not a regular file`, resolved, clock.now() - started);
     const buffer = Buffer.allocUnsafe(chunkSize);
+    let total = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, chunkSize, null);
       if (bytesRead === 0) break;
       scanner.feed(bytesRead === chunkSize ? buffer : buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      options.onProgress?.(total, stat.size);
     }
   } catch (err) {
     return unreadableVerdict(path, describeError('cannot read', path, err), resolved, clock.now() - started);

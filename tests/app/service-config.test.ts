@@ -44,7 +44,7 @@ describe('shoal start configuration', () => {
     const s = load();
     expect(s).toMatchObject({ runtime: { dbPath: 'shoal.db' }, logLevel: 'info', drainTimeoutMs: 30_000 });
     const c = effectiveConfig(s, { SWIMMY_ZMQ_HOST: 'svc', SWIMMY_PORT_BACKTEST_REQ: '6000', SWIMMY_PORT_BACKTEST_RES: '6001' });
-    expect([c.requestEndpoint, c.resultEndpoint]).toEqual(['tcp://svc:6000', 'tcp://*:6001']);
+    expect([c.requestEndpoint, c.resultEndpoint]).toEqual(['tcp://svc:6000', 'tcp://127.0.0.1:6001']);
     expect(c.retention).toEqual({ keepDays: 90, batch: 200, intervalMs: 3_600_000 });
   });
 

@@ -92,7 +92,10 @@ describe('migrations', () => {
 
   it('version 5 adds nan_metrics: results stored by a version-4 build read the same (a NULL stays null), new ones keep NaN', () => {
     const old = temp.open({ migrations: MIGRATIONS.slice(0, 4) });
-    const [kept] = seedRequests(old, ['a'], T0);
+    // Written as a version-4 build would (this build's enqueue writes columns of later versions).
+    applyOk(old, [{ type: 'upsertStrategy', strategy: strategy('a') }], T0);
+    const kept = 'r-v4';
+    old.sqlite.prepare(`insert into oos_requests (request_id, strategy_name, payload, state, next_attempt_at, enqueued_at) values (?, 'a', '{}', 'pending', ${T0}, ${T0})`).run(kept);
     old.sqlite
       .prepare(
         `insert into oos_results (request_id, strategy_name, trades, sharpe, sortino, max_dd, win_rate, profit_factor, sharpe_ci_lower, received_at)
