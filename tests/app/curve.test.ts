@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { curveKeyPair, Push } from 'zeromq';
 import { echoEngine } from '../../backtester/engines.ts';
 import { loadCurve, missingCurveSettings } from '../../app/curve.ts';
+import { secretValues } from '../../app/service-config.ts';
 import { ConfigError } from '../../app/config-schema.ts';
 import { oosConfig } from '../../app/config.ts';
 import type { ShoalEvent } from '../../app/api.ts';
@@ -163,5 +164,16 @@ describe('the flow with CURVE on (real sockets)', () => {
       pipeline(dir, { config: { curve: { enabled: true, secretKeyFile: files.secretKeyFile, serverPublicKey: curveKeyPair().publicKey, allowedClientKeys: [curveKeyPair().publicKey] } } }),
     ).rejects.toThrow(`curve: secret key file ${files.secretKeyFile} may be read by other users (mode 0604); chmod 600 it`);
     expect(fs.existsSync(path.join(dir, 'shoal.db'))).toBe(false);
+  });
+});
+
+describe('secrets of a CURVE configuration', () => {
+  // Rule: the key file's path is not a secret (it is shown), the key read from it is (the scrubber gets it).
+  it('treats curve.secretKeyFile as a path and the key it holds as the secret', () => {
+    const dir = temp.dir();
+    const files = writeKeyPair(dir, 'shoal');
+    const config = oosConfig({ dbPath: 'x.db', curve: { enabled: true, secretKeyFile: files.secretKeyFile, serverPublicKey: curveKeyPair().publicKey, allowedClientKeys: [curveKeyPair().publicKey] } }, {});
+    expect(secretValues(config)).not.toContain(files.secretKeyFile);
+    expect(loadCurve(config.curve)?.secrets).toEqual([readKeyPair(files.secretKeyFile).secretKey]);
   });
 });
