@@ -37,7 +37,7 @@ export class PullChannel {
     const onRefused = (r: HandshakeRefusal) => options.onRefused?.(r);
     if (curve) {
       const problems = curveProblems(curve);
-      if (problems.length > 0) throw new Error(`cannot bind result socket ${endpoint} with CURVE: ${problems.join('; ')}`);
+      if (problems.length > 0) throw new Error(`cannot bind ${options.name ?? 'result'} socket ${endpoint} with CURVE: ${problems.join('; ')}`);
       // The handler first: a client must never reach the socket before its allow-list is in place.
       zap = await zapHandler.register(options.name ?? 'pull', { allowedClientKeys: new Set(curve.allowedClientKeys), endpoint: () => bound, onRefused });
     }
