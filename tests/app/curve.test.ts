@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { curveKeyPair, Push } from 'zeromq';
 import { echoEngine } from '../../backtester/engines.ts';
+import { startBacktestService } from '../../backtester/service.ts';
 import { loadCurve, missingCurveSettings } from '../../app/curve.ts';
 import { secretValues } from '../../app/service-config.ts';
 import { ConfigError } from '../../app/config-schema.ts';
@@ -22,7 +23,7 @@ import { readKeyPair, writeKeyPair } from '../../transport/curve-keys.ts';
 import { PullChannel } from '../../transport/pull-channel.ts';
 import { PushChannel } from '../../transport/push-channel.ts';
 import { useTempStores } from '../persistence/helpers.ts';
-import { hostStrategy, pipeline, requestInput, until } from './pipeline-harness.ts';
+import { freePort, hostStrategy, pipeline, requestInput, until } from './pipeline-harness.ts';
 
 const temp = useTempStores();
 
@@ -131,6 +132,36 @@ describe('the flow with CURVE on (real sockets)', () => {
       intruder?.close();
       if (!plain.closed) plain.close();
       requests.close();
+      await p.close();
+    }
+  });
+
+  // Rule: with the bundled service speaking CURVE with the right keys, the flow runs as in plain TCP.
+  it('runs the flow end to end with the bundled service over CURVE', async () => {
+    const dir = temp.dir();
+    const shoalFiles = writeKeyPair(dir, 'shoal');
+    const serviceKeys = readKeyPair(writeKeyPair(dir, 'service').secretKeyFile);
+    const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const p = await pipeline(dir, {
+      config: { requestEndpoint, curve: { enabled: true, secretKeyFile: shoalFiles.secretKeyFile, serverPublicKey: serviceKeys.publicKey, allowedClientKeys: [serviceKeys.publicKey] } },
+    });
+    const logged: string[] = [];
+    const service = await startBacktestService({
+      bind: requestEndpoint,
+      resultEndpoint: p.resultEndpoint,
+      engine: echoEngine,
+      curve: { keys: serviceKeys, allowedClientKeys: [shoalFiles.publicKey], serverKey: shoalFiles.publicKey },
+      log: (l) => logged.push(l),
+    });
+    try {
+      await p.shoal.upsertStrategies([hostStrategy('A')]);
+      const a = await p.shoal.enqueue('A', requestInput('A'));
+      if (a.status !== 'enqueued') throw new Error('not enqueued');
+      expect(await p.shoal.outcome(a.requestId)).toMatchObject({ status: 'done', strategyName: 'A' });
+      expect(p.shoal.stats.results.refusals.refused + p.shoal.stats.sender.refusals.refused).toBe(0);
+      expect(logged).toEqual([]);
+    } finally {
+      await service.stop();
       await p.close();
     }
   });
