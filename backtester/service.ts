@@ -18,8 +18,8 @@
  * (zeromq.js allows one pending send per socket).
  */
 import { Pull, Push } from 'zeromq';
-import { curveProblems, curveSocketOptions, watchHandshakes, type CurveClient, type CurveKeyPair, type CurveServer, type HandshakeRefusal } from '../transport/curve.ts';
-import { zapHandler } from '../transport/zap.ts';
+import { curveProblems, curveSocketOptions, describeRefusal, watchHandshakes, type CurveClient, type CurveKeyPair, type HandshakeRefusal } from '../transport/curve.ts';
+import { curveServerSocket } from '../transport/zap.ts';
 import {
   MISSING_REQUEST_ID,
   decodeBacktestRequest,
@@ -160,21 +160,19 @@ export async function startBacktestService(options: BacktestServiceOptions): Pro
   const stats: BacktestServiceStats = { received: 0, answered: 0, ignored: 0, dropped: 0, engineFailures: 0, rejected: 0, waitingForSlot: false };
 
   const curve = options.curve;
-  const server: CurveServer | undefined = curve && { role: 'server', keys: curve.keys, allowedClientKeys: curve.allowedClientKeys };
   const client: CurveClient | undefined = curve && { role: 'client', keys: curve.keys, serverKey: curve.serverKey };
-  const problems = [...(server ? curveProblems(server) : []), ...(client ? curveProblems(client).filter((p) => p.startsWith("the server's")) : [])];
-  if (problems.length > 0) throw new Error(`cannot use CURVE: ${problems.join('; ')}`);
+  const clientProblems = client ? curveProblems(client) : [];
+  if (clientProblems.length > 0) throw new Error(`cannot use CURVE on the result socket: ${clientProblems.join('; ')}`);
   let requestEndpoint = options.bind;
-  const refused = (r: HandshakeRefusal) => log(`refused a connection on ${r.endpoint}: ${r.reason}${r.peer ? ` (peer ${r.peer}${r.clientKey ? `, key ${r.clientKey}` : ''})` : ''}`);
-  // The allow-list's handler first: no client may reach the socket before it is in place.
-  const zap = server ? await zapHandler.register('backtester', { allowedClientKeys: new Set(server.allowedClientKeys), endpoint: () => requestEndpoint, onRefused: refused }) : undefined;
-  const pull = new Pull({ linger: 0, ...(server && zap ? curveSocketOptions(server, zap.domain) : {}) });
+  const refused = (r: HandshakeRefusal) => log(describeRefusal(r));
+  const server = curve ? await curveServerSocket({ role: 'server', keys: curve.keys, allowedClientKeys: curve.allowedClientKeys }, 'request', () => requestEndpoint, refused) : undefined;
+  const pull = new Pull({ linger: 0, ...server?.options });
   if (server) watchHandshakes(pull, () => requestEndpoint, 'server', refused);
   try {
     await pull.bind(options.bind.replace(/:0$/, ':*'));
   } catch (e) {
     pull.close();
-    zap?.unregister();
+    server?.release();
     throw new Error(`cannot bind request socket ${options.bind}: ${(e as Error).message}`);
   }
   const push = new Push({ linger: 0, ...(client ? curveSocketOptions(client) : {}) });
@@ -184,7 +182,7 @@ export async function startBacktestService(options: BacktestServiceOptions): Pro
   } catch (e) {
     pull.close();
     push.close();
-    zap?.unregister();
+    server?.release();
     throw new Error(`cannot connect result socket ${options.resultEndpoint}: ${(e as Error).message}`);
   }
   requestEndpoint = pull.lastEndpoint ?? options.bind;
@@ -284,7 +282,7 @@ export async function startBacktestService(options: BacktestServiceOptions): Pro
         stopSignal();
         if (!pull.closed) pull.close();
         if (!push.closed) push.close();
-        zap?.unregister();
+        server?.release();
         await loop;
       })();
       return stopPromise;

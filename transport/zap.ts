@@ -7,7 +7,7 @@
  * the socket enforces its domain, so a missing handler refuses clients rather than admitting all.
  */
 import { Router } from 'zeromq';
-import { z85Encode, type HandshakeRefusal } from './curve.ts';
+import { curveProblems, curveSocketOptions, z85Encode, type CurveServer, type HandshakeRefusal } from './curve.ts';
 
 export const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 
@@ -145,3 +145,15 @@ async function bindRetrying(router: Router): Promise<void> {
 
 /** The one handler of this process (one per ZeroMQ context; all our sockets use the default one). */
 export const zapHandler = new ZapHandler();
+
+/**
+ * Everything a socket that binds needs for CURVE: the allow-list registered with the handler
+ * (before the socket exists, so no client can come first), and the socket options that enforce
+ * it. Call `release` once the socket is closed. Unusable settings throw one line.
+ */
+export async function curveServerSocket(curve: CurveServer, name: string, endpoint: () => string, onRefused: (r: HandshakeRefusal) => void): Promise<{ options: Record<string, unknown>; release: () => void }> {
+  const problems = curveProblems(curve);
+  if (problems.length > 0) throw new Error(`cannot use CURVE on the ${name} socket: ${problems.join('; ')}`);
+  const zap = await zapHandler.register(name, { allowedClientKeys: new Set(curve.allowedClientKeys), endpoint, onRefused });
+  return { options: curveSocketOptions(curve, zap.domain), release: zap.unregister };
+}
