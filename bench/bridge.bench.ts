@@ -25,9 +25,11 @@ import { figure, percentile, printGoals, ratio } from './lib/report.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/cli/shoal.js');
 const SERVICE = path.join(ROOT, 'dist/backtester/main.js');
-const RATE = 1_000;
-const WARMUP = 1_000;
-const MEASURED = 5_000;
+// The goals are set at these; BRIDGE_BENCH_RATE / BRIDGE_BENCH_N change them for a diagnostic run (no GOAL lines then).
+const RATE = Number(process.env.BRIDGE_BENCH_RATE ?? 1_000);
+const MEASURED = Number(process.env.BRIDGE_BENCH_N ?? 5_000);
+const WARMUP = Math.min(1_000, RATE);
+const DIAGNOSTIC = RATE !== 1_000 || MEASURED !== 5_000;
 
 const endpoint = async () => `tcp://127.0.0.1:${await freePort()}`;
 
@@ -178,6 +180,10 @@ const throughput = ratio('bridge round trips/s / direct', bridged.rate, direct.r
 ratio('bridge p99 / direct p99', percentile(bridged.latencies, 99), percentile(direct.latencies, 99));
 const p99 = percentile(bridged.latencies, 99);
 console.log('');
+if (DIAGNOSTIC) {
+  console.log(`diagnostic run (${RATE}/s, ${MEASURED} requests): no GOAL lines`);
+  process.exit(0);
+}
 printGoals([
   { name: 'bridge_throughput', measured: throughput, unit: 'x of direct at 1,000/s offered', target: '>= 0.9', pass: throughput >= 0.9 },
   { name: 'bridge_p99_host_to_host_at_1000_per_s', measured: p99, unit: 'ms', target: '< 50', pass: p99 < 50, digits: 1 },
