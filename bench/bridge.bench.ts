@@ -25,7 +25,8 @@ import { figure, percentile, printGoals, ratio } from './lib/report.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/cli/shoal.js');
 const SERVICE = path.join(ROOT, 'dist/backtester/main.js');
-// The goals are set at these; BRIDGE_BENCH_RATE / BRIDGE_BENCH_N change them for a diagnostic run (no GOAL lines then).
+// The goals are set at these; BRIDGE_BENCH_RATE / BRIDGE_BENCH_N change them for a diagnostic run
+// (no GOAL lines then); BRIDGE_BENCH_WINDOW sets the bridge's window (default 64).
 const RATE = Number(process.env.BRIDGE_BENCH_RATE ?? 1_000);
 const MEASURED = Number(process.env.BRIDGE_BENCH_N ?? 5_000);
 const WARMUP = Math.min(1_000, RATE);
@@ -143,7 +144,7 @@ await hostPull.bind(hostResults);
 const echo2 = await startEcho(service, serviceResults);
 const shoal = spawn(
   process.execPath,
-  [CLI, 'start', '--bridge', '--db', path.join(dir, 'shoal.db'), '--data-dir', dir, '--intake', intake, '--host-results', hostResults, '--service', service, '--service-results', serviceResults, '--window', '64', '--log-level', 'info'],
+  [CLI, 'start', '--bridge', '--db', path.join(dir, 'shoal.db'), '--data-dir', dir, '--intake', intake, '--host-results', hostResults, '--service', service, '--service-results', serviceResults, '--window', process.env.BRIDGE_BENCH_WINDOW ?? '64', '--log-level', 'info'],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 const started = waitFor(shoal, '"event":"intake_bound"', 'shoal start --bridge');
