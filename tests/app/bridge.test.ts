@@ -183,4 +183,21 @@ describe('bridge mode', () => {
     await p.close();
     expect(host.received).toHaveLength(1);
   });
+
+  it("a result never handed to the host is forwarded once its dead letter is replayed, with a fresh budget", async () => {
+    const { p, intake, hostResults } = await bridged(temp.dir(), { engine: echoEngine, forward: { maxAgeMs: 1_500 } });
+    const push = new Push({ linger: 0 });
+    push.connect(intake);
+    await push.send(frame(p, 'F', 'forward-later'));
+    await until(() => getForward(p.reader, 'forward-later')?.state === 'dead', 'the forward to be given up while the host is down');
+    const host = await standInHost(intake, hostResults);
+    await until(() => p.shoal.stats.forwarder.peers === 1, 'the host to connect');
+    expect(await p.shoal.replay({ source: '/shoal/forwarder' })).toEqual({ claimed: 1 });
+    await until(() => host.received.length === 1, 'the revived forward to reach the host');
+    expect(host.received[0]).toContain('(request_id . "forward-later")');
+    await until(() => getForward(p.reader, 'forward-later')?.state === 'forwarded', 'the forward to be marked');
+    expect(listDeadLetters(p.reader, { requestId: 'forward-later', state: undefined, limit: 5 }).map((l) => l.state)).toEqual(['replayed']);
+    push.close();
+    await p.close();
+  });
 });
