@@ -78,6 +78,8 @@ interface State {
   consecutiveFailures: number;
   tick?: TimerHandle;
   wakeAt?: TimerHandle;
+  /** Set at stop: the socket's own close is not a lost host. */
+  readonly life: { closed: boolean };
 }
 
 const defaultPause: BackoffPolicy = { minMs: 100, maxMs: 5_000, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
@@ -158,19 +160,21 @@ export function forwarder(config: ForwarderConfig, stats = new ForwarderStats())
     accepts: isForwarderMessage,
     init: (ctx) => {
       stats.peers = 0;
+      const life = { closed: false };
       const push = new PushChannel(config.endpoint, {
         sendTimeoutMs: config.sendTimeoutMs,
         highWaterMark: config.highWaterMark,
         onPeers: (n) => {
           const before = stats.peers;
           stats.peers = n;
+          if (life.closed) return;
           if (n < before) {
             stats.hostLost++;
             ctx.self.tell({ kind: 'hostLost', at: ctx.clock.now() });
           } else if (n > 0) ctx.self.tell({ kind: 'wake', hostUp: true });
         },
       });
-      const state: State = { push, reader: openStore({ path: config.dbPath, readonly: true }), pausedUntil: 0, consecutiveFailures: 0 };
+      const state: State = { push, reader: openStore({ path: config.dbPath, readonly: true }), pausedUntil: 0, consecutiveFailures: 0, life };
       // Start-up: everything still pending (a previous run's, a restart's) is forwarded.
       ctx.self.tell({ kind: 'tick' });
       return state;
@@ -189,6 +193,7 @@ export function forwarder(config: ForwarderConfig, stats = new ForwarderStats())
       return state;
     },
     onStop: (state, _reason, ctx) => {
+      state.life.closed = true;
       if (state.tick) ctx.clock.clearTimeout(state.tick);
       if (state.wakeAt) ctx.clock.clearTimeout(state.wakeAt);
       state.push.close();

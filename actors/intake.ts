@@ -9,7 +9,7 @@
  * why, and counted: it is never answered with a result (the host would score it Sharpe 0).
  * A request id the outbox already holds (the host sent it again) changes nothing.
  */
-import { kindGuard, type ActorContext, type ActorPath } from '../runtime/index.ts';
+import { kindGuard, ReceiptRef, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { WriteCommand } from '../persistence/commands.ts';
 import type { StrategyInput } from '../persistence/strategies.ts';
@@ -88,14 +88,18 @@ export function intake(config: IntakeConfig, stats = new IntakeStats()): ActorDe
     }
   };
 
-  const letter = (ctx: ActorContext<IntakeMessage>, frame: Buffer, why: string, requestId: string | undefined): WriteCommand => ({
-    type: 'insertDeadLetter',
-    source: ctx.path,
-    message: { kind: INTAKE_LETTER_KIND, frame: { $bytes: frame.toString('base64') }, text: frame.toString('utf8').slice(0, 2_000) },
-    error: why,
-    attempts: 1,
-    requestId,
-  });
+  /** Keeps a frame that could not be taken in; a replayed frame that fails again goes back to its letter. */
+  const letter = (ctx: ActorContext<IntakeMessage>, frame: Buffer, why: string, requestId: string | undefined, replayOf: number | undefined): WriteCommand =>
+    replayOf !== undefined
+      ? { type: 'deadLetterReturned', id: replayOf, error: why }
+      : {
+          type: 'insertDeadLetter',
+          source: ctx.path,
+          message: { kind: INTAKE_LETTER_KIND, frame: { $bytes: frame.toString('base64') }, text: frame.toString('utf8').slice(0, 2_000) },
+          error: why,
+          attempts: 1,
+          requestId,
+        };
 
   return {
     accepts: isIntakeMessage,
@@ -113,14 +117,17 @@ export function intake(config: IntakeConfig, stats = new IntakeStats()): ActorDe
       // Every frame of the turn goes to the gate at once: it judges them together and stores them in one commit.
       const asked: Promise<void>[] = [];
       let freed = 0;
-      for (const m of msgs) {
+      for (let i = 0; i < msgs.length; i++) {
+        const m = msgs[i];
+        const sender = ctx.senders[i];
+        const replayOf = sender instanceof ReceiptRef ? sender.replayOf : undefined;
         stats.frames++;
         const decoded = decodeBacktestRequest(m.frame, config.limits);
         if (!decoded.ok) {
           stats.undecodable++;
           const e = decoded.error;
           letters.push({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: e.requestId, detail: `undecodable request frame from the host: ${e.message}` });
-          letters.push(letter(ctx, m.frame, `undecodable request frame from the host: ${e.message}`, e.requestId));
+          letters.push(letter(ctx, m.frame, `undecodable request frame from the host: ${e.message}`, e.requestId, replayOf));
           continue;
         }
         const r = decoded.value;
@@ -160,13 +167,13 @@ export function intake(config: IntakeConfig, stats = new IntakeStats()): ActorDe
                     : reply.status === 'rejected'
                       ? `request ${requestId} refused by the data gate: ${reply.detail}`
                       : `request ${requestId} not stored: ${reply.error}`;
-                letters.push(letter(ctx, m.frame, why, requestId));
+                letters.push(letter(ctx, m.frame, why, requestId, replayOf));
               }
             },
             (e: unknown) => {
               // The gate did not answer: whether it stored the request is unknown, so the frame is kept.
               stats.refused++;
-              letters.push(letter(ctx, m.frame, `request ${requestId}: the data gate did not answer: ${(e as Error).message}`, requestId));
+              letters.push(letter(ctx, m.frame, `request ${requestId}: the data gate did not answer: ${(e as Error).message}`, requestId, replayOf));
             },
           );
         asked.push(ask);

@@ -116,6 +116,8 @@ interface SenderState {
   wakeAt?: { at: number; timer: TimerHandle };
   /** When a service connection dropped, until a connection is back and what was in flight is sent again. */
   lostAt?: number;
+  /** Set at stop: the socket's own close is not a lost service. */
+  readonly life: { closed: boolean };
 }
 
 const defaultPause: BackoffPolicy = { minMs: 200, maxMs: 10_000, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
@@ -279,6 +281,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       const reader = openStore({ path: config.dbPath, readonly: true });
       stats.peers = 0;
       const refusals = new RefusalRecorder(ctx.system, ctx.clock, config.writerPath, ctx.path, stats.refusals);
+      const life = { closed: false };
       const push = new PushChannel(config.endpoint, {
         curve: config.curve,
         onRefused: (r) => refusals.record(r),
@@ -288,6 +291,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         onPeers: (n) => {
           const before = stats.peers;
           stats.peers = n;
+          if (life.closed) return;
           if (n < before) {
             stats.serviceLost++;
             ctx.self.tell({ kind: 'wake', peerLostAt: ctx.clock.now() });
@@ -302,6 +306,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         consecutiveSendFailures: 0,
         bucket: { tokens: burst, at: ctx.clock.now() },
         backlog: true,
+        life,
       };
       // Start-up recovery: leases that ran out while we were down are handled at once.
       ctx.self.tell({ kind: 'tick' });
@@ -350,6 +355,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       return state;
     },
     onStop: (state, _reason, ctx) => {
+      state.life.closed = true;
       if (state.tick) ctx.clock.clearTimeout(state.tick);
       if (state.wakeAt) ctx.clock.clearTimeout(state.wakeAt.timer);
       state.push.close();

@@ -132,7 +132,7 @@ export class Shoal {
         commands: [{ type: 'recordSupervisorEvent', kind, path: e.path, childId: e.childId, detail: [e.reason, e.error].filter(Boolean).join(': ') || undefined }],
       } satisfies DbWriterMessage);
     });
-    const replayRoutes = oosReplayRoutes({ writer: paths.dbWriter, sender: paths.sender, resultHandler: paths.resultHandler });
+    const replayRoutes = oosReplayRoutes({ writer: paths.dbWriter, sender: paths.sender, resultHandler: paths.resultHandler, ...(cfg.bridge ? { intake: paths.intake, forwarder: paths.forwarder } : {}) });
     const onCommitted = (commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]) => {
       telemetry.committed(commands, outcomes);
       // Nothing to derive when nobody listens: the writer's hot path stays as it was.

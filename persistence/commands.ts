@@ -19,7 +19,7 @@ import {
 } from './dead-letters.ts';
 import { recordFailureSpec, recordSupervisorEventSpec } from './events.ts';
 import { claimDueSpec, deadLetterRequestSpec, enqueueRequestSpec, expiredLeasesSpec, releaseClaimSpec, requeueRequestSpec, retryRequestSpec } from './outbox.ts';
-import { deadForwardSpec, forwardFailedSpec, forwardsHandedOffSpec, forwardsReopenedSpec } from './host-forwards.ts';
+import { deadForwardSpec, forwardFailedSpec, forwardsHandedOffSpec, forwardsReopenedSpec, reviveForwardSpec } from './host-forwards.ts';
 import { applyResultSpec } from './results.ts';
 import { pruneBeforeSpec, storeDailySummarySpec } from './retention.ts';
 import { changeRankSpec, ensureStrategySpec, strategyChangeSequence, upsertStrategySpec } from './strategies.ts';
@@ -59,6 +59,7 @@ export const WRITE_COMMANDS = [
   forwardFailedSpec,
   forwardsReopenedSpec,
   deadForwardSpec,
+  reviveForwardSpec,
   // alerts (alerts.ts)
   raiseAlertSpec,
   claimAlertDeliverySpec,

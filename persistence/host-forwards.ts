@@ -6,6 +6,7 @@
  *      |  <--forwardFailed (attempts + 1, last error)
  *      |  <--forwardsReopened------- (handed off just before the host's connection dropped)
  *      +------deadForward--------> dead (a dead letter with the frame, a forward_dead failure event)
+ *      <------reviveForward------- (its dead letter replayed: a fresh budget, its age from now)
  *
  * A forward is written in the same commit as its result (results.ts, `insertForward`), so a
  * stored result of a host request always has one; a superseded request's result has none.
@@ -54,6 +55,15 @@ export interface ForwardsReopenedCommand {
   until: number;
 }
 
+/** A dead forward is pending again (its dead letter is being replayed): attempts 0, its age counted from now. */
+export interface ReviveForwardCommand {
+  type: 'reviveForward';
+  requestId: string;
+}
+
+export type ReviveForwardOutcome =
+  | { type: 'reviveForward'; status: 'revived'; requestId: string }
+  | { type: 'reviveForward'; status: 'not_dead'; requestId: string; state: HostForwardState | null };
 export type ForwardsReopenedOutcome = { type: 'forwardsReopened'; status: 'reopened'; reopened: number };
 export type ForwardsHandedOffOutcome = { type: 'forwardsHandedOff'; status: 'marked'; forwarded: number };
 export type ForwardFailedOutcome = { type: 'forwardFailed'; status: 'recorded' | 'not_pending'; requestId: string };
@@ -91,6 +101,13 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .where('state', '=', 'forwarded')
       .where('forwarded_at', '>=', $.since)
       .where('forwarded_at', '<=', $.until),
+  ),
+  revive: prepared(sqlite, ($: { requestId: string; now: number }) =>
+    db
+      .updateTable('host_forwards')
+      .set({ state: 'pending', attempts: 0, first_at: $.now, last_error: null })
+      .where('request_id', '=', $.requestId)
+      .where('state', '=', 'dead'),
   ),
   markDead: prepared(sqlite, ($: { requestId: string; error: string; now: number }) =>
     db
@@ -155,6 +172,18 @@ function forwardsReopened(store: Store, c: ForwardsReopenedCommand, _now: number
   return { type: 'forwardsReopened', status: 'reopened', reopened: statements(store).reopen.run({ since, until }).changes };
 }
 
+function reviveForward(store: Store, c: ReviveForwardCommand, now: number): ReviveForwardOutcome {
+  requireText(`reviveForward request=${c.requestId}`, 'requestId', c.requestId);
+  const s = statements(store);
+  if (s.revive.run({ requestId: c.requestId, now }).changes === 1) return { type: 'reviveForward', status: 'revived', requestId: c.requestId };
+  return { type: 'reviveForward', status: 'not_dead', requestId: c.requestId, state: s.get.get({ requestId: c.requestId })?.state ?? null };
+}
+
+export const reviveForwardSpec: CommandSpec<ReviveForwardCommand, ReviveForwardOutcome> = {
+  type: 'reviveForward',
+  apply: reviveForward,
+  describe: (c) => `reviveForward (host_forwards) request=${c.requestId}`,
+};
 export const forwardsReopenedSpec: CommandSpec<ForwardsReopenedCommand, ForwardsReopenedOutcome> = {
   type: 'forwardsReopened',
   apply: forwardsReopened,

@@ -4,6 +4,8 @@
  * own ids before they are sent; results reach the host unchanged, once stored; what is refused
  * or given up is dead-lettered and never forwarded.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Pull, Push } from 'zeromq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { echoEngine } from '../../backtester/engines.ts';
@@ -162,5 +164,40 @@ describe('bridge mode', () => {
     push2.close();
     await late.p.close();
     expect(host2.received).toEqual([]);
+  });
+
+  it('a host request the gate refused is taken in by a replay of its dead letter once its candle file is there, and answered to the host once', async () => {
+    const dir = temp.dir();
+    const { p, intake, hostResults } = await bridged(dir, { engine: echoEngine });
+    const host = await standInHost(intake, hostResults);
+    const later = path.join(dir, 'later', 'USDJPY_M1.csv');
+    await host.send(frame(p, 'R', 'host-later', { candlesFile: later }));
+    await until(() => p.shoal.stats.intake.deadLettered === 1, 'the refused frame to be dead-lettered');
+    fs.mkdirSync(path.dirname(later));
+    fs.copyFileSync(p.candles, later);
+    const report = await p.shoal.replay({ source: '/shoal/intake' });
+    expect(report).toEqual({ claimed: 1 });
+    await until(() => host.received.length === 1, 'the replayed request to be answered');
+    expect(host.received[0]).toContain('(request_id . "host-later")');
+    expect(getRequest(p.reader, 'host-later')).toMatchObject({ state: 'done', origin: 'host' });
+    await p.close();
+    expect(host.received).toHaveLength(1);
+  });
+
+  it("a result never handed to the host is forwarded once its dead letter is replayed, with a fresh budget", async () => {
+    const { p, intake, hostResults } = await bridged(temp.dir(), { engine: echoEngine, forward: { maxAgeMs: 1_500 } });
+    const push = new Push({ linger: 0 });
+    push.connect(intake);
+    await push.send(frame(p, 'F', 'forward-later'));
+    await until(() => getForward(p.reader, 'forward-later')?.state === 'dead', 'the forward to be given up while the host is down');
+    const host = await standInHost(intake, hostResults);
+    await until(() => p.shoal.stats.forwarder.peers === 1, 'the host to connect');
+    expect(await p.shoal.replay({ source: '/shoal/forwarder' })).toEqual({ claimed: 1 });
+    await until(() => host.received.length === 1, 'the revived forward to reach the host');
+    expect(host.received[0]).toContain('(request_id . "forward-later")');
+    await until(() => getForward(p.reader, 'forward-later')?.state === 'forwarded', 'the forward to be marked');
+    expect(listDeadLetters(p.reader, { requestId: 'forward-later', state: undefined, limit: 5 }).map((l) => l.state)).toEqual(['replayed']);
+    push.close();
+    await p.close();
   });
 });

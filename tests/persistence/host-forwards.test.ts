@@ -159,4 +159,14 @@ describe('host forwards', () => {
     applyOk(store, [{ type: 'applyResult', requestId: 'h1', result: metrics() }], T0 + 1);
     expect(auditStore(store)).toMatchObject({ doneWithoutForward: 1, lost: 1 });
   });
+
+  it('a dead forward revived is pending again with no attempts and its age counted from the revival; anything else is not_dead', () => {
+    const store = hostStore();
+    hostEnqueue(store, 'h1', T0);
+    applyOk(store, [{ type: 'applyResult', requestId: 'h1', result: metrics(), frame: FRAME }], T0 + 1);
+    expect(applyOne(store, { type: 'reviveForward', requestId: 'h1' }, T0 + 2)).toEqual({ type: 'reviveForward', status: 'not_dead', requestId: 'h1', state: 'pending' });
+    applyOk(store, [{ type: 'forwardFailed', requestId: 'h1', error: 'EAGAIN' }, { type: 'deadForward', requestId: 'h1', error: 'gave up', source: 's' }], T0 + 3);
+    expect(applyOne(store, { type: 'reviveForward', requestId: 'h1' }, T0 + 10)).toMatchObject({ status: 'revived' });
+    expect(getForward(store, 'h1')).toMatchObject({ state: 'pending', attempts: 0, firstAt: T0 + 10, lastError: null });
+  });
 });
