@@ -176,7 +176,7 @@ describe('bridge mode', () => {
     fs.mkdirSync(path.dirname(later));
     fs.copyFileSync(p.candles, later);
     const report = await p.shoal.replay({ source: '/shoal/intake' });
-    expect(report).toEqual({ claimed: 1 });
+    expect(report).toEqual({ claimed: 1, ids: [1] });
     await until(() => host.received.length === 1, 'the replayed request to be answered');
     expect(host.received[0]).toContain('(request_id . "host-later")');
     expect(getRequest(p.reader, 'host-later')).toMatchObject({ state: 'done', origin: 'host' });
@@ -192,7 +192,7 @@ describe('bridge mode', () => {
     await until(() => getForward(p.reader, 'forward-later')?.state === 'dead', 'the forward to be given up while the host is down');
     const host = await standInHost(intake, hostResults);
     await until(() => p.shoal.stats.forwarder.peers === 1, 'the host to connect');
-    expect(await p.shoal.replay({ source: '/shoal/forwarder' })).toEqual({ claimed: 1 });
+    expect(await p.shoal.replay({ source: '/shoal/forwarder' })).toEqual({ claimed: 1, ids: [1] });
     await until(() => host.received.length === 1, 'the revived forward to reach the host');
     expect(host.received[0]).toContain('(request_id . "forward-later")');
     await until(() => getForward(p.reader, 'forward-later')?.state === 'forwarded', 'the forward to be marked');
