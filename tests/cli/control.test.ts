@@ -230,6 +230,16 @@ describe('usage and exit codes', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr.split('\n')[0]).toBe("shoal metrics: --window must be a duration such as 90s, 15m, 2h or 7d, got 'soon'");
     expect(await runCli(['sending', 'sideways'])).toMatchObject({ code: 2 });
+    // An unexpected error is one line; --verbose adds its stack.
+    const dir = temp.dir();
+    const db = path.join(dir, 'shoal.db');
+    temp.open({ path: db });
+    fs.writeFileSync(`${db}.tree.json`, '{ not json');
+    const broken = await runCli(['tree', '--db', db, '--events', '0']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^shoal: cannot read runtime snapshot .*shoal\.db\.tree\.json: .* \(--verbose for the stack\)\n$/);
+    const verbose = await runCli(['tree', '--db', db, '--events', '0', '--verbose']);
+    expect(verbose.stderr).toMatch(/^shoal: Error: cannot read runtime snapshot [\s\S]*\n {4}at /);
     const version = await runCli(['--version']);
     expect(version).toMatchObject({ code: 0, stdout: `shoal ${JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version}\n` });
   }, 120_000);

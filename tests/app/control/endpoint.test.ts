@@ -30,7 +30,7 @@ async function running(engine: BacktestEngine): Promise<{ p: Pipeline; c: Contro
   const dir = temp.dir();
   const p = await pipeline(dir, { engine });
   const dbPath = path.join(dir, 'shoal.db');
-  const c = await startControlEndpoint(p.shoal, controlSettings({}, dbPath));
+  const c = await startControlEndpoint(p.shoal, controlSettings({}));
   open.push({ p, c });
   return { p, c, token: readTokenFile(`${dbPath}.token`), dbPath };
 }
@@ -51,7 +51,7 @@ describe('control endpoint of a running runtime', () => {
     const token = readTokenFile(`${dbPath}.token`);
     await c.close();
     expect(fs.existsSync(controlFileOf(dbPath))).toBe(false);
-    const again = await startControlEndpoint(p.shoal, controlSettings({}, dbPath));
+    const again = await startControlEndpoint(p.shoal, controlSettings({}));
     open.push({ p, c: again });
     expect(readTokenFile(`${dbPath}.token`)).toBe(token);
   });
