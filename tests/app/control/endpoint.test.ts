@@ -94,6 +94,13 @@ describe('control endpoint of a running runtime', () => {
     expect(c.stats).toMatchObject({ unauthorized: 1, forbidden: 1 });
   });
 
+  it('a pause while the sender is not running (a drain stopped it) is 503 unavailable, not a failure of the endpoint', async () => {
+    const { p, c, token } = await running(echoEngine);
+    await p.shoal.root.childSupervisor('pipeline')!.terminateChild('sender');
+    expect(await callControl(c, 'POST', '/v1/sending/pause', { token })).toMatchObject({ status: 503, body: { error: { code: 'unavailable', message: expect.stringContaining('is not running') } } });
+    expect(c.stats.failures).toBe(0);
+  });
+
   it('dead letters: list and show match the store; replay through the endpoint takes effect at once; discard; refusals name why', async () => {
     const failing = new Set(['Bad-OOS', 'Gone-OOS']);
     const { p, c, token } = await running((req) => (failing.has(req.strategy.name) ? failingEngine(NO_DATA)(req) : echoEngine(req)));
