@@ -77,7 +77,7 @@ export function dailyReporter(config: DailyReporterConfig, stats = new DailyRepo
   /** Notifies one day's summary, then records it as reported. */
   const send = async (state: ReporterState, ctx: ActorContext<DailyReporterMessage>, dayStart: number): Promise<DailySummary> => {
     const summary = summaryOf(state, dayStart, ctx.clock.now());
-    notify(ctx.system, config.notifierPath, { severity: summarySeverity(summary), topic: 'daily_summary', title: `shoal daily summary ${summary.day}`, body: formatDailySummary(summary), at: ctx.clock.now() });
+    notify(ctx.system, config.notifierPath, { severity: summarySeverity(summary), topic: 'daily_summary', key: summary.day, title: `shoal daily summary ${summary.day}`, body: formatDailySummary(summary), at: ctx.clock.now() });
     await writeCommand(ctx.system, config.writerPath, { type: 'setCursor', name: cursorName, value: dayStart });
     stats.reports++;
     stats.lastDay = summary.day;

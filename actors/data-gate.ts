@@ -16,11 +16,12 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ActorRef, kindGuard, isOptional, isRecord, isString, type ActorContext, type ActorPath } from '../runtime/index.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { EnqueueOutcome } from '../persistence/outbox.ts';
+import type { StrategyInput } from '../persistence/strategies.ts';
 import { childTraceparent, createTraceparent, validateBacktestRequest } from '../protocol/index.ts';
 import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../domain/candles/index.ts';
 import type { CandleVerdict, Issue, ProblemKind } from '../domain/candles/index.ts';
 import { unreadableVerdict } from '../domain/candles/verdict.ts';
-import type { OosRequestInput } from '../domain/request.ts';
+import type { OosRequestInput, RequestOrigin } from '../domain/request.ts';
 import { CommandBatch } from './command-batch.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import { notify, type NotifierMessage } from './notifier.ts';
@@ -40,6 +41,11 @@ export interface GateEnqueue {
   /** The caller's W3C traceparent: the request continues that trace. */
   readonly traceparent?: string;
   readonly replyTo?: ActorRef<GateReply>;
+  /** Bridge mode: origin host, and a newer request supersedes the strategy's live one. */
+  readonly origin?: RequestOrigin;
+  readonly supersedeLive?: boolean;
+  /** Inserted first, in the same commit, when the store has no strategy of that name. */
+  readonly ensureStrategy?: StrategyInput;
 }
 
 export interface GateCheck {
@@ -183,6 +189,7 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
     notify(ctx.system, config.notifierPath, {
       severity: 'critical',
       topic: 'gate_rejected',
+      key: signature,
       title: `OOS data rejected: ${basename(verdict.file)}`,
       body: `OOS request for ${strategyName} blocked by the data gate; nothing was sent.\n${formatVerdict(verdict)}${more}`,
       at: now,
@@ -256,6 +263,7 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
       };
     }
     const payload = { ...m.request, candlesFile: file, startTime: judged.startTime, endTime: judged.endTime };
+    if (m.ensureStrategy !== undefined) batch.add({ type: 'ensureStrategy', strategy: m.ensureStrategy });
     const enqueue = batch.add({
       type: 'enqueueRequest',
       strategyName: m.strategyName,
@@ -263,6 +271,8 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
       // A caller's trace is continued (same trace id, a span of our own); otherwise a new one.
       traceparent: m.traceparent !== undefined ? childTraceparent(m.traceparent) : createTraceparent(),
       requestId: m.requestId,
+      ...(m.origin === undefined ? {} : { origin: m.origin }),
+      ...(m.supersedeLive === undefined ? {} : { supersedeLive: m.supersedeLive }),
     });
     return () => {
       const outcome = enqueue.outcome();

@@ -66,6 +66,8 @@ export interface DbWriterConfig {
    * allowed to fail the batch.
    */
   readonly onCommitted?: (commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]) => void;
+  /** Told each batch the database refused as a whole (full, read-only, I/O, ...): what alerts come from. A throwing observer is counted. */
+  readonly onBatchFailed?: (error: StoreError) => void;
 }
 
 /** What survives restarts of the writer: counters and failures still to be recorded in the store. */
@@ -178,6 +180,14 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
       health.failedBatches++;
       const err = e instanceof StoreError ? e : new StoreError('other', String(e), undefined, commands.length);
       health.lastError = err.message;
+      if (config.onBatchFailed) {
+        try {
+          config.onBatchFailed(err);
+        } catch (e) {
+          health.observerErrors++;
+          health.lastError = `batch failure observer failed: ${(e as Error).message}`;
+        }
+      }
       if (health.pendingFailures.length < 1_000) {
         health.pendingFailures.push({ type: 'recordFailure', kind: 'db_error', source: ctx.path, detail: err.message.slice(0, 2_000) });
       }

@@ -21,10 +21,13 @@ import { openStore, type Store } from '../persistence/connection.ts';
 import { getRequest } from '../persistence/outbox.ts';
 import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';
 import { PullChannel } from '../transport/pull-channel.ts';
+import type { CurveServer } from '../transport/curve.ts';
+import { RefusalRecorder, RefusalStats } from './connection-refusals.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import { CommandBatch } from './command-batch.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
+import type { ForwarderMessage } from './forwarder.ts';
 import type { SenderMessage } from './sender.ts';
 
 export type ResultHandlerMessage = { readonly kind: 'frame'; readonly frame: Buffer; readonly receivedAt: number };
@@ -43,6 +46,13 @@ export interface ResultHandlerConfig {
   readonly highWater?: number;
   /** Told the bound endpoint after each (re)bind (tests use ephemeral ports). */
   readonly onBound?: (endpoint: string) => void;
+  /**
+   * Bridge mode: results are stored with their frame (kept for the host if the request is the
+   * host's) and the forwarder is woken when one is.
+   */
+  readonly forwarderPath?: ActorPath<ForwarderMessage>;
+  /** CURVE: only the allow-list's client keys may push results (default: plain TCP). */
+  readonly curve?: CurveServer;
 }
 
 export class ResultStats {
@@ -54,6 +64,10 @@ export class ResultStats {
   retried = 0;
   deadLettered = 0;
   undecodable = 0;
+  /** When the last frame arrived (Unix ms): the service is alive (the alert watch reads it). */
+  lastFrameAt: number | undefined;
+  /** Connections the result socket refused (CURVE). */
+  readonly refusals = new RefusalStats();
 }
 
 interface State {
@@ -117,7 +131,8 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
   return {
     accepts: isResultHandlerMessage,
     init: async (ctx) => {
-      const pull = await PullChannel.bind(config.endpoint);
+      const refusals = new RefusalRecorder(ctx.system, ctx.clock, config.writerPath, ctx.path, stats.refusals);
+      const pull = await PullChannel.bind(config.endpoint, { curve: config.curve, name: 'results', onRefused: (r) => refusals.record(r) });
       config.onBound?.(pull.endpoint);
       const state: State = { pull, reader: openStore({ path: config.dbPath, readonly: true }), closed: false };
       void readLoop(state, ctx);
@@ -129,6 +144,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       const readers: (() => void)[] = [];
       let freed = 0;
       let retried = 0;
+      let forwards = 0;
       const followUps: WriteCommand[] = [];
       /** Requests to fail because their result could not be stored, with the frame letter to write instead if one is no longer live. */
       const unstorable: { command: DeadLetterRequestCommand; otherwise: WriteCommand }[] = [];
@@ -162,6 +178,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           const o = pending.outcome();
           if (o.status === 'applied') {
             stats.applied++;
+            if (o.forward) forwards++;
             if (o.previousState === 'in_flight') freed++;
           } else if (o.status === 'duplicate') {
             stats.duplicates++;
@@ -181,6 +198,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       for (let i = 0; i < msgs.length; i++) {
         const m = msgs[i];
         stats.frames++;
+        stats.lastFrameAt = ctx.clock.now();
         const decoded = decodeBacktestResult(m.frame, config.limits);
         if (!decoded.ok) {
           stats.undecodable++;
@@ -200,7 +218,8 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         }
         const r = decoded.value;
         if (r.kind === 'success') {
-          applyResult({ type: 'applyResult', requestId: r.requestId, result: metricsOf(r), source: ctx.path }, m, replayOf(ctx, i));
+          const frame = config.forwarderPath === undefined ? undefined : m.frame.toString('utf8');
+          applyResult({ type: 'applyResult', requestId: r.requestId, result: metricsOf(r), source: ctx.path, ...(frame === undefined ? {} : { frame }) }, m, replayOf(ctx, i));
           continue;
         }
         stats.errorResults++;
@@ -242,6 +261,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         }
         if (fallbacks.length > 0) await writeCommands(ctx.system, config.writerPath, fallbacks);
       }
+      if (forwards > 0 && config.forwarderPath !== undefined) ctx.system.lookup(config.forwarderPath)?.tell({ kind: 'wake' });
       // A retried request may be due at once (the policy decides), so the sender must look.
       if (freed > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake', freed, due: retried > 0 });
       return state;

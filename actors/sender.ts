@@ -7,6 +7,10 @@
  * a failed attempt; both are retried with backoff and jitter under the same request id (a late
  * result still completes it) until `maxAttempts`, then the request goes to the dead letters with
  * its history. While the service is unreachable the sender pauses instead of spinning.
+ *
+ * When the service's connection drops and comes back (it crashed and restarted), the requests
+ * that were in flight to it are sent again at once under the same request id, each attempt ended
+ * as `service_lost`, instead of each waiting out its lease: the dead service took them with it.
  */
 import { kindGuard, type ActorContext, type ActorPath, type ActorRef } from '../runtime/index.ts';
 import { type BackoffPolicy, backoffDelay } from '../runtime/backoff.ts';
@@ -17,9 +21,11 @@ import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import type { OutboxRequest } from '../persistence/records.ts';
 import type { FailureKind } from '../persistence/schema.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
-import { countInFlight } from '../persistence/outbox.ts';
+import { countInFlight, listInFlightSentBy } from '../persistence/outbox.ts';
 import { encodeBacktestRequest, type BacktestRequest } from '../protocol/index.ts';
 import { PushChannel } from '../transport/push-channel.ts';
+import type { CurveClient } from '../transport/curve.ts';
+import { RefusalRecorder, RefusalStats } from './connection-refusals.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
@@ -29,7 +35,7 @@ export type SenderMessage =
    * Due work may exist (a request was enqueued, a peer came up), or results freed `freed` slots.
    * A wake that only frees slots says so by `freed` without `due`.
    */
-  | { readonly kind: 'wake'; readonly freed?: number; readonly due?: boolean; readonly peerUp?: boolean }
+  | { readonly kind: 'wake'; readonly freed?: number; readonly due?: boolean; readonly peerUp?: boolean; readonly peerLostAt?: number }
   | { readonly kind: 'tick' }
   /**
    * An operator's pause: nothing new is claimed or sent until `resume`; results of requests in
@@ -65,6 +71,8 @@ export interface SenderConfig {
   readonly pause?: BackoffPolicy;
   readonly sendTimeoutMs?: number;
   readonly highWaterMark?: number;
+  /** CURVE: our key pair and the service's public key (default: plain TCP). */
+  readonly curve?: CurveClient;
 }
 
 export class SenderStats {
@@ -77,9 +85,15 @@ export class SenderStats {
   claims = 0;
   /** Connected service peers right now (0 while the service is down). */
   peers = 0;
+  /** Service connections that dropped. */
+  serviceLost = 0;
+  /** Requests sent again at once because the connection they went out on dropped. */
+  resentAfterServiceLost = 0;
   /** Sending paused by an operator. Kept here, not in the actor's state, so a restart does not undo a pause. */
   paused = false;
   pausedAt: number | null = null;
+  /** Handshakes with the service that failed (CURVE: a wrong key on either side, or no CURVE there). */
+  readonly refusals = new RefusalStats();
 }
 
 interface SenderState {
@@ -97,6 +111,8 @@ interface SenderState {
   backlog: boolean;
   tick?: TimerHandle;
   wakeAt?: { at: number; timer: TimerHandle };
+  /** When a service connection dropped, until a connection is back and what was in flight is sent again. */
+  lostAt?: number;
 }
 
 const defaultPause: BackoffPolicy = { minMs: 200, maxMs: 10_000, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
@@ -123,11 +139,12 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
   const db = (ctx: ActorContext<SenderMessage>, commands: WriteCommand[]): Promise<CommandOutcome[]> => writeCommands(ctx.system, config.writerPath, commands);
 
   /** The command that ends a failed attempt: another try later, or the dead letters. */
-  const afterFailure = (ctx: ActorContext<SenderMessage>, req: OutboxRequest, kind: FailureKind, error: string, retryable = true): WriteCommand => {
-    const d = decideAfterFailure(req.attempts, ctx.clock.now(), retry, retryable);
+  const afterFailure = (ctx: ActorContext<SenderMessage>, req: OutboxRequest, kind: FailureKind, error: string, retryable = true, immediate = false): WriteCommand => {
+    const now = ctx.clock.now();
+    const d = decideAfterFailure(req.attempts, now, retry, retryable);
     if (d.action === 'retry') {
       stats.retried++;
-      return { type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error, failureKind: kind, source: ctx.path };
+      return { type: 'retryRequest', requestId: req.requestId, nextAttemptAt: immediate ? now : d.nextAttemptAt, error, failureKind: kind, source: ctx.path };
     }
     stats.deadLettered++;
     return { type: 'deadLetterRequest', requestId: req.requestId, error: `${error} (${d.reason})`, failureKind: kind, source: ctx.path, retryable };
@@ -152,6 +169,29 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       await db(ctx, listed.requests.map((r) => afterFailure(ctx, r, 'timeout', `no result within the ${leaseMs} ms lease (attempt ${r.attempts})`)));
       state.inFlight = Math.max(0, state.inFlight - listed.requests.length);
       if (listed.requests.length < 256) return;
+    }
+  };
+
+  /**
+   * The service is back after its connection dropped at `lostAt`: what was sent on or before then
+   * went down with it, so each such attempt ends as service_lost and the request is due at once
+   * (still bounded by maxAttempts: a request that kills the service each time ends in the dead letters).
+   */
+  const resendLost = async (state: SenderState, ctx: ActorContext<SenderMessage>, lostAt: number) => {
+    for (;;) {
+      const lost = listInFlightSentBy(state.reader, lostAt, 256);
+      if (lost.length === 0) return;
+      const outcomes = await db(
+        ctx,
+        lost.map((r) => afterFailure(ctx, r, 'service_lost', `the service's connection dropped while attempt ${r.attempts} was in flight; sent again when it came back`, true, true)),
+      );
+      let ended = 0;
+      for (const o of outcomes) if (o.status === 'retried' || o.status === 'dead_lettered') ended++;
+      stats.resentAfterServiceLost += ended;
+      state.inFlight = Math.max(0, state.inFlight - ended);
+      state.backlog = true;
+      // Rows a result completed meanwhile were skipped (not_live); stop rather than list them again.
+      if (lost.length < 256 || ended === 0) return;
     }
   };
 
@@ -219,13 +259,20 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
     init: (ctx) => {
       const reader = openStore({ path: config.dbPath, readonly: true });
       stats.peers = 0;
+      const refusals = new RefusalRecorder(ctx.system, ctx.clock, config.writerPath, ctx.path, stats.refusals);
       const push = new PushChannel(config.endpoint, {
+        curve: config.curve,
+        onRefused: (r) => refusals.record(r),
         sendTimeoutMs: config.sendTimeoutMs,
         highWaterMark: config.highWaterMark,
         // A peer appearing ends a pause at once: no need to wait out the backoff.
         onPeers: (n) => {
+          const before = stats.peers;
           stats.peers = n;
-          if (n > 0) ctx.self.tell({ kind: 'wake', peerUp: true });
+          if (n < before) {
+            stats.serviceLost++;
+            ctx.self.tell({ kind: 'wake', peerLostAt: ctx.clock.now() });
+          } else if (n > 0) ctx.self.tell({ kind: 'wake', peerUp: true });
         },
       });
       const state: SenderState = {
@@ -244,6 +291,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
     // Every queued wake/tick is folded into one pass: one claim per turn, however many results freed slots.
     receiveBatch: async (state, msgs, ctx) => {
       let tick = false;
+      let backAfterLoss: number | undefined;
       const answers: ActorRef<SendingState>[] = [];
       for (const m of msgs) {
         if (m.kind === 'tick') tick = true;
@@ -259,9 +307,17 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         } else {
           if (m.freed) state.inFlight = Math.max(0, state.inFlight - m.freed);
           if (!m.freed || m.due) state.backlog = true;
-          if (m.peerUp) state.pausedUntil = 0;
+          if (m.peerLostAt !== undefined) state.lostAt = Math.max(state.lostAt ?? 0, m.peerLostAt);
+          if (m.peerUp) {
+            state.pausedUntil = 0;
+            if (state.lostAt !== undefined) {
+              backAfterLoss = state.lostAt;
+              state.lostAt = undefined;
+            }
+          }
         }
       }
+      if (backAfterLoss !== undefined) await resendLost(state, ctx, backAfterLoss);
       if (tick) {
         await expireLeases(state, ctx);
         // Resynchronise with the store: results applied while we were restarting, lost wakes.

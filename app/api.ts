@@ -83,6 +83,8 @@ export type ShoalEvent =
   /** A message, frame or request went to the dead-letter mailbox. */
   | { readonly type: 'deadLettered'; readonly deadLetterId: number; readonly source: string; readonly requestId?: string; readonly reason: string }
   | { readonly type: 'rankChanged'; readonly strategyName: string; readonly from: Rank; readonly to: Rank; readonly reason: string }
+  /** A socket refused a connection (CURVE: a client key not allowed, a peer without CURVE), or was refused. */
+  | { readonly type: 'connectionRefused'; readonly source: string; readonly detail: string }
   /** A supervisor restarted an actor. */
   | { readonly type: 'restart'; readonly path: string; readonly error?: string }
   /** A retention pass deleted old finished work or stored daily figures, or failed (actors/janitor.ts). */

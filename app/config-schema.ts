@@ -4,6 +4,8 @@
  * what it accepts; docs/configuration.md documents the same table (a test keeps them in step).
  */
 import { validateRankCriteria, type RankCriteria } from '../domain/ranks.ts';
+import { WEBHOOK_KINDS } from '../domain/alert-delivery.ts';
+import { isZ85Key } from '../transport/curve.ts';
 
 /**
  * Checks one value: undefined when it is fine, else what it accepts (a string), or for a nested
@@ -23,8 +25,12 @@ export interface ConfigKey {
   readonly defaultText: string;
   readonly unit?: string;
   readonly check: ValueCheck;
-  /** A secret (a webhook URL, a token): its value never appears in an error, a log line or printed config. */
-  readonly secret?: boolean;
+  /**
+   * A secret (a webhook URL, a token): its value never appears in an error, a log line or printed
+   * config. `true`: the whole value; a function: the secret strings inside the value (so the rest,
+   * such as a webhook's name, stays readable). Either way an error never echoes the value.
+   */
+  readonly secret?: boolean | ((value: unknown) => readonly string[]);
 }
 
 // ---- value checks (pure) ---------------------------------------------------------------------
@@ -50,6 +56,18 @@ export const oneOf =
 
 /** A ZeroMQ TCP endpoint: tcp://HOST:PORT (PORT 0 or * picks an ephemeral one when binding). */
 export const tcpEndpoint: ValueCheck = (v) => (typeof v === 'string' && /^tcp:\/\/[^\s:/]+:(\d{1,5}|\*)$/.test(v) ? undefined : 'a tcp://HOST:PORT endpoint');
+
+/** A CURVE public key as Z85 text (40 characters). A public key is not secret: it may be shown. */
+export const z85Key: ValueCheck = (v) => (isZ85Key(v) ? undefined : 'a 40-character Z85 CURVE key');
+
+/** A list whose items `item` checks; `accepts` says what the whole is. */
+export const listOf =
+  (item: ValueCheck, accepts: string): ValueCheck =>
+  (v) => {
+    if (!Array.isArray(v)) return accepts;
+    for (const x of v) if (item(x) !== undefined) return { at: [], accepts, value: x };
+    return undefined;
+  };
 
 export const httpUrl: ValueCheck = (v) => {
   if (typeof v !== 'string') return 'an http(s) URL';
@@ -80,6 +98,36 @@ export const object =
     return undefined;
   };
 
+/** A list whose items are checked by `item`; a problem names the item's index. */
+export const arrayOf =
+  (item: ValueCheck): ValueCheck =>
+  (v) => {
+    if (!Array.isArray(v)) return 'a list';
+    for (let i = 0; i < v.length; i++) {
+      const problem = item(v[i]);
+      if (typeof problem === 'string') return { at: [String(i)], accepts: problem, value: v[i] };
+      if (problem) return { ...problem, at: [String(i), ...problem.at] };
+    }
+    return undefined;
+  };
+
+const webhook = object({ url: httpUrl, kind: oneOf(...WEBHOOK_KINDS), name: nonEmptyString });
+
+/** Webhooks by unique name: the store and the logs know them by it. */
+const webhooks: ValueCheck = (v) => {
+  const problem = arrayOf(webhook)(v);
+  if (problem) return problem;
+  const names = (v as { name: string }[]).map((w) => w.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  return twice === undefined ? undefined : `a list of webhooks with unique names ('${twice}' is used twice)`;
+};
+
+/** The webhook URLs inside an `alerts` value, whatever else it holds. */
+function alertSecrets(v: unknown): string[] {
+  const list = (v as { webhooks?: unknown } | null)?.webhooks;
+  return Array.isArray(list) ? list.map((w) => (w as { url?: unknown } | null)?.url).filter((u): u is string => typeof u === 'string' && u.length > 0) : [];
+}
+
 const backoff = object({ minMs: integer(0), maxMs: integer(0), factor: positiveNumber, jitter: fraction, resetAfterMs: integer(0), firstImmediate: boolean });
 
 const rankCriteria: ValueCheck = (v): string | undefined => {
@@ -98,15 +146,19 @@ export const CONFIG_KEYS = {
   synchronous: { description: "SQLite's synchronous mode: FULL survives a power cut; NORMAL may lose the last commits then (not on a process crash).", defaultText: 'FULL', check: oneOf('FULL', 'NORMAL') },
   requestEndpoint: {
     description: "The backtest service's request socket; shoal's PUSH connects to it.",
-    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (tcp://localhost:5580)',
+    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (tcp://localhost:5580); in bridge mode tcp://localhost:5590',
     check: tcpEndpoint,
   },
   resultEndpoint: {
     description: "shoal's result socket; its PULL binds here and the service's PUSH connects to it.",
-    defaultText: 'tcp://*:$SWIMMY_PORT_BACKTEST_RES (tcp://*:5581); tcp://127.0.0.1:... with resultsLoopbackOnly',
+    defaultText: 'tcp://127.0.0.1:$SWIMMY_PORT_BACKTEST_RES (tcp://127.0.0.1:5581); in bridge mode tcp://127.0.0.1:5591; tcp://*:... with resultsLoopbackOnly false',
     check: tcpEndpoint,
   },
-  resultsLoopbackOnly: { description: 'Bind the default result socket on 127.0.0.1 only (ignored when resultEndpoint is set).', defaultText: 'false', check: boolean },
+  resultsLoopbackOnly: {
+    description: "Bind the default result socket on 127.0.0.1 only; false binds every interface (tcp://*). Ignored when resultEndpoint is set.",
+    defaultText: 'true',
+    check: boolean,
+  },
   window: {
     description: 'Requests in flight at most. More would wait in the service queue while their leases run.',
     defaultText: "the service's workers: $SWIMMY_BACKTEST_WORKERS, else the CPU count up to 4",
@@ -135,18 +187,57 @@ export const CONFIG_KEYS = {
   periodMs: { description: 'The window of the restart intensity.', defaultText: '60000', unit: 'ms', check: integer(1) },
   dataDir: { description: 'Historical data: <dataDir>/<SYMBOL>_M1.csv; relative candle paths resolve here.', defaultText: '(none: requests must name candles_file)', check: nonEmptyString },
   rankIntervalMs: { description: 'Rank evaluation period.', defaultText: '60000', unit: 'ms', check: integer(1) },
-  rankEvaluation: { description: 'Evaluate ranks on a timer (and once at start); off, cycles run only when asked.', defaultText: 'true', check: boolean },
+  rankEvaluation: { description: 'Evaluate ranks on a timer (and once at start); off, cycles run only when asked. Always off in bridge mode (the host ranks).', defaultText: 'true (false in bridge mode)', check: boolean },
   rankCriteria: { description: "Rank thresholds and the OOS gate.", defaultText: "the host's table (docs/protocol.md)", check: rankCriteria },
   oosWindowDays: { description: 'The OOS window when a request names none: the last this many days of data.', defaultText: '180', unit: 'days', check: integer(1) },
   oosRetryMs: { description: 'OOS is asked at most once per this period per strategy.', defaultText: '600000', unit: 'ms', check: integer(0) },
   notificationsFile: { description: 'Notifications are appended to this JSONL file.', defaultText: '<dbPath>.notifications.jsonl', check: nonEmptyString },
   webhookUrl: { description: 'A Discord-compatible webhook for notifications (kept out of logs).', defaultText: '$SHOAL_WEBHOOK_URL, else none', check: httpUrl, secret: true },
+  alerts: {
+    description:
+      'Alerts (docs/operations.md lists the kinds): webhooks (a list of { url, kind: discord or json, name }; the URLs are secrets), dedupWindowMs (the same alert is sent once within it), ratePerMinute (per webhook), serviceSilentMinutes (no result for this long while requests wait is an alert), deadLetterThreshold (more dead letters waiting is an alert). webhookUrl is one more Discord webhook, named webhookUrl.',
+    defaultText: '{ webhooks: [], dedupWindowMs: 3600000, ratePerMinute: 30, serviceSilentMinutes: 15, deadLetterThreshold: 10 }',
+    check: object({ webhooks, dedupWindowMs: integer(0), ratePerMinute: positiveNumber, serviceSilentMinutes: positiveNumber, deadLetterThreshold: integer(0) }, { partial: true }),
+    secret: alertSecrets,
+  },
   snapshotIntervalMs: { description: 'How often the tree snapshot for `shoal tree` is published; 0 disables it.', defaultText: '2000', unit: 'ms', check: integer(0) },
+  curve: {
+    description:
+      "ZeroMQ CURVE on every socket shoal owns (docs/security.md): enabled, secretKeyFile (shoal's NAME.key from `shoal keys generate`, mode 0600), publicKeyFile (default: the .pub beside it), serverPublicKey (the public key of the service shoal connects to), allowedClientKeys (public keys allowed to connect to the sockets shoal binds). Off, the sockets are plain TCP, as the host's service speaks.",
+    defaultText: '{ enabled: false }',
+    check: object(
+      { enabled: boolean, secretKeyFile: nonEmptyString, publicKeyFile: nonEmptyString, serverPublicKey: z85Key, allowedClientKeys: listOf(z85Key, 'a list of 40-character Z85 public keys') },
+      { partial: true },
+    ),
+  },
   retention: {
     description:
       'How long finished work is kept: keepDays (whole UTC days of finished requests, results, trades, events and notifications; 0 keeps everything), batch (rows deleted per commit), intervalMs (between passes). Dead letters and live requests are never deleted; the daily figures of a deleted day are stored first.',
     defaultText: '{ keepDays: 90, batch: 200, intervalMs: 3600000 }',
     check: object({ keepDays: integer(0), batch: integer(1, 10_000), intervalMs: integer(1) }, { partial: true }),
+  },
+
+  bridge: {
+    description:
+      "Bridge mode: shoal sits between the trading host and its backtest service. It takes the host's requests on intakeEndpoint and forwards results to hostResultsEndpoint; the service's defaults move to tcp://localhost:5590 and tcp://*:5591; the rank evaluator is off (the host ranks).",
+    defaultText: 'false',
+    check: boolean,
+  },
+  intakeEndpoint: {
+    description: "Bridge mode: where shoal's intake (PULL) binds; the host PUSHes its BACKTEST requests there.",
+    defaultText: 'tcp://*:$SWIMMY_PORT_BACKTEST_REQ (tcp://*:5580)',
+    check: tcpEndpoint,
+  },
+  hostResultsEndpoint: {
+    description: "Bridge mode: the host's result socket; shoal's forwarder (PUSH) connects to it and hands over each stored result.",
+    defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_RES (tcp://localhost:5581)',
+    check: tcpEndpoint,
+  },
+  forward: {
+    description:
+      'Bridge mode: forwarding results to the host: maxAttempts (failed hand-offs before a forward is dead-lettered), maxAgeMs (a result not handed over this long after it was stored is dead-lettered), reopenWindowMs (forwards handed over this long before the host disconnected are sent again), tickMs (how often pending forwards are looked at).',
+    defaultText: '{ maxAttempts: 20, maxAgeMs: 21600000, reopenWindowMs: 10000, tickMs: 1000 }',
+    check: object({ maxAttempts: integer(1), maxAgeMs: integer(1), reopenWindowMs: integer(0), tickMs: integer(1) }, { partial: true }),
   },
 
   // ---- service keys: read by `shoal start` (app/service.ts); the embedded runtime ignores them ----
@@ -236,7 +327,7 @@ export function checkConfig(input: Readonly<Record<string, unknown>>): void {
     const problem = spec.check(value);
     // A secret's value is never echoed, not even a wrong one: it may be the real secret mistyped.
     // A nested field named as a secret (control.token) counts as one.
-    const secret = spec.secret || (typeof problem === 'object' && problem.at.some((k) => SECRET_FIELD.test(k)));
+    const secret = (spec.secret !== undefined && spec.secret !== false) || (typeof problem === 'object' && problem.at.some((k) => SECRET_FIELD.test(k)));
     const shown = (v: unknown) => (secret ? '(a value, not shown: it is secret)' : show(v));
     if (typeof problem === 'string') throw new ConfigError(`configuration key '${key}' must be ${problem}, got ${shown(value)}`);
     if (problem) throw new ConfigError(`configuration key '${[key, ...problem.at].join('.')}' must be ${problem.accepts}, got ${shown(problem.value)}`);

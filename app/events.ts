@@ -20,6 +20,10 @@ export function eventsFromCommit(commands: readonly WriteCommand[], outcomes: re
       events.push({ type: 'deadLettered', deadLetterId: o.deadLetterId, source: c.source, requestId: o.requestId, reason: c.error });
     } else if (c.type === 'insertDeadLetter' && o.type === 'insertDeadLetter' && o.status === 'inserted') {
       events.push({ type: 'deadLettered', deadLetterId: o.id, source: c.source, ...(c.requestId ? { requestId: c.requestId } : {}), reason: c.error });
+    } else if (c.type === 'deadForward' && o.type === 'deadForward' && o.status === 'dead_lettered') {
+      events.push({ type: 'deadLettered', deadLetterId: o.deadLetterId, source: c.source, requestId: o.requestId, reason: c.error });
+    } else if (c.type === 'recordFailure' && c.kind === 'connection_refused' && o.type === 'recordFailure') {
+      events.push({ type: 'connectionRefused', source: c.source, detail: c.detail ?? '' });
     } else if (c.type === 'changeRank' && o.type === 'changeRank' && o.status === 'changed') {
       events.push({ type: 'rankChanged', strategyName: o.name, from: o.from, to: o.to, reason: c.reason });
     }

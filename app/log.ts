@@ -6,10 +6,10 @@
  * error text) carries them.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { REDACTED, scrubber } from '../domain/redaction.ts';
 
 export type { Logger } from 'pino';
-
-export const REDACTED = '[redacted]';
+export { REDACTED, scrubber };
 
 export interface LoggerOptions {
   readonly level: string;
@@ -21,19 +21,6 @@ export interface LoggerOptions {
   readonly secrets?: readonly string[];
   /** Where lines go; default stdout, written synchronously so no line is lost at exit. */
   readonly destination?: DestinationStream;
-}
-
-/** Replaces each secret, as written raw or inside a JSON string, with [redacted]. */
-export function scrubber(secrets: readonly string[]): (line: string) => string {
-  const forms = [...new Set(secrets.filter((s) => s.length > 0).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))]
-    // Longest first, so a secret that contains another is replaced whole.
-    .sort((a, b) => b.length - a.length);
-  if (forms.length === 0) return (line) => line;
-  return (line) => {
-    let out = line;
-    for (const f of forms) if (out.includes(f)) out = out.split(f).join(REDACTED);
-    return out;
-  };
 }
 
 export async function createLogger(options: LoggerOptions): Promise<Logger> {

@@ -11,7 +11,7 @@
  * file, the variable or the flag); then the merged whole is checked again.
  */
 import { readFileSync } from 'node:fs';
-import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, type ConfigKeyName } from './config-schema.ts';
+import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, type ConfigKey, type ConfigKeyName } from './config-schema.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
 import { controlSettings, type ControlSettings } from './control/settings.ts';
 
@@ -33,14 +33,28 @@ export interface StartFlag {
 /**
  * Flag -> configuration key. A flag sets exactly the key named, so `--window 4` and
  * `{"window": 4}` in the file are the same setting; docs/cli.md lists the same table. The flags
- * of bridge mode and of the control endpoint (--bridge, --intake, --host-results,
- * --control-port, --control-socket) join this table with the keys those features add.
+ * of the control endpoint (--control-port, --control-socket) join this table with the keys that
+ * feature adds.
  */
 export const START_FLAGS: readonly StartFlag[] = [
   { flag: 'db', key: 'dbPath', type: 'string', value: 'PATH', help: 'the SQLite database, created on first use (default $SHOAL_DB, else ./shoal.db)' },
   { flag: 'data-dir', key: 'dataDir', type: 'string', value: 'DIR', help: 'historical candles, DIR/<SYMBOL>_M1.csv; relative candle paths resolve here (default $SHOAL_DATA_DIR)' },
   { flag: 'service', key: 'requestEndpoint', type: 'string', value: 'ENDPOINT', help: "the backtest service's request socket, shoal's PUSH connects (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ)" },
-  { flag: 'service-results', key: 'resultEndpoint', type: 'string', value: 'ENDPOINT', help: "where the service's results come in, shoal's PULL binds (default tcp://*:$SWIMMY_PORT_BACKTEST_RES)" },
+  { flag: 'service-results', key: 'resultEndpoint', type: 'string', value: 'ENDPOINT', help: "where the service's results come in, shoal's PULL binds (default tcp://127.0.0.1:$SWIMMY_PORT_BACKTEST_RES; tcp://*:PORT for every interface)" },
+  {
+    flag: 'bridge',
+    key: 'bridge',
+    type: 'boolean',
+    help: "bridge mode: take the host's requests on --intake, forward results to --host-results; the service's defaults move to tcp://localhost:5590 and tcp://*:5591; no rank evaluation (the host ranks)",
+  },
+  { flag: 'intake', key: 'intakeEndpoint', type: 'string', value: 'ENDPOINT', help: "bridge mode: where the host PUSHes its requests, shoal's PULL binds (default tcp://*:$SWIMMY_PORT_BACKTEST_REQ, port 5580)" },
+  {
+    flag: 'host-results',
+    key: 'hostResultsEndpoint',
+    type: 'string',
+    value: 'ENDPOINT',
+    help: "bridge mode: the host's result socket, shoal's PUSH connects (default tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_RES, localhost:5581)",
+  },
   { flag: 'window', key: 'window', type: 'number', value: 'N', help: "requests in flight at most (default the service's workers: $SWIMMY_BACKTEST_WORKERS, else the CPUs up to 4)" },
   { flag: 'keep-days', key: 'retention.keepDays', type: 'number', value: 'N', help: 'whole days of finished work kept; 0 keeps everything (default 90)' },
   { flag: 'drain-timeout-ms', key: 'drainTimeoutMs', type: 'number', value: 'MS', help: 'on SIGTERM/SIGINT, how long to wait for in-flight results before stopping (default 30000)' },
@@ -195,21 +209,28 @@ export function effectiveConfig(settings: ServiceSettings, env: Readonly<Record<
   return { ...runtime, logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs, control: controlSettings(settings.control) };
 }
 
+/** A field that names where a secret is kept (curve.secretKeyFile) is a path, not the secret. */
+const SECRET_PLACE = /File$/;
 
 /**
  * Every secret value in a configuration: the values of keys marked secret in the schema, and any
  * string field whose name says it is one (a token, a password). The logger removes them from every
- * line it writes, wherever they appear.
+ * line it writes, wherever they appear. Secrets kept in files (the CURVE secret key) are added by
+ * whoever reads them (app/curve.ts `loadCurve(...).secrets`).
  */
 export function secretValues(config: object): string[] {
   const out = new Set<string>();
   const walk = (v: unknown, secret: boolean, name: string) => {
     if (typeof v === 'string') {
-      if ((secret || SECRET_FIELD.test(name)) && v.length > 0) out.add(v);
+      if ((secret || (SECRET_FIELD.test(name) && !SECRET_PLACE.test(name))) && v.length > 0) out.add(v);
     } else if (isPlainObject(v)) {
       for (const [k, x] of Object.entries(v)) walk(x, secret, k);
     }
   };
-  for (const [k, v] of Object.entries(config)) walk(v, (CONFIG_KEYS as Record<string, { secret?: boolean }>)[k]?.secret === true, k);
+  for (const [k, v] of Object.entries(config)) {
+    const secret = (CONFIG_KEYS as Record<string, ConfigKey>)[k]?.secret;
+    if (typeof secret === 'function') for (const s of secret(v)) out.add(s);
+    else walk(v, secret === true, k);
+  }
   return [...out];
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { constants } from 'node:os';
 import { checkpoint, openStore } from '../persistence/connection.ts';
 import type { SystemEvent } from '../runtime/index.ts';
-import type { Notification } from '../actors/notifier.ts';
+import type { DeliveryEvent, Notification } from '../actors/notifier.ts';
 import { Shoal } from './shoal.ts';
 import type { Logger } from './log.ts';
 import { effectiveConfig, type ServiceSettings } from './service-config.ts';
@@ -72,7 +72,10 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
 
   let shoal: Shoal;
   try {
-    shoal = await Shoal.start(settings.runtime, { onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`) });
+    shoal = await Shoal.start(settings.runtime, {
+      onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`),
+      onIntakeBound: (endpoint) => log.info({ event: 'intake_bound', endpoint }, `bridge: intake bound at ${endpoint}, where the host sends its requests`),
+    });
   } catch (e) {
     release();
     log.fatal({ event: 'start_failed', dbPath, error: (e as Error).message }, `shoal could not start: ${(e as Error).message}`);
@@ -162,6 +165,7 @@ export function logRuntime(shoal: Shoal, log: Logger): () => void {
     shoal.on('deadLettered', (e) =>
       log.warn({ event: 'dead_letter', deadLetterId: e.deadLetterId, source: e.source, requestId: e.requestId, reason: e.reason }, `dead letter ${e.deadLetterId} from ${e.source}: ${e.reason}`),
     ),
+    shoal.on('connectionRefused', (e) => log.warn({ event: 'connection_refused', source: e.source, detail: e.detail }, `${e.source}: ${e.detail}`)),
     shoal.on('rankChanged', (e) => log.info({ event: 'rank_changed', strategy: e.strategyName, from: e.from, to: e.to, reason: e.reason }, `${e.strategyName}: ${e.from} -> ${e.to}`)),
     shoal.on('result', (e) => log.debug({ event: 'result', requestId: e.requestId, strategy: e.strategyName, sharpe: e.result.sharpe, trades: e.result.trades }, `result for ${e.strategyName}`)),
     shoal.on('retention', (e) => {
@@ -180,7 +184,16 @@ export function logRuntime(shoal: Shoal, log: Logger): () => void {
       if (n.topic === 'gate_rejected') log.warn({ event: 'gate_rejected', ...fields }, n.title);
       else if (n.topic === 'daily_summary') log.info({ event: 'daily_summary', ...fields }, n.title);
       else if (n.topic === 'daily_summary_failed') log.warn({ event: 'daily_summary_failed', ...fields }, n.title);
+      else if (n.topic !== undefined) log[n.severity === 'info' ? 'info' : n.severity === 'warning' ? 'warn' : 'error']({ event: 'alert', kind: n.topic, key: n.key, ...fields }, n.title);
       else log.info({ event: 'notification', ...fields }, n.title);
+    }),
+    shoal.notifications.deliveries.subscribe((d: DeliveryEvent) => {
+      const fields = { alertId: d.alertId, kind: d.kind, webhook: d.target, attempts: d.attempts, error: d.error, unstored: d.unstored };
+      if (d.outcome === 'sent') log.debug({ event: 'alert_sent', ...fields }, `alert ${d.alertId} sent to webhook ${d.target}`);
+      else if (d.outcome === 'retry') {
+        const nextAttemptAt = d.nextAttemptAt === undefined ? undefined : new Date(d.nextAttemptAt).toISOString();
+        log.warn({ event: 'alert_retry', ...fields, nextAttemptAt }, `alert ${d.alertId} to webhook ${d.target} failed (${d.error}); trying again at ${nextAttemptAt}`);
+      } else log.error({ event: 'alert_dead', ...fields }, `alert ${d.alertId} to webhook ${d.target} given up: ${d.error}`);
     }),
   ];
   return () => {

@@ -21,13 +21,15 @@ import type { ReplayerMessage, ReplayReport } from '../actors/replayer.ts';
 import type { SenderMessage, SendingState } from '../actors/sender.ts';
 import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';
 import type { OosRequestInput } from '../domain/request.ts';
-import { NotificationChannel } from '../actors/notifier.ts';
+import { NotificationChannel, raiseAlert } from '../actors/notifier.ts';
+import { storeUnwritableAlert, supervisorGaveUpAlert } from '../domain/alerts.ts';
 import type { CycleReport, RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
 import type { RetentionPass } from '../actors/janitor.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import { writeSnapshot } from './snapshot-file.ts';
 import { oosReplayRoutes } from './replay-routes.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
+import { loadCurve, type SocketCurve } from './curve.ts';
 import { DRAIN_FIRST, DRAIN_PIPELINE_FIRST, newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 import { enqueueResult, resultFromRecord, strategyInput, type EnqueueResult, type RequestOutcome, type ShoalEvent, type ShoalEventType, type ShoalStatus, type Strategy } from './api.ts';
 import { eventsFromCommit } from './events.ts';
@@ -39,6 +41,8 @@ export interface ShoalOptions {
   readonly random?: () => number;
   /** Called with the actual result endpoint after each bind (useful with port 0). */
   readonly onResultsBound?: (endpoint: string) => void;
+  /** Bridge mode: called with the intake's endpoint after each bind. */
+  readonly onIntakeBound?: (endpoint: string) => void;
 }
 
 /** How often a drain looks at the in-flight count between results. */
@@ -84,17 +88,19 @@ export class Shoal {
    */
   static async start(config: OosConfigInput, options: ShoalOptions = {}): Promise<Shoal> {
     const cfg = oosConfig(config);
+    // Key files are read before anything opens: a bad one refuses the start with one line.
+    const curve = loadCurve(cfg.curve);
     assertWritable(cfg.dbPath, runtimeSideFiles(cfg));
     const lock = acquireRuntimeLock(cfg.dbPath);
     try {
-      return await Shoal.startHolding(cfg, lock, options);
+      return await Shoal.startHolding(cfg, lock, options, curve);
     } catch (e) {
       lock.release();
       throw e;
     }
   }
 
-  private static async startHolding(cfg: OosConfig, lock: RuntimeLock, options: ShoalOptions): Promise<Shoal> {
+  private static async startHolding(cfg: OosConfig, lock: RuntimeLock, options: ShoalOptions, curve: SocketCurve | undefined): Promise<Shoal> {
     const system = start({ name: ROOT, clock: options.clock, random: options.random });
     // The lock lives as long as the system: released once it has stopped (the writer closed),
     // however it stops, and kept referenced until then.
@@ -108,6 +114,7 @@ export class Shoal {
     // event lost with a failing database is still counted in the writer's health).
     const unsubscribe = system.events.subscribe((e) => {
       if (e.type === 'actor_restarted') events.emit({ type: 'restart', path: e.path, ...(e.error ? { error: e.error } : {}) });
+      if (e.type === 'give_up') raiseAlert(system, paths.notifier, supervisorGaveUpAlert(e.path, [e.reason, e.error].filter(Boolean).join(': ') || undefined));
       const kind = EVENT_KINDS[e.type];
       const writer = system.lookup(paths.dbWriter);
       if (!kind || !writer || e.path === paths.dbWriter) return;
@@ -123,7 +130,11 @@ export class Shoal {
       for (const e of eventsFromCommit(commands, outcomes)) events.emit(e);
     };
     const onRetentionPass = (p: RetentionPass) => events.emit({ type: 'retention', ...p });
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onCommitted, onRetentionPass });
+    const onBatchFailed = (error: { code: string; message: string }) => {
+      const alert = storeUnwritableAlert(error.code, error.message);
+      if (alert) raiseAlert(system, paths.notifier, alert);
+    };
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass, onBatchFailed, curve });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);

@@ -8,12 +8,15 @@
  *   │   ├── db-writer           the only writer, group commit
  *   │   ├── result-handler      PULL socket -> validated results -> db-writer
  *   │   └── sender              outbox -> PUSH socket, leases, retries
- *   ├── notifier                immediate alerts and the daily summary (file, webhook, subscribers)
+ *   ├── notifier                alerts stored, then delivered to webhooks; the daily summary (file, subscribers)
  *   ├── data-gate               validates the candle file before anything is enqueued
  *   ├── rank-evaluator          periodic, incremental (change_seq watermark); asks the gate for OOS
  *   ├── daily-reporter          the previous day's summary at each UTC day boundary
  *   ├── replayer                dead letters back to their actors after recovery
- *   └── janitor                 retention: old finished work deleted in small batches, daily figures kept
+ *   ├── janitor                 retention: old finished work deleted in small batches, daily figures kept
+ *   ├── forwarder               bridge mode: stored results of host requests -> the host's result socket
+ *   ├── intake                  bridge mode: the host's requests (PULL) -> decode -> data gate -> outbox
+ *   └── alert-watch             alerts from the store's state: dead letters waiting, the service silent
  */
 import { actorPath } from '../runtime/index.ts';
 import type { SupervisorSpec } from '../supervisors/index.ts';
@@ -26,9 +29,14 @@ import { dataGate, GateStats, type DataGateMessage } from '../actors/data-gate.t
 import { rankEvaluator, RankEvaluatorStats, type RankEvaluatorMessage } from '../actors/rank-evaluator.ts';
 import { dailyReporter, DailyReporterStats, type DailyReporterMessage } from '../actors/daily-reporter.ts';
 import { janitor, JanitorStats, type JanitorMessage, type RetentionPass } from '../actors/janitor.ts';
+import { intake, IntakeStats, type IntakeMessage } from '../actors/intake.ts';
+import { forwarder, ForwarderStats, type ForwarderMessage } from '../actors/forwarder.ts';
+import { alertWatch, AlertWatchStats, type AlertWatchMessage } from '../actors/alert-watch.ts';
+import type { StoreError } from '../persistence/errors.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
-import type { OosConfig } from './config.ts';
+import { alertWebhooks, type OosConfig } from './config.ts';
+import type { SocketCurve } from './curve.ts';
 
 export const ROOT = 'shoal';
 const root = `/${ROOT}`;
@@ -46,6 +54,9 @@ export const paths = Object.freeze({
   dailyReporter: actorPath<DailyReporterMessage>(`${root}/daily-reporter`),
   replayer: actorPath<ReplayerMessage>(`${root}/replayer`),
   janitor: actorPath<JanitorMessage>(`${root}/janitor`),
+  forwarder: actorPath<ForwarderMessage>(`${root}/forwarder`),
+  intake: actorPath<IntakeMessage>(`${root}/intake`),
+  alertWatch: actorPath<AlertWatchMessage>(`${root}/alert-watch`),
 });
 
 /**
@@ -54,7 +65,7 @@ export const paths = Object.freeze({
  * (no new sends). The result-handler and the db-writer keep running until the in-flight requests
  * have their results (Shoal.drain).
  */
-export const DRAIN_FIRST: readonly string[] = ['rank-evaluator', 'replayer', 'janitor', 'data-gate'];
+export const DRAIN_FIRST: readonly string[] = ['intake', 'rank-evaluator', 'replayer', 'janitor', 'data-gate'];
 export const DRAIN_PIPELINE_FIRST: readonly string[] = ['sender'];
 
 /** Counters that outlive restarts of the actors they describe. */
@@ -66,6 +77,10 @@ export interface OosStats {
   readonly ranks: RankEvaluatorStats;
   readonly reports: DailyReporterStats;
   readonly janitor: JanitorStats;
+  /** Bridge mode's actors (zero outside it). */
+  readonly intake: IntakeStats;
+  readonly forwarder: ForwarderStats;
+  readonly alertWatch: AlertWatchStats;
 }
 
 export function newOosStats(): OosStats {
@@ -77,6 +92,9 @@ export function newOosStats(): OosStats {
     ranks: new RankEvaluatorStats(),
     reports: new DailyReporterStats(),
     janitor: new JanitorStats(),
+    intake: new IntakeStats(),
+    forwarder: new ForwarderStats(),
+    alertWatch: new AlertWatchStats(),
   };
 }
 
@@ -90,10 +108,16 @@ export interface TreeDeps {
   /** How letters are replayed by what they hold (app/replay-routes.ts). */
   readonly replayRoutes: readonly ReplayRoute[];
   readonly onResultsBound?: (endpoint: string) => void;
+  /** Bridge mode: told the intake's bound endpoint. */
+  readonly onIntakeBound?: (endpoint: string) => void;
   /** Told every committed write batch (the facade's events come from here). */
   readonly onCommitted?: DbWriterConfig['onCommitted'];
   /** Told each retention pass that deleted or stored something, or failed. */
   readonly onRetentionPass?: (pass: RetentionPass) => void;
+  /** Told each write batch the database refused as a whole (the disk full, read-only, ...). */
+  readonly onBatchFailed?: (error: StoreError) => void;
+  /** CURVE options of the sockets (app/curve.ts), when enabled. */
+  readonly curve?: SocketCurve;
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -109,12 +133,21 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
           strategy: 'rest_for_one',
           ...flags,
           children: [
-            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool, onCommitted: deps.onCommitted }, deps.stats.writer) },
+            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool, onCommitted: deps.onCommitted, onBatchFailed: deps.onBatchFailed }, deps.stats.writer) },
             {
               id: 'result-handler',
               start: () =>
                 resultHandler(
-                  { endpoint: config.resultEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, senderPath: paths.sender, retry: config.retry, onBound: deps.onResultsBound },
+                  {
+                    endpoint: config.resultEndpoint,
+                    dbPath: config.dbPath,
+                    writerPath: paths.dbWriter,
+                    senderPath: paths.sender,
+                    retry: config.retry,
+                    onBound: deps.onResultsBound,
+                    curve: deps.curve?.server,
+                    ...(config.bridge ? { forwarderPath: paths.forwarder } : {}),
+                  },
                   deps.stats.results,
                 ),
             },
@@ -122,14 +155,28 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'sender',
               start: () =>
                 sender(
-                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs },
+                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs, curve: deps.curve?.client },
                   deps.stats.sender,
                 ),
             },
           ],
         }),
       },
-      { id: 'notifier', start: () => notifier({ file: config.notificationsFile, webhookUrl: config.webhookUrl }, deps.notifications) },
+      {
+        id: 'notifier',
+        start: () =>
+          notifier(
+            {
+              file: config.notificationsFile,
+              dbPath: config.dbPath,
+              writerPath: paths.dbWriter,
+              webhooks: alertWebhooks(config),
+              dedupWindowMs: config.alerts.dedupWindowMs,
+              ratePerMinute: config.alerts.ratePerMinute,
+            },
+            deps.notifications,
+          ),
+      },
       {
         id: 'data-gate',
         start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir }, deps.stats.gate),
@@ -166,6 +213,37 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
             deps.stats.janitor,
           ),
       },
+      ...(config.bridge ? bridgeChildren(config, deps) : []),
+      {
+        id: 'alert-watch',
+        start: () =>
+          alertWatch(
+            {
+              dbPath: config.dbPath,
+              notifierPath: paths.notifier,
+              deadLetterThreshold: config.alerts.deadLetterThreshold,
+              serviceSilentMs: config.alerts.serviceSilentMinutes * 60_000,
+              endpoint: config.requestEndpoint,
+              lastResultAt: () => deps.stats.results.lastFrameAt,
+            },
+            deps.stats.alertWatch,
+          ),
+      },
     ],
   };
+}
+
+/** Bridge mode's children: the forwarder first (results may wait from a previous run), then the intake (new work). */
+function bridgeChildren(config: OosConfig, deps: TreeDeps): SupervisorSpec['children'] {
+  return [
+    {
+      id: 'forwarder',
+      start: () => forwarder({ endpoint: config.hostResultsEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.forward }, deps.stats.forwarder),
+    },
+    {
+      id: 'intake',
+      start: () =>
+        intake({ endpoint: config.intakeEndpoint, writerPath: paths.dbWriter, gatePath: paths.gate, senderPath: paths.sender, onBound: deps.onIntakeBound }, deps.stats.intake),
+    },
+  ];
 }

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }>
   resume: { run: async () => (await import('./sending.ts')).sendingCommand('resume'), summary: 'send again after pause' },
   report: { run: async () => (await import('./report.ts')).reportCommand, summary: 'daily summary of the OOS flow (report daily)' },
   backup: { run: async () => (await import('./backup.ts')).backupCommand, summary: 'copy the database while the runtime runs, verified (restore: docs/operations.md)' },
+  keys: { run: async () => (await import('./keys.ts')).keysCommand, summary: 'generate a CURVE key pair for the ZeroMQ sockets (keys generate; docs/security.md)' },
   'validate-data': { run: async () => (await import('./validate-data.ts')).validateDataCommand, summary: 'check a historical M1 candle CSV as the data gate does' },
 };
 

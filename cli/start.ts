@@ -6,6 +6,7 @@
 import { ConfigError } from '../app/config-schema.ts';
 import { CONFIG_FILE_VARIABLE, effectiveConfig, ENV_KEYS, loadServiceConfig, secretValues, START_FLAGS, type ServiceSettings } from '../app/service-config.ts';
 import { createLogger, scrubber } from '../app/log.ts';
+import { loadCurve } from '../app/curve.ts';
 import { EXIT, runService } from '../app/service.ts';
 import { type CommandOutput, type FlagSpec, parseFlags, runCommand, UsageError } from './args.ts';
 
@@ -61,6 +62,14 @@ export const START_OPTIONS: FlagSpec = {
   ...Object.fromEntries(START_FLAGS.map((f) => [f.flag, f.type === 'number' ? { type: 'number', integer: true } : { type: f.type }])),
 };
 
+/**
+ * What the log scrubber removes: the configuration's secrets and the CURVE secret key, read (and
+ * checked: a bad key file is a configuration error) from its file.
+ */
+export function startSecrets(config: ReturnType<typeof effectiveConfig>): string[] {
+  return [...secretValues(config), ...(loadCurve(config.curve)?.secrets ?? [])];
+}
+
 export async function startCommand(argv: string[], out: CommandOutput, env: Record<string, string | undefined> = process.env): Promise<number> {
   return runCommand('start', START_USAGE, out, async () => {
     const { flags, help } = parseFlags(argv, START_OPTIONS);
@@ -73,7 +82,7 @@ export async function startCommand(argv: string[], out: CommandOutput, env: Reco
     try {
       settings = loadServiceConfig({ configFile: flags.config as string | undefined, flags, env });
       const config = effectiveConfig(settings, env);
-      secrets = secretValues(config);
+      secrets = startSecrets(config);
       if (flags['print-config']) {
         out.stdout(`${scrubber(secrets)(JSON.stringify(config, null, 2))}\n`);
         return 0;

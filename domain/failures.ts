@@ -13,5 +13,11 @@ export type FailureKind =
   | 'dead_letter'
   | 'orphan_result'
   | 'duplicate_result'
-  | 'replay_failed';
+  | 'replay_failed'
+  /** The service's connection dropped while the request was in flight to it: sent again when it returns. */
+  | 'service_lost'
+  /** Bridge mode: a result could not be handed to the host within its bounds; dead-lettered with the frame. */
+  | 'forward_dead'
+  /** A socket refused a connection (a CURVE client key not allowed, no CURVE) or was refused. */
+  | 'connection_refused';
 

@@ -5,8 +5,16 @@
 import { join } from 'node:path';
 import { isIndicatorType, type BacktestRequest } from '../protocol/index.ts';
 
-export const REQUEST_STATES = ['pending', 'in_flight', 'done', 'dead'] as const;
+/**
+ * `superseded` (bridge mode): a newer request from the host for the same strategy replaced this
+ * live one; terminal, never sent again, and a result that still comes is stored, not forwarded.
+ */
+export const REQUEST_STATES = ['pending', 'in_flight', 'done', 'dead', 'superseded'] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
+
+/** Who asked for a request: this runtime's own flow (`local`), or the trading host through the bridge's intake (`host`). */
+export const REQUEST_ORIGINS = ['local', 'host'] as const;
+export type RequestOrigin = (typeof REQUEST_ORIGINS)[number];
 
 /** What the host asks for: a backtest request without the id and trace context shoal assigns. */
 export type OosRequestInput = Omit<BacktestRequest, 'requestId' | 'traceparent'>;

@@ -8,6 +8,7 @@
 import type { BatchScope, CommandSpec } from './command.ts';
 import type { Store } from './connection.ts';
 import { setCursorSpec } from './cursors.ts';
+import { claimAlertDeliverySpec, finishAlertDeliverySpec, raiseAlertSpec } from './alerts.ts';
 import {
   claimDeadLettersForReplaySpec,
   deadLetterReleasedSpec,
@@ -18,9 +19,10 @@ import {
 } from './dead-letters.ts';
 import { recordFailureSpec, recordSupervisorEventSpec } from './events.ts';
 import { claimDueSpec, deadLetterRequestSpec, enqueueRequestSpec, expiredLeasesSpec, releaseClaimSpec, requeueRequestSpec, retryRequestSpec } from './outbox.ts';
+import { deadForwardSpec, forwardFailedSpec, forwardsHandedOffSpec, forwardsReopenedSpec } from './host-forwards.ts';
 import { applyResultSpec } from './results.ts';
 import { pruneBeforeSpec, storeDailySummarySpec } from './retention.ts';
-import { changeRankSpec, strategyChangeSequence, upsertStrategySpec } from './strategies.ts';
+import { changeRankSpec, ensureStrategySpec, strategyChangeSequence, upsertStrategySpec } from './strategies.ts';
 
 export const WRITE_COMMANDS = [
   // the request outbox (outbox.ts)
@@ -46,11 +48,21 @@ export const WRITE_COMMANDS = [
   // strategies (strategies.ts)
   upsertStrategySpec,
   changeRankSpec,
+  ensureStrategySpec,
   // cursors (cursors.ts)
   setCursorSpec,
   // retention (retention.ts)
   storeDailySummarySpec,
   pruneBeforeSpec,
+  // bridge mode's forwards to the host (host-forwards.ts)
+  forwardsHandedOffSpec,
+  forwardFailedSpec,
+  forwardsReopenedSpec,
+  deadForwardSpec,
+  // alerts (alerts.ts)
+  raiseAlertSpec,
+  claimAlertDeliverySpec,
+  finishAlertDeliverySpec,
 ] as const;
 
 /** What every write transaction does around its commands, whichever they are. */

@@ -6,13 +6,21 @@
  */
 import type { Database } from 'better-sqlite3';
 import { sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
-import { DEAD_LETTER_STATES, RANKS, REQUEST_STATES, type Schema } from './schema.ts';
+import { DEAD_LETTER_STATES, HOST_FORWARD_STATES, RANKS, REQUEST_ORIGINS, REQUEST_STATES, type Schema } from './schema.ts';
+import { ALERT_KIND_NAMES, SEVERITIES } from '../domain/alerts.ts';
+import { DELIVERY_STATES } from '../domain/alert-delivery.ts';
 import { readSchemaVersion } from './schema-version.ts';
 
 export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly up: (db: Kysely<Schema>) => Compilable[];
+  /**
+   * Rebuilds a table other tables reference (SQLite's way to change a CHECK): runs with foreign
+   * key enforcement off, as SQLite's ALTER TABLE procedure prescribes, and commits only if
+   * `foreign_key_check` then finds nothing.
+   */
+  readonly rebuildsTables?: boolean;
 }
 
 /** Thrown, without touching the file, when a newer build has migrated the database already. */
@@ -26,6 +34,11 @@ function oneOf(column: string, values: readonly string[]): RawBuilder<unknown> {
 
 function fraction(column: string): RawBuilder<unknown> {
   return sql`${sql.ref(column)} between 0 and 1`;
+}
+
+/** A raw statement (one the builders cannot express, such as INSERT ... SELECT of named columns) as a migration step. */
+function compilable(db: Kysely<Schema>, statement: RawBuilder<unknown>): Compilable {
+  return { compile: () => statement.compile(db) };
 }
 
 function jsonText(column: string): RawBuilder<unknown> {
@@ -104,7 +117,8 @@ const outbox: Migration = {
       .addColumn('request_id', 'text', (c) => c.primaryKey().notNull())
       .addColumn('strategy_name', 'text', (c) => c.notNull().references('strategies.name'))
       .addColumn('payload', 'text', (c) => c.notNull().check(jsonText('payload')))
-      .addColumn('state', 'text', (c) => c.notNull().check(oneOf('state', REQUEST_STATES)))
+      // The states of version 2; migration 7 adds superseded.
+      .addColumn('state', 'text', (c) => c.notNull().check(oneOf('state', ['pending', 'in_flight', 'done', 'dead'])))
       .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0).check(sql`attempts >= 0`))
       .addColumn('next_attempt_at', 'integer', (c) => c.notNull())
       .addColumn('lease_until', 'integer')
@@ -278,9 +292,130 @@ const retention: Migration = {
   ],
 };
 
+/**
+ * Bridge mode (`shoal start --bridge`): requests the host sends are kept under its own ids with
+ * `origin` host; a newer host request for a strategy supersedes its older live one (state
+ * `superseded`, `superseded_by`), which a CHECK change needs a rebuild of oos_requests for (its
+ * indexes are made again as they were); results to hand to the host wait in `host_forwards`.
+ */
+const REQUESTS_V7 = 'oos_requests_v7';
+const bridge: Migration = {
+  version: 7,
+  name: 'bridge: request origin, superseded requests, host forwards',
+  rebuildsTables: true,
+  up: (db) => [
+    db.schema
+      .createTable(REQUESTS_V7)
+      .addColumn('request_id', 'text', (c) => c.primaryKey().notNull())
+      .addColumn('strategy_name', 'text', (c) => c.notNull().references('strategies.name'))
+      .addColumn('payload', 'text', (c) => c.notNull().check(jsonText('payload')))
+      .addColumn('state', 'text', (c) => c.notNull().check(oneOf('state', REQUEST_STATES)))
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0).check(sql`attempts >= 0`))
+      .addColumn('next_attempt_at', 'integer', (c) => c.notNull())
+      .addColumn('lease_until', 'integer')
+      .addColumn('traceparent', 'text')
+      .addColumn('enqueued_at', 'integer', (c) => c.notNull())
+      .addColumn('first_sent_at', 'integer')
+      .addColumn('last_sent_at', 'integer')
+      .addColumn('completed_at', 'integer')
+      .addColumn('last_error', 'text')
+      .addColumn('history', 'text', (c) => c.notNull().defaultTo('[]').check(jsonText('history')))
+      .addColumn('sends', 'integer', (c) => c.notNull().defaultTo(0).check(sql`sends >= 0`))
+      .addColumn('origin', 'text', (c) => c.notNull().defaultTo('local').check(oneOf('origin', REQUEST_ORIGINS)))
+      .addColumn('superseded_by', 'text')
+      .modifyEnd(STRICT),
+    compilable(db, sql`insert into ${sql.table(REQUESTS_V7)} (request_id, strategy_name, payload, state, attempts, next_attempt_at, lease_until, traceparent, enqueued_at, first_sent_at, last_sent_at, completed_at, last_error, history, sends)
+        select request_id, strategy_name, payload, state, attempts, next_attempt_at, lease_until, traceparent, enqueued_at, first_sent_at, last_sent_at, completed_at, last_error, history, sends from oos_requests`),
+    db.schema.dropTable('oos_requests'),
+    db.schema.alterTable(REQUESTS_V7).renameTo('oos_requests'),
+    db.schema
+      .createIndex('oos_requests_one_live')
+      .on('oos_requests')
+      .column('strategy_name')
+      .unique()
+      .where(sql.ref('state'), 'in', ['pending', 'in_flight']),
+    db.schema
+      .createIndex('oos_requests_due')
+      .on('oos_requests')
+      .columns(['next_attempt_at', 'request_id'])
+      .where(sql.ref('state'), '=', 'pending'),
+    db.schema
+      .createIndex('oos_requests_lease')
+      .on('oos_requests')
+      .columns(['lease_until', 'request_id'])
+      .where(sql.ref('state'), '=', 'in_flight'),
+    db.schema
+      .createIndex('oos_requests_completed')
+      .on('oos_requests')
+      .column('completed_at')
+      .where(sql.ref('completed_at'), 'is not', null),
+    db.schema
+      .createTable('host_forwards')
+      // Cascade: retention deletes a finished request with its forward (long forwarded or dead by then).
+      .addColumn('request_id', 'text', (c) => c.primaryKey().notNull().references('oos_requests.request_id').onDelete('cascade'))
+      .addColumn('state', 'text', (c) => c.notNull().check(oneOf('state', HOST_FORWARD_STATES)))
+      .addColumn('frame', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0).check(sql`attempts >= 0`))
+      .addColumn('first_at', 'integer', (c) => c.notNull())
+      .addColumn('last_at', 'integer')
+      .addColumn('forwarded_at', 'integer')
+      .addColumn('last_error', 'text')
+      .modifyEnd(STRICT),
+    // The forwarder walks the pending ones oldest first; forwarded rows stay out of the index.
+    db.schema
+      .createIndex('host_forwards_pending')
+      .on('host_forwards')
+      .columns(['first_at', 'request_id'])
+      .where(sql.ref('state'), '=', 'pending'),
+  ],
+};
+
+/**
+ * Alerts that cannot be lost (actors/notifier.ts): each alert is a row before it is sent, with one
+ * delivery row per configured webhook that carries its own state, attempts and next try. Pending
+ * deliveries are found through a partial index, so sent ones cost the notifier's scan nothing;
+ * deduplication looks alerts up by kind, key and time.
+ */
+const alerts: Migration = {
+  version: 8,
+  name: 'alerts and their deliveries per webhook',
+  up: (db) => [
+    db.schema
+      .createTable('alerts')
+      .addColumn('id', 'text', (c) => c.primaryKey().notNull())
+      .addColumn('kind', 'text', (c) => c.notNull().check(oneOf('kind', ALERT_KIND_NAMES)))
+      .addColumn('dedup_key', 'text', (c) => c.notNull())
+      .addColumn('severity', 'text', (c) => c.notNull().check(oneOf('severity', SEVERITIES)))
+      .addColumn('payload', 'text', (c) => c.notNull().check(jsonText('payload')))
+      .addColumn('created_at', 'integer', (c) => c.notNull())
+      .addColumn('repeats', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_repeat_at', 'integer')
+      .modifyEnd(STRICT),
+    db.schema.createIndex('alerts_dedup').on('alerts').columns(['kind', 'dedup_key', 'created_at']),
+    db.schema.createIndex('alerts_created').on('alerts').column('created_at'),
+    db.schema
+      .createTable('alert_deliveries')
+      .addColumn('alert_id', 'text', (c) => c.notNull().references('alerts.id').onDelete('cascade'))
+      .addColumn('target', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull().check(oneOf('state', DELIVERY_STATES)))
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0).check(sql`attempts >= 0`))
+      .addColumn('next_attempt_at', 'integer', (c) => c.notNull())
+      .addColumn('last_error', 'text')
+      .addColumn('last_status', 'integer')
+      .addColumn('finished_at', 'integer')
+      .addPrimaryKeyConstraint('alert_deliveries_pk', ['alert_id', 'target'])
+      .modifyEnd(sql`without rowid, strict`),
+    db.schema
+      .createIndex('alert_deliveries_due')
+      .on('alert_deliveries')
+      .columns(['next_attempt_at', 'alert_id'])
+      .where(sql.ref('state'), '=', 'pending'),
+  ],
+};
+
 export { assertSchemaSupported, readSchemaVersion, SchemaVersionError } from './schema-version.ts';
 
-export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics, retention];
+export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics, retention, bridge, alerts];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
   return migrations.reduce((max, m) => Math.max(max, m.version), 0);
@@ -299,6 +434,21 @@ export function migrate(
   const ordered = [...migrations].sort((a, b) => a.version - b.version);
   const from = readSchemaVersion(sqlite);
   for (const m of ordered) {
+    if (readSchemaVersion(sqlite) >= m.version) continue;
+    // The pragma is a no-op inside a transaction, so it is set around it.
+    const foreignKeys = sqlite.pragma('foreign_keys', { simple: true }) === 1;
+    if (m.rebuildsTables && foreignKeys) sqlite.pragma('foreign_keys = OFF');
+    try {
+      migrateOne(sqlite, db, m);
+    } finally {
+      if (m.rebuildsTables && foreignKeys) sqlite.pragma('foreign_keys = ON');
+    }
+  }
+  return { from, to: readSchemaVersion(sqlite) };
+}
+
+function migrateOne(sqlite: Database, db: Kysely<Schema>, m: Migration): void {
+  {
     sqlite
       .transaction(() => {
         const current = readSchemaVersion(sqlite);
@@ -310,10 +460,13 @@ export function migrate(
           const compiled = statement.compile();
           sqlite.prepare(compiled.sql).run(compiled.parameters as unknown[]);
         }
+        if (m.rebuildsTables) {
+          const broken = sqlite.pragma('foreign_key_check') as { table: string; parent: string }[];
+          if (broken.length > 0) throw new Error(`migration ${m.version} (${m.name}) would break ${broken.length} foreign key(s), e.g. ${broken[0].table} -> ${broken[0].parent}`);
+        }
         // user_version lives in the file header and commits with the DDL above.
         sqlite.pragma(`user_version = ${m.version}`);
       })
       .immediate();
   }
-  return { from, to: readSchemaVersion(sqlite) };
 }

@@ -14,6 +14,11 @@ const statements = perConnection(({ sqlite }: Pick<ReadStore, 'sqlite'>) => ({
   listInState: sqlite.prepare('select * from oos_requests where state = ? order by request_id limit ?') as Statement<[RequestState, number], OosRequestsTable>,
   countInFlight: sqlite.prepare("select count(*) as n from oos_requests where state = 'in_flight'") as Statement<[], { n: number }>,
   countByState: sqlite.prepare('select state, count(*) as n from oos_requests group by state') as Statement<[], { state: RequestState; n: number }>,
+  // Through the lease index: only in-flight rows are in it.
+  inFlightSentBy: sqlite.prepare("select * from oos_requests where state = 'in_flight' and lease_until is not null and last_sent_at <= ? order by lease_until, request_id limit ?") as Statement<
+    [number, number],
+    OosRequestsTable
+  >,
   oldestLive: sqlite.prepare("select min(enqueued_at) as at from oos_requests where state in ('pending', 'in_flight')") as Statement<[], { at: number | null }>,
 }));
 
@@ -38,4 +43,9 @@ export function oldestLiveEnqueuedAt(store: Pick<ReadStore, 'sqlite'>): number |
 /** Requests in flight now; cheap however many finished requests the table holds (the sender asks every tick). */
 export function countInFlight(store: Pick<ReadStore, 'sqlite'>): number {
   return statements(store).countInFlight.get()?.n ?? 0;
+}
+
+/** In-flight requests last sent at or before `at` (sent to a service connection that has since dropped), at most `limit`. */
+export function listInFlightSentBy(store: Pick<ReadStore, 'sqlite'>, at: number, limit = 256): OutboxRequest[] {
+  return statements(store).inFlightSentBy.all(at, limit).map(toOutboxRequest);
 }

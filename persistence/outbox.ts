@@ -20,16 +20,17 @@ import { recordDeadRequest, REQUEST_LETTER_KIND } from './dead-letters.ts';
 import { insertFailureEvent } from './events.ts';
 import { perConnection, prepared } from './prepared.ts';
 import { requestAttempts, toOutboxRequest, type OutboxRequest } from './records.ts';
-import { type FailureKind, type OosRequestsTable, type RequestState, type Schema } from './schema.ts';
-import { DEAD, DONE, IN_FLIGHT, jsonPath, LIVE, PENDING, requireInteger, requirePositiveInteger, requireText, text } from './sql-helpers.ts';
+import { type FailureKind, type OosRequestsTable, type RequestOrigin, type RequestState, type Schema } from './schema.ts';
+import { DEAD, DONE, IN_FLIGHT, jsonPath, LIVE, PENDING, requireInteger, requirePositiveInteger, requireText, SUPERSEDED, text } from './sql-helpers.ts';
 
 // Commands ---------------------------------------------------------------------------------------
 
 /**
  * Puts an OOS request in the outbox (state pending, due at `nextAttemptAt`, default now).
  * A strategy has at most one live (pending/in_flight) request: a second one is refused with
- * `duplicate_live`. With a caller-chosen `requestId` that already exists, the command is an
- * idempotent no-op (`exists`).
+ * `duplicate_live`, unless `supersedeLive`, when the live one becomes `superseded` (by this one)
+ * in the same step (the host honours only its latest request id). With a caller-chosen
+ * `requestId` that already exists, the command is an idempotent no-op (`exists`).
  */
 export interface EnqueueRequestCommand {
   type: 'enqueueRequest';
@@ -39,6 +40,9 @@ export interface EnqueueRequestCommand {
   traceparent?: string;
   requestId?: string;
   nextAttemptAt?: number;
+  /** Default local; host for a request the bridge took in under the host's own id. */
+  origin?: RequestOrigin;
+  supersedeLive?: boolean;
 }
 
 /** Marks up to `limit` due pending requests in flight (oldest first) and returns them. */
@@ -98,7 +102,7 @@ export interface DeadLetterRequestCommand {
 }
 
 export type EnqueueOutcome =
-  | { type: 'enqueueRequest'; status: 'enqueued'; requestId: string }
+  | { type: 'enqueueRequest'; status: 'enqueued'; requestId: string; superseded?: { requestId: string; state: RequestState } }
   | { type: 'enqueueRequest'; status: 'exists'; requestId: string; state: RequestState }
   | { type: 'enqueueRequest'; status: 'duplicate_live'; existingRequestId: string };
 
@@ -174,7 +178,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   // and the one-live-request-per-strategy index; the caller tells the two apart afterwards.
   insert: prepared(
     sqlite,
-    ($: { requestId: string; strategyName: string; payload: string; nextAttemptAt: number; traceparent: string | null; now: number }) =>
+    ($: { requestId: string; strategyName: string; payload: string; nextAttemptAt: number; traceparent: string | null; now: number; origin: RequestOrigin }) =>
       db
         .insertInto('oos_requests')
         .values({
@@ -188,16 +192,29 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
           traceparent: $.traceparent,
           enqueued_at: $.now,
           history: text('[]'),
+          origin: $.origin,
         })
         .onConflict((oc) => oc.doNothing()),
   ),
   get: prepared(sqlite, ($: { requestId: string }) => db.selectFrom('oos_requests').selectAll().where('request_id', '=', $.requestId)),
   // Just what completing a request needs: no payload or history strings to copy out.
   brief: prepared(sqlite, ($: { requestId: string }) =>
-    db.selectFrom('oos_requests').select(['strategy_name', 'state', 'enqueued_at', 'sends', 'attempts']).where('request_id', '=', $.requestId),
+    db.selectFrom('oos_requests').select(['strategy_name', 'state', 'enqueued_at', 'sends', 'attempts', 'origin']).where('request_id', '=', $.requestId),
   ),
   live: prepared(sqlite, ($: { strategyName: string }) =>
     db.selectFrom('oos_requests').select('request_id').where('strategy_name', '=', $.strategyName).where('state', 'in', LIVE),
+  ),
+  liveRow: prepared(sqlite, ($: { strategyName: string }) =>
+    db.selectFrom('oos_requests').select(['request_id', 'state']).where('strategy_name', '=', $.strategyName).where('state', 'in', LIVE),
+  ),
+  // The live request of a strategy ends, replaced by a newer one; RETURNING tells which and from what state.
+  supersede: prepared(sqlite, ($: { strategyName: string; by: string; now: number }) =>
+    db
+      .updateTable('oos_requests')
+      .set({ state: SUPERSEDED, superseded_by: $.by, lease_until: null, completed_at: $.now, last_error: text('superseded by a newer request of the host') })
+      .where('strategy_name', '=', $.strategyName)
+      .where('state', 'in', LIVE)
+      .returning('request_id'),
   ),
   // Set-based: one statement claims the whole due set (oldest first) through the due index.
   claim: prepared(sqlite, ($: { now: number; leaseUntil: number; limit: number }) =>
@@ -284,7 +301,8 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .updateTable('oos_requests')
       .set({ state: DONE, completed_at: $.now, lease_until: null })
       .where('request_id', '=', $.requestId)
-      .where('state', '!=', DONE),
+      // A superseded request keeps its state: its result is stored, it stays replaced.
+      .where('state', 'not in', [DONE, SUPERSEDED]),
   ),
 }));
 
@@ -300,6 +318,16 @@ function enqueueRequest(store: Store, c: EnqueueRequestCommand, now: number): En
   const nextAttemptAt = c.nextAttemptAt === undefined ? now : requireInteger(context, 'nextAttemptAt', c.nextAttemptAt);
   const requestId = c.requestId === undefined ? store.ids.next(now) : requireText(context, 'requestId', c.requestId);
   const s = statements(store);
+  let superseded: { requestId: string; state: RequestState } | undefined;
+  if (c.supersedeLive === true && c.requestId !== undefined) {
+    const existing = s.get.get({ requestId });
+    if (existing) return { type: 'enqueueRequest', status: 'exists', requestId, state: existing.state };
+    const live = s.liveRow.get({ strategyName: c.strategyName });
+    if (live) {
+      s.supersede.run({ strategyName: c.strategyName, by: requestId, now });
+      superseded = { requestId: live.request_id, state: live.state };
+    }
+  }
   const r = s.insert.run({
     requestId,
     strategyName: c.strategyName,
@@ -307,8 +335,9 @@ function enqueueRequest(store: Store, c: EnqueueRequestCommand, now: number): En
     nextAttemptAt,
     traceparent: c.traceparent ?? null,
     now,
+    origin: c.origin ?? 'local',
   });
-  if (r.changes === 1) return { type: 'enqueueRequest', status: 'enqueued', requestId };
+  if (r.changes === 1) return { type: 'enqueueRequest', status: 'enqueued', requestId, ...(superseded ? { superseded } : {}) };
   if (c.requestId !== undefined) {
     const existing = s.get.get({ requestId });
     if (existing) return { type: 'enqueueRequest', status: 'exists', requestId, state: existing.state };
@@ -453,7 +482,7 @@ export const deadLetterRequestSpec: CommandSpec<DeadLetterRequestCommand, DeadLe
 export function requestBrief(
   store: Store,
   requestId: string,
-): Pick<Selectable<OosRequestsTable>, 'strategy_name' | 'state' | 'enqueued_at' | 'sends' | 'attempts'> | undefined {
+): Pick<Selectable<OosRequestsTable>, 'strategy_name' | 'state' | 'enqueued_at' | 'sends' | 'attempts' | 'origin'> | undefined {
   return statements(store).brief.get({ requestId });
 }
 
@@ -470,7 +499,7 @@ export function getRequest(store: Store, requestId: string): OutboxRequest | und
 }
 
 /** Requests oldest first (request ids are time-ordered), optionally in one state. */
-export { countByState, countInFlight, listRequests, oldestLiveEnqueuedAt } from './outbox-reads.ts';
+export { countByState, countInFlight, listInFlightSentBy, listRequests, oldestLiveEnqueuedAt } from './outbox-reads.ts';
 
 /** In-flight requests whose lease ended at or before `now`, earliest lease first. */
 export function listExpiredLeases(store: Store, now: number, limit = 100): OutboxRequest[] {

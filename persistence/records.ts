@@ -10,6 +10,7 @@ import type {
   FailureKind,
   OosRequestsTable,
   Rank,
+  RequestOrigin,
   RequestState,
   StrategiesTable,
   SupervisorEventKind,
@@ -40,6 +41,10 @@ export interface OutboxRequest {
   completedAt: number | null;
   lastError: string | null;
   history: AttemptEntry[];
+  /** local, or host (taken in by the bridge). */
+  origin: RequestOrigin;
+  /** The newer host request that superseded this one, else null. */
+  supersededBy: string | null;
 }
 
 export interface StrategyRecord {
@@ -159,6 +164,9 @@ export function toOutboxRequest(row: Selectable<OosRequestsTable>): OutboxReques
     completedAt: row.completed_at,
     lastError: row.last_error,
     history: requestAttempts(row),
+    // A row read from a version-6 file through a plain SQL read before migration has neither.
+    origin: row.origin ?? 'local',
+    supersededBy: row.superseded_by ?? null,
   };
 }
 

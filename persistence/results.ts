@@ -13,6 +13,7 @@ import type { Store } from './connection.ts';
 import { insertFailureEvent } from './events.ts';
 import { resolveRequestLetters } from './dead-letters.ts';
 import { nanMarker, readMetric } from './nan-metrics.ts';
+import { insertForward } from './host-forwards.ts';
 import { completeRequest, requestBrief } from './outbox.ts';
 import { perConnection, prepared } from './prepared.ts';
 import type { OosResultsTable, RequestState } from './schema.ts';
@@ -55,6 +56,11 @@ export interface ApplyResultCommand {
   result: OosMetrics;
   /** Who received the result (actor path); default 'results'. */
   source?: string;
+  /**
+   * The frame as the service sent it. For a request of the host (bridge mode) it is kept to be
+   * forwarded, in this same commit; a superseded request's result is stored, not forwarded.
+   */
+  frame?: string;
 }
 
 export type ApplyResultOutcome =
@@ -69,6 +75,8 @@ export type ApplyResultOutcome =
       strategyUpdated: boolean;
       changeSeq: number | null;
       tradesInserted: number;
+      /** A forward to the host was written with it. */
+      forward: boolean;
     }
   | { type: 'applyResult'; status: 'duplicate'; requestId: string }
   | { type: 'applyResult'; status: 'orphan'; requestId: string };
@@ -200,6 +208,8 @@ function applyResult(store: Store, c: ApplyResultCommand, now: number): ApplyRes
   const tradesInserted = insertTrades(store, c.requestId, r.tradeList ?? []);
   const changeSeq = recordOosMetrics(store, request.strategy_name, { requestId: c.requestId, enqueuedAt: request.enqueued_at }, r, now);
   completeRequest(store, c.requestId, now);
+  const forward = request.origin === 'host' && request.state !== 'superseded' && c.frame !== undefined;
+  if (forward) insertForward(store, c.requestId, c.frame!, now);
   // A request that went dead has a letter to settle: one completed after dying (a late result),
   // or after a replay requeued it (a requeue resets attempts, not sends). Others have none, and
   // the common path skips the lookup.
@@ -213,6 +223,7 @@ function applyResult(store: Store, c: ApplyResultCommand, now: number): ApplyRes
     strategyUpdated: changeSeq !== null,
     changeSeq,
     tradesInserted,
+    forward,
   };
 }
 

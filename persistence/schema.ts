@@ -5,11 +5,16 @@
  */
 import type { Generated } from 'kysely';
 import { ARCHIVED_RANKS, RANKS, type Rank } from '../domain/ranks.ts';
-import { REQUEST_STATES, type RequestState } from '../domain/request.ts';
+import { REQUEST_ORIGINS, REQUEST_STATES, type RequestOrigin, type RequestState } from '../domain/request.ts';
 import type { FailureKind } from '../domain/failures.ts';
+import type { AlertKind, Severity } from '../domain/alerts.ts';
+import type { DeliveryState } from '../domain/alert-delivery.ts';
 
 // The domain's vocabulary, stored as these columns' values.
-export { ARCHIVED_RANKS, RANKS, REQUEST_STATES, type FailureKind, type Rank, type RequestState };
+export { ARCHIVED_RANKS, RANKS, REQUEST_ORIGINS, REQUEST_STATES, type FailureKind, type Rank, type RequestOrigin, type RequestState };
+
+export const HOST_FORWARD_STATES = ['pending', 'forwarded', 'dead'] as const;
+export type HostForwardState = (typeof HOST_FORWARD_STATES)[number];
 
 
 
@@ -100,6 +105,10 @@ export interface OosRequestsTable {
    * it (done, at completed_at).
    */
   sends: number;
+  /** local, or host (taken in by the bridge's intake under the host's own request id). */
+  origin: RequestOrigin;
+  /** The newer host request that superseded this one (state superseded), else NULL. */
+  superseded_by: string | null;
 }
 
 /**
@@ -185,6 +194,57 @@ export interface DailySummariesTable {
   made_at: number;
 }
 
+/**
+ * Bridge mode: a result to hand to the host's result socket, written in the same commit as the
+ * result of a host request. `frame` is the result frame as the service sent it, forwarded unchanged.
+ */
+export interface HostForwardsTable {
+  request_id: string;
+  state: HostForwardState;
+  frame: string;
+  /** Hand-offs tried (the successful one included). */
+  attempts: number;
+  /** When the result was stored (the forward's age counts from here). */
+  first_at: number;
+  last_at: number | null;
+  forwarded_at: number | null;
+  last_error: string | null;
+}
+
+/**
+ * An alert, stored before it is sent (actors/notifier.ts). Its id is the idempotency id webhooks
+ * receive; a later alert of the same kind and key within the deduplication window only bumps
+ * `repeats` here.
+ */
+export interface AlertsTable {
+  /** UUIDv7. */
+  id: string;
+  kind: AlertKind;
+  dedup_key: string;
+  severity: Severity;
+  /** JSON object: title, body, fields. */
+  payload: string;
+  created_at: number;
+  /** Occurrences deduplicated onto this alert. */
+  repeats: number;
+  last_repeat_at: number | null;
+}
+
+/** One alert's delivery to one configured webhook (by its name; the URL, a secret, is never stored). */
+export interface AlertDeliveriesTable {
+  alert_id: string;
+  target: string;
+  state: DeliveryState;
+  /** Tries started (a claim counts one before the POST). */
+  attempts: number;
+  /** Pending: when it may be tried next; while a try runs, the end of its lease. */
+  next_attempt_at: number;
+  last_error: string | null;
+  /** HTTP status of the last answer, if any. */
+  last_status: number | null;
+  finished_at: number | null;
+}
+
 export interface Schema {
   strategies: StrategiesTable;
   sequences: SequencesTable;
@@ -197,4 +257,7 @@ export interface Schema {
   failure_events: FailureEventsTable;
   supervisor_events: SupervisorEventsTable;
   daily_summaries: DailySummariesTable;
+  host_forwards: HostForwardsTable;
+  alerts: AlertsTable;
+  alert_deliveries: AlertDeliveriesTable;
 }

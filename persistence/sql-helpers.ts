@@ -18,6 +18,7 @@ export const PENDING = requestState('pending');
 export const IN_FLIGHT = requestState('in_flight');
 export const DONE = requestState('done');
 export const DEAD = requestState('dead');
+export const SUPERSEDED = requestState('superseded');
 /** The states the one-live-request-per-strategy index covers. */
 export const LIVE = [PENDING, IN_FLIGHT];
 

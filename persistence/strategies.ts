@@ -50,6 +50,15 @@ export interface UpsertStrategyCommand {
   force?: boolean;
 }
 
+/**
+ * Inserts a strategy unless one of that name exists, which is then left as it is (bridge mode:
+ * a request of the host names a strategy this store may not know yet).
+ */
+export interface EnsureStrategyCommand {
+  type: 'ensureStrategy';
+  strategy: StrategyInput;
+}
+
 /** Moves a strategy from `expectedFrom` to `to`; does nothing if its rank is not `expectedFrom`. */
 export interface ChangeRankCommand {
   type: 'changeRank';
@@ -63,6 +72,8 @@ export interface ChangeRankCommand {
 export type UpsertStrategyOutcome =
   | { type: 'upsertStrategy'; status: 'inserted' | 'updated'; name: string; changeSeq: number }
   | { type: 'upsertStrategy'; status: 'archived'; name: string; rank: Rank };
+
+export type EnsureStrategyOutcome = { type: 'ensureStrategy'; status: 'inserted' | 'exists'; name: string };
 
 export type ChangeRankOutcome =
   | { type: 'changeRank'; status: 'changed'; name: string; from: Rank; to: Rank; changeSeq: number }
@@ -326,6 +337,18 @@ function changeRank(store: Store, c: ChangeRankCommand, now: number): ChangeRank
   return { type: 'changeRank', status: 'changed', name: c.name, from: c.expectedFrom, to: c.to, changeSeq };
 }
 
+function ensureStrategy(store: Store, c: EnsureStrategyCommand, now: number): EnsureStrategyOutcome {
+  const name = requireText('ensureStrategy', 'name', c.strategy?.name);
+  if (statements(store).get.get({ name })) return { type: 'ensureStrategy', status: 'exists', name };
+  upsertStrategy(store, { type: 'upsertStrategy', strategy: c.strategy }, now);
+  return { type: 'ensureStrategy', status: 'inserted', name };
+}
+
+export const ensureStrategySpec: CommandSpec<EnsureStrategyCommand, EnsureStrategyOutcome> = {
+  type: 'ensureStrategy',
+  apply: ensureStrategy,
+  describe: (c) => `ensureStrategy (strategies) name=${c.strategy?.name}`,
+};
 export const upsertStrategySpec: CommandSpec<UpsertStrategyCommand, UpsertStrategyOutcome> = {
   type: 'upsertStrategy',
   apply: upsertStrategy,

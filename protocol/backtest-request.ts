@@ -18,6 +18,7 @@ import { printString } from './printer.ts';
 import { parseFrameText } from './reader.ts';
 import { fail, ok, type CodecError, type Result } from './result.ts';
 import type { SExpr } from './sexpr.ts';
+import { quoteText } from './quote.ts';
 import { isValidTraceparent } from './traceparent.ts';
 
 export const INDICATOR_TYPES = ['sma', 'ema', 'rsi', 'macd', 'bb', 'stoch', 'vwap', 'volsma', 'vpoc', 'vwapvr'] as const;
@@ -101,7 +102,7 @@ export function validateBacktestRequest(req: BacktestRequest): CodecError | unde
     checkFloat(s.sl, 'strategy.sl') ??
     checkFloat(s.tp, 'strategy.tp') ??
     checkFloat(s.volume, 'strategy.volume') ??
-    (isIndicatorType(s.indicatorType) ? undefined : invalid('strategy.indicator_type', `strategy.indicator_type must be one of ${INDICATOR_TYPES.join(' ')}, got ${String(s.indicatorType)}`, INDICATOR_TYPES.join('|'))) ??
+    (isIndicatorType(s.indicatorType) ? undefined : invalid('strategy.indicator_type', `strategy.indicator_type must be one of ${INDICATOR_TYPES.join(' ')}, got ${typeof s.indicatorType === 'string' ? quoteText(s.indicatorType) : String(s.indicatorType)}`, INDICATOR_TYPES.join('|'))) ??
     checkInt(s.timeframe, 'strategy.timeframe', 1) ??
     (s.filterEnabled === undefined || typeof s.filterEnabled === 'boolean' ? undefined : invalid('strategy.filter_enabled', 'strategy.filter_enabled must be a boolean')) ??
     (s.filterTf === undefined ? undefined : checkString(s.filterTf, 'strategy.filter_tf')) ??
@@ -209,7 +210,7 @@ function readRequest(tree: SExpr): BacktestRequest {
     }
   }
   const act = needName(action, 'action');
-  if (act !== 'BACKTEST') throw new FieldFailure('action', `action must be "BACKTEST", got "${act}"`, '"BACKTEST"');
+  if (act !== 'BACKTEST') throw new FieldFailure('action', `action must be "BACKTEST", got ${quoteText(act)}`, '"BACKTEST"');
   if (strategy === undefined) throw new FieldFailure('strategy', 'missing strategy', '(strategy (k . v) ...)');
   const topTimeframe = optInt(timeframe, 'timeframe', 1);
   const req: Mutable<BacktestRequest> = {

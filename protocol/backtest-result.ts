@@ -30,6 +30,7 @@ import { printString } from './printer.ts';
 import { parseFrameText } from './reader.ts';
 import { fail, ok, type Result } from './result.ts';
 import type { SExpr } from './sexpr.ts';
+import { quoteText } from './quote.ts';
 
 /** The request id the service puts in an error result when the request had none. */
 export const MISSING_REQUEST_ID = 'MISSING';
@@ -113,7 +114,7 @@ function readResultFrame(tree: SExpr, reading: { requestId: string | undefined }
     else if (key === 'result') result ??= e;
   }
   const t = needName(type, 'type');
-  if (t !== BACKTEST_RESULT_TYPE) throw new FieldFailure('type', `not a ${BACKTEST_RESULT_TYPE} frame (type "${t}")`, `"${BACKTEST_RESULT_TYPE}"`);
+  if (t !== BACKTEST_RESULT_TYPE) throw new FieldFailure('type', `not a ${BACKTEST_RESULT_TYPE} frame (type ${quoteText(t)})`, `"${BACKTEST_RESULT_TYPE}"`);
   if (result === undefined) throw new FieldFailure('result', 'missing result', '(result . ((k . v) ...))');
   return readResult(nestedAlist(result, 'result'), reading);
 }
@@ -170,7 +171,7 @@ function readResult(entries: SExpr[], reading: { requestId: string | undefined }
   }
 
   if (rid === undefined) {
-    const got = typeof requestId === 'string' ? `"${requestId}"` : requestId === undefined ? 'none' : 'a non-string';
+    const got = typeof requestId === 'string' ? quoteText(requestId) : requestId === undefined ? 'none' : 'a non-string';
     throw new FieldFailure('result.request_id', `a success result needs a request_id (got ${got})`, 'a request id string');
   }
   const winPercent = needFloat(winRate, 'result.win_rate');

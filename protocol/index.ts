@@ -11,6 +11,7 @@ export type { FrameInput } from './frame.ts';
 export { SSymbol, SDotted, sym, dotted, pair, isSymbol, sexprEqual, type SExpr } from './sexpr.ts';
 export { parseSExpr } from './reader.ts';
 export { printSExpr, printString } from './printer.ts';
+export { quoteText } from './quote.ts';
 export { formatFloat, formatInt, formatNumber, nonFiniteFromText } from './numbers.ts';
 
 // Messages

@@ -10,6 +10,7 @@
  * Lists are normalised the way a Lisp reader does: `(a . (b c))` is the list `(a b c)`, so
  * `(strategy . ((name . "X")))` and `(strategy (name . "X"))` build the same tree.
  */
+import { quoteText } from './quote.ts';
 export type SExpr = number | string | boolean | SSymbol | SExpr[] | SDotted;
 
 export class SSymbol {
@@ -65,7 +66,7 @@ function listEqual(a: SExpr[], b: SExpr[]): boolean {
 /** Short description of a value for error messages (never the whole subtree). */
 export function describeValue(x: SExpr): string {
   if (typeof x === 'number') return `number ${x}`;
-  if (typeof x === 'string') return x.length > 40 ? `string "${x.slice(0, 40)}..."` : `string "${x}"`;
+  if (typeof x === 'string') return `string ${quoteText(x)}`;
   if (typeof x === 'boolean') return x ? 't' : 'nil';
   if (x instanceof SSymbol) return `symbol ${x.name}`;
   if (x instanceof SDotted) return 'dotted list';

@@ -1,4 +1,6 @@
 import { Pull } from 'zeromq';
+import { curveProblems, curveSocketOptions, watchHandshakes, type CurveServer, type HandshakeRefusal } from './curve.ts';
+import { zapHandler } from './zap.ts';
 
 export interface PullOptions {
   readonly highWaterMark?: number;
@@ -10,16 +12,38 @@ export interface PullOptions {
    * this wait, with the same message.
    */
   readonly rebindWaitMs?: number;
+  /** CURVE: only clients whose public key is in the allow-list get in (default: plain TCP). */
+  readonly curve?: CurveServer;
+  /** The socket's name in ZAP domains and refusals (e.g. `results`). */
+  readonly name?: string;
+  /** Told each client refused: not in the allow-list, no CURVE, or a failed handshake. */
+  readonly onRefused?: (refusal: HandshakeRefusal) => void;
 }
 
 const RETRY_EVERY_MS = 2;
 
 /** A bound PULL socket. Binding to port 0 or `*` picks an ephemeral port; `endpoint` tells which. */
 export class PullChannel {
-  private constructor(private readonly socket: Pull, readonly endpoint: string) {}
+  private constructor(
+    private readonly socket: Pull,
+    readonly endpoint: string,
+    private readonly unregister: () => void,
+  ) {}
 
   static async bind(endpoint: string, options: PullOptions = {}): Promise<PullChannel> {
-    const socket = new Pull({ linger: 0, receiveHighWaterMark: options.highWaterMark ?? 10_000 });
+    const curve = options.curve;
+    let zap: { domain: string; unregister: () => void } | undefined;
+    let bound = endpoint;
+    const onRefused = (r: HandshakeRefusal) => options.onRefused?.(r);
+    if (curve) {
+      const problems = curveProblems(curve);
+      if (problems.length > 0) throw new Error(`cannot bind result socket ${endpoint} with CURVE: ${problems.join('; ')}`);
+      // The handler first: a client must never reach the socket before its allow-list is in place.
+      zap = await zapHandler.register(options.name ?? 'pull', { allowedClientKeys: new Set(curve.allowedClientKeys), endpoint: () => bound, onRefused });
+    }
+    const socket = new Pull({ linger: 0, receiveHighWaterMark: options.highWaterMark ?? 10_000, ...(curve && zap ? curveSocketOptions(curve, zap.domain) : {}) });
+    if (curve) watchHandshakes(socket, () => bound, 'server', onRefused);
+    const release = () => zap?.unregister();
     const address = endpoint.replace(/:0$/, ':*');
     const deadline = Date.now() + (options.rebindWaitMs ?? 2_000);
     for (;;) {
@@ -30,12 +54,14 @@ export class PullChannel {
         const inUse = (e as { code?: string }).code === 'EADDRINUSE';
         if (!inUse || Date.now() >= deadline) {
           socket.close();
+          release();
           throw new Error(`cannot bind result socket ${endpoint}: ${(e as Error).message}`);
         }
         await new Promise((r) => setTimeout(r, RETRY_EVERY_MS));
       }
     }
-    return new PullChannel(socket, socket.lastEndpoint ?? endpoint);
+    bound = socket.lastEndpoint ?? endpoint;
+    return new PullChannel(socket, bound, release);
   }
 
   /** The next frame (first part of the next message). Rejects once the socket is closed. */
@@ -50,5 +76,6 @@ export class PullChannel {
 
   close(): void {
     if (!this.socket.closed) this.socket.close();
+    this.unregister();
   }
 }

@@ -1,4 +1,5 @@
 import { Push } from 'zeromq';
+import { curveProblems, curveSocketOptions, watchHandshakes, type CurveClient, type HandshakeRefusal } from './curve.ts';
 
 export interface PushOptions {
   /** How long one send may wait for a peer or for room under the high-water mark (finite, so a dead service never blocks us). */
@@ -6,6 +7,10 @@ export interface PushOptions {
   readonly highWaterMark?: number;
   /** Told the number of connected peers whenever it changes (the service came or went). */
   readonly onPeers?: (peers: number) => void;
+  /** CURVE: our key pair and the server's public key (default: plain TCP). */
+  readonly curve?: CurveClient;
+  /** Told each failed handshake with the peer (it refused our key, or does not speak CURVE). */
+  readonly onRefused?: (refusal: HandshakeRefusal) => void;
 }
 
 export class SendError extends Error {
@@ -30,7 +35,10 @@ export class PushChannel {
   peers = 0;
 
   constructor(readonly endpoint: string, options: PushOptions = {}) {
+    const problems = options.curve ? curveProblems(options.curve) : [];
+    if (problems.length > 0) throw new Error(`cannot connect to ${endpoint} with CURVE: ${problems.join('; ')}`);
     this.socket = new Push({
+      ...(options.curve ? curveSocketOptions(options.curve) : {}),
       immediate: true,
       linger: 0,
       sendTimeout: options.sendTimeoutMs ?? 100,
@@ -44,6 +52,7 @@ export class PushChannel {
       this.peers = Math.max(0, this.peers - 1);
       options.onPeers?.(this.peers);
     });
+    if (options.curve) watchHandshakes(this.socket, () => endpoint, 'client', (r) => options.onRefused?.(r));
     this.socket.connect(endpoint);
   }
 

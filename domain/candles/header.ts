@@ -9,6 +9,7 @@
  * take the first extra column for volume); their values are not checked, but every row must have
  * as many fields as the header. A UTF-8 BOM is stripped before matching (the caller strips CR).
  */
+import { quoteText } from '../../protocol/quote.ts';
 
 export const REQUIRED_COLUMNS = ['timestamp', 'open', 'high', 'low', 'close'] as const;
 export const VOLUME_COLUMN = 'volume';
@@ -31,19 +32,20 @@ export function parseHeader(text: string): HeaderResult {
   const columns = text.split(',');
   for (let i = 0; i < REQUIRED_COLUMNS.length; i++) {
     if (columns[i] !== REQUIRED_COLUMNS[i]) {
-      return { ok: false, reason: `expected "${EXPECTED_HEADER}", got "${clip(text)}" (column ${i + 1} should be "${REQUIRED_COLUMNS[i]}")` };
+      return { ok: false, reason: `expected "${EXPECTED_HEADER}", got ${clip(text)} (column ${i + 1} should be "${REQUIRED_COLUMNS[i]}")` };
     }
   }
   const hasVolume = columns.length > REQUIRED_COLUMNS.length;
   if (hasVolume && columns[REQUIRED_COLUMNS.length] !== VOLUME_COLUMN) {
-    return { ok: false, reason: `expected "${EXPECTED_HEADER}", got "${clip(text)}" (column 6 should be "volume"; extra columns may only follow it)` };
+    return { ok: false, reason: `expected "${EXPECTED_HEADER}", got ${clip(text)} (column 6 should be "volume"; extra columns may only follow it)` };
   }
   for (let i = REQUIRED_COLUMNS.length + 1; i < columns.length; i++) {
-    if (KNOWN.has(columns[i])) return { ok: false, reason: `column "${columns[i]}" appears twice in "${clip(text)}"` };
+    if (KNOWN.has(columns[i])) return { ok: false, reason: `column ${quoteText(columns[i])} appears twice in ${clip(text)}` };
   }
   return { ok: true, header: { columns, checkedColumns: hasVolume ? 6 : 5, hasVolume } };
 }
 
+/** The header as read, quoted and escaped (a stray CR or control byte stays on one line). */
 function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return quoteText(text, 77);
 }

@@ -10,6 +10,7 @@ import { parseDecimal, isIntegerLiteral } from './decimal.ts';
 import { parseHeader } from './header.ts';
 import type { CandleHeader } from './header.ts';
 import type { ResolvedCheckOptions } from './options.ts';
+import { quoteText } from '../../protocol/quote.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -204,7 +205,7 @@ export class CandleScanner {
   // methods of their own because a closure in onRow would cost a context allocation per row.
 
   private reportNotInteger(bytes: Buffer, start: number, end: number, line: number): void {
-    this.checker.problem('timestamp-not-integer', line, () => `timestamp "${fieldText(bytes, start, end)}" is not an integer`);
+    this.checker.problem('timestamp-not-integer', line, () => `timestamp ${fieldText(bytes, start, end)} is not an integer`);
   }
 
   private reportFieldCount(bytes: Buffer, start: number, end: number, line: number, expected: number): void {
@@ -223,7 +224,7 @@ export class CandleScanner {
       for (let col = 0; col < header.checkedColumns; col++) {
         let stop = pos;
         while (stop < end && bytes[stop] !== COMMA) stop++;
-        if ((unparsed & (1 << col)) !== 0) parts.push(`${header.columns[col]} "${fieldText(bytes, pos, stop)}"`);
+        if ((unparsed & (1 << col)) !== 0) parts.push(`${header.columns[col]} ${fieldText(bytes, pos, stop)}`);
         pos = stop + 1;
       }
       return `${parts.join(', ')} ${parts.length === 1 ? 'is not a finite number' : 'are not finite numbers'}`;
@@ -237,5 +238,5 @@ function hasCr(bytes: Buffer, start: number, end: number): boolean {
 
 function fieldText(bytes: Buffer, start: number, end: number): string {
   const text = bytes.toString('utf8', start, Math.min(end, start + 40));
-  return end - start > 40 ? `${text}...` : text;
+  return end - start > 40 ? `${quoteText(text)}...` : quoteText(text);
 }

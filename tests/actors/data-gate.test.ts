@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, type ActorRef, type ActorSystem } from '../../runtime/index.ts';
+import { ManualClock, type ActorSystem } from '../../runtime/index.ts';
 import { writeCommand } from '../../actors/db-client.ts';
 import { dataGate, GateStats, type DataGateMessage, type GateCheckReply, type GateReply } from '../../actors/data-gate.ts';
-import { notifier, NotificationChannel, webhookContent, type Notification } from '../../actors/notifier.ts';
+import { notifier, NotificationChannel, type Notification } from '../../actors/notifier.ts';
 import { listRequests } from '../../persistence/outbox.ts';
 import { failureEventsSince } from '../../persistence/events.ts';
 import { VerdictCache } from '../../domain/candles/index.ts';
@@ -222,44 +222,5 @@ describe('data-gate', () => {
     const reader = temp.open({ path: g.dbPath, readonly: true });
     expect(count(reader, 'oos_requests')).toBe(0);
     await stop(g.system);
-  });
-});
-
-describe('notifier', () => {
-  const note = (title: string): Notification => ({ kind: 'notify', severity: 'warning', title, body: 'body', at: 1 });
-
-  it('a failing webhook or file is counted, never thrown at the sender, and subscribers still get every notification', async () => {
-    const dir = temp.dir();
-    const channel = new NotificationChannel();
-    const seen: string[] = [];
-    channel.events.subscribe((n) => seen.push(n.title));
-    channel.events.subscribe(() => {
-      throw new Error('a broken subscriber');
-    });
-    const posted: unknown[] = [];
-    let calls = 0;
-    const fetchStub = (async (_url: unknown, init?: { body?: unknown }) => {
-      calls++;
-      posted.push(JSON.parse(String(init?.body)));
-      if (calls === 2) throw new Error('ECONNREFUSED');
-      return new Response(null, { status: calls === 3 ? 500 : 204 });
-    }) as typeof fetch;
-    const t = await writerTree(dir, {
-      extra: [{ id: 'notifier', start: () => notifier({ file: path.join(dir, 'no-such-dir', 'n.jsonl'), webhookUrl: 'http://hook.invalid/x', fetch: fetchStub }, channel) }],
-    });
-    const ref = t.sup.childRef<Notification>('notifier') as ActorRef<Notification>;
-    ref.tell(note('one'));
-    ref.tell(note('two'));
-    ref.tell(note('three'));
-    await settle(t.system, t.sup);
-    expect(seen).toEqual(['one', 'two', 'three']);
-    expect(channel.stats).toMatchObject({ received: 3, emitted: 3, subscriberErrors: 3, written: 0, writeFailures: 3, webhookSent: 1, webhookFailures: 2 });
-    expect(posted[0]).toEqual({ content: '**[WARNING] one**\nbody' });
-    expect(t.sup.whichChildren().find((c) => c.id === 'notifier')?.restartCount).toBe(0);
-    await t.system.stop();
-  });
-
-  it('webhook content fits Discord: at most 2,000 characters', () => {
-    expect(webhookContent({ ...note('long'), body: 'x'.repeat(5_000) }).length).toBeLessThanOrEqual(2_000);
   });
 });

@@ -42,6 +42,8 @@ describe('db-writer', () => {
     const dir = temp.dir();
     const backoff = { minMs: 100, maxMs: 100, factor: 1, jitter: 0, resetAfterMs: 0, firstImmediate: false };
     const t = await writerTree(dir, { clock, backoff });
+    const refused: string[] = [];
+    t.config.onBatchFailed = (e) => refused.push(e.code);
     const accepted = await writeCommands(t.system, t.writer, Array.from({ length: 20 }, (_, i) => ({ type: 'upsertStrategy' as const, strategy: strategy(`kept-${i}`) })));
     expect(accepted.every((o) => o.status === 'inserted')).toBe(true);
     // Squeeze the quota to what is used now, then restart the writer so it takes effect.
@@ -55,6 +57,8 @@ describe('db-writer', () => {
     await settle(t.system, t.sup);
     expect(t.health.failedBatches).toBe(1);
     expect(t.health.lastError).toMatch(/full/i);
+    // What the store_unwritable alert comes from.
+    expect(refused).toEqual(['full']);
     expect(t.sup.whichChildren()[0].status).toBe('restarting');
     t.config.maxPageCount = 1_000_000;
     clock.advance(100);

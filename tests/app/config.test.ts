@@ -3,21 +3,24 @@ import { availableParallelism } from 'node:os';
 import { parseBacktesterArgs } from '../../backtester/config.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { oosConfig } from '../../app/config.ts';
+import { alertWebhooks, oosConfig } from '../../app/config.ts';
 import { CONFIG_KEYS } from '../../app/config-schema.ts';
 import { REPO_ROOT } from '../persistence/helpers.ts';
 
 describe('oosConfig', () => {
   it('takes the sockets from the host environment, with the host defaults', () => {
     const c = oosConfig({ dbPath: 'x.db' }, {});
-    expect([c.requestEndpoint, c.resultEndpoint]).toEqual(['tcp://localhost:5580', 'tcp://*:5581']);
+    expect([c.requestEndpoint, c.resultEndpoint]).toEqual(['tcp://localhost:5580', 'tcp://127.0.0.1:5581']);
     expect(c).toMatchObject({ synchronous: 'FULL', window: Math.min(4, availableParallelism()), leaseMs: 120_000, rankIntervalMs: 60_000, oosWindowDays: 180, oosRetryMs: 600_000 });
     expect(c.retry.maxAttempts).toBe(5);
   });
 
-  it('binds the result socket on loopback only when asked', () => {
-    const c = oosConfig({ dbPath: 'x.db', resultsLoopbackOnly: true }, { SWIMMY_PORT_BACKTEST_RES: '7001' });
-    expect(c.resultEndpoint).toBe('tcp://127.0.0.1:7001');
+  // Rule: the result socket binds loopback unless every interface is asked for explicitly (docs/security.md).
+  it('binds the result socket on loopback by default, on every interface only when asked', () => {
+    expect(oosConfig({ dbPath: 'x.db' }, { SWIMMY_PORT_BACKTEST_RES: '7001' }).resultEndpoint).toBe('tcp://127.0.0.1:7001');
+    expect(oosConfig({ dbPath: 'x.db', resultsLoopbackOnly: true }, { SWIMMY_PORT_BACKTEST_RES: '7001' }).resultEndpoint).toBe('tcp://127.0.0.1:7001');
+    expect(oosConfig({ dbPath: 'x.db', resultsLoopbackOnly: false }, { SWIMMY_PORT_BACKTEST_RES: '7001' }).resultEndpoint).toBe('tcp://*:7001');
+    expect(oosConfig({ dbPath: 'x.db', resultEndpoint: 'tcp://10.0.0.2:7002' }, {}).resultEndpoint).toBe('tcp://10.0.0.2:7002');
   });
 
   it('lets explicit settings win over the environment', () => {
@@ -91,6 +94,54 @@ describe('configuration checked at start', () => {
   });
 });
 
+describe('the alerts key', () => {
+  const bad = (alerts: unknown) => () => oosConfig({ dbPath: 'x.db', alerts } as Parameters<typeof oosConfig>[0], {});
+  const hook = (over: Record<string, unknown> = {}) => ({ name: 'ops', kind: 'json', url: 'https://alerts.example/shoal/T0KEN', ...over });
+
+  it('defaults fill what is not set; webhookUrl ($SHOAL_WEBHOOK_URL) stays one more Discord webhook', () => {
+    const c = oosConfig({ dbPath: 'x.db', alerts: { ratePerMinute: 10, webhooks: [hook() as never] } }, { SHOAL_WEBHOOK_URL: 'https://discord.example/api/webhooks/1/A' });
+    expect(c.alerts).toEqual({ webhooks: [hook()], dedupWindowMs: 3_600_000, ratePerMinute: 10, serviceSilentMinutes: 15, deadLetterThreshold: 10 });
+    expect(alertWebhooks(c)).toEqual([hook(), { name: 'webhookUrl', kind: 'discord', url: 'https://discord.example/api/webhooks/1/A' }]);
+    expect(alertWebhooks(oosConfig({ dbPath: 'x.db' }, {}))).toEqual([]);
+  });
+
+  it('a bad field is refused by its path; a webhook URL is never echoed; names must be unique', () => {
+    expect(bad({ webhooks: [hook({ kind: 'slack' })] })).toThrow("configuration key 'alerts.webhooks.0.kind' must be one of discord, json, got (a value, not shown: it is secret)");
+    expect(bad({ webhooks: [hook({ url: 'htps://alerts.example/shoal/T0KEN' })] })).toThrow(/^configuration key 'alerts.webhooks.0.url' must be an http\(s\) URL, got \(a value, not shown: it is secret\)$/);
+    expect(bad({ webhooks: [hook({ url: 'htps://alerts.example/shoal/T0KEN' })] })).not.toThrow(/T0KEN/);
+    expect(bad({ webhooks: [hook({ nmae: 'x' })] })).not.toThrow(/T0KEN/);
+    expect(bad({ webhooks: [hook(), hook()] })).toThrow("configuration key 'alerts.webhooks' must be a list of webhooks with unique names ('ops' is used twice)");
+    expect(bad({ dedupWindowMs: -1 })).toThrow("configuration key 'alerts.dedupWindowMs' must be an integer >= 0");
+    expect(bad({ ratePerMinute: 0 })).toThrow("configuration key 'alerts.ratePerMinute' must be a number > 0");
+  });
+});
+
 function defaultRetryBackoff() {
   return { minMs: 1, maxMs: 1, factor: 1, jitter: 0, resetAfterMs: 0, firstImmediate: false };
 }
+
+describe('bridge mode defaults', () => {
+  it("takes the host's ports (intake binds its request port, the forwarder connects to its result port), moves the service to 5590/5591, and turns rank evaluation off", () => {
+    const c = oosConfig({ dbPath: 'x.db', bridge: true, rankEvaluation: true }, {});
+    expect(c).toMatchObject({
+      bridge: true,
+      intakeEndpoint: 'tcp://*:5580',
+      hostResultsEndpoint: 'tcp://localhost:5581',
+      requestEndpoint: 'tcp://localhost:5590',
+      resultEndpoint: 'tcp://*:5591',
+      rankEvaluation: false,
+    });
+  });
+
+  it("follows the host's variables for the host's sides, and an explicit endpoint wins", () => {
+    const env = { SWIMMY_ZMQ_HOST: 'trader', SWIMMY_PORT_BACKTEST_REQ: '6000', SWIMMY_PORT_BACKTEST_RES: '6001' };
+    expect(oosConfig({ dbPath: 'x.db', bridge: true }, env)).toMatchObject({ intakeEndpoint: 'tcp://*:6000', hostResultsEndpoint: 'tcp://trader:6001', requestEndpoint: 'tcp://localhost:5590' });
+    expect(oosConfig({ dbPath: 'x.db', bridge: true, requestEndpoint: 'tcp://svc:7000', intakeEndpoint: 'tcp://127.0.0.1:7001' }, env)).toMatchObject({ requestEndpoint: 'tcp://svc:7000', intakeEndpoint: 'tcp://127.0.0.1:7001' });
+    // Without the bridge nothing moves.
+    expect(oosConfig({ dbPath: 'x.db' }, env)).toMatchObject({ bridge: false, requestEndpoint: 'tcp://trader:6000', resultEndpoint: 'tcp://*:6001', rankEvaluation: true });
+  });
+
+  it('refuses a bad forward bound with one line naming the field', () => {
+    expect(() => oosConfig({ dbPath: 'x.db', forward: { maxAgeMs: 0 } }, {})).toThrow("configuration key 'forward.maxAgeMs' must be an integer >= 1, got 0");
+  });
+});

@@ -36,7 +36,7 @@ describe('the runtime killed with SIGKILL mid-run', () => {
     await until(() => countByState(reader).done === 1_000, 'all 1,000 done after the restart', 120_000);
     reader.close();
     reader = openStore({ path: dbPath, readonly: true });
-    expect(countByState(reader)).toEqual({ pending: 0, in_flight: 0, done: 1_000, dead: 0 });
+    expect(countByState(reader)).toEqual({ pending: 0, in_flight: 0, done: 1_000, dead: 0, superseded: 0 });
     expect(count(reader, 'oos_results')).toBe(1_000);
     expect(count(reader, 'strategies', 'oos_request_id is not null')).toBe(1_000);
     // each strategy holds the result of its own, single request

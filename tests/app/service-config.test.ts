@@ -44,7 +44,7 @@ describe('shoal start configuration', () => {
     const s = load();
     expect(s).toMatchObject({ runtime: { dbPath: 'shoal.db' }, logLevel: 'info', drainTimeoutMs: 30_000 });
     const c = effectiveConfig(s, { SWIMMY_ZMQ_HOST: 'svc', SWIMMY_PORT_BACKTEST_REQ: '6000', SWIMMY_PORT_BACKTEST_RES: '6001' });
-    expect([c.requestEndpoint, c.resultEndpoint]).toEqual(['tcp://svc:6000', 'tcp://*:6001']);
+    expect([c.requestEndpoint, c.resultEndpoint]).toEqual(['tcp://svc:6000', 'tcp://127.0.0.1:6001']);
     expect(c.retention).toEqual({ keepDays: 90, batch: 200, intervalMs: 3_600_000 });
   });
 
@@ -105,6 +105,12 @@ describe('secrets in the service output', () => {
   // Rule: every secret the configuration holds is known to the logger, including ones named as tokens.
   it('finds the secret values of a configuration: keys marked secret and fields named as tokens', () => {
     expect(secretValues({ webhookUrl: 'https://hook/abc', dbPath: 'x.db', control: { token: 't0k3n', port: 1 } }).sort()).toEqual(['https://hook/abc', 't0k3n']);
+  });
+
+  // Rule: the URL of every alert webhook is a secret; its name and kind stay readable.
+  it('finds the alert webhook URLs, and only them, in the alerts key', () => {
+    const alerts = { webhooks: [{ name: 'ops', kind: 'json', url: 'https://a.example/T1' }, { name: 'chat', kind: 'discord', url: 'https://discord.example/api/webhooks/2/T2' }], ratePerMinute: 30 };
+    expect(secretValues({ alerts }).sort()).toEqual(['https://a.example/T1', 'https://discord.example/api/webhooks/2/T2']);
   });
 
   // Rule: a secret never reaches the log output, in whatever field or text it appears.

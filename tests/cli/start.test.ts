@@ -143,6 +143,17 @@ describe('shoal start: usage and configuration', () => {
     expect(r.stdout).not.toContain(SECRET);
   });
 
+  // Rule: alert webhook URLs are secrets in --print-config; their names are shown.
+  it('--print-config hides every alert webhook URL and shows its name', async () => {
+    const dir = temp.dir();
+    const file = path.join(dir, 'shoal.json');
+    fs.writeFileSync(file, JSON.stringify({ dbPath: path.join(dir, 'x.db'), alerts: { webhooks: [{ name: 'ops', kind: 'json', url: `https://alerts.example/${SECRET}` }] } }));
+    const r = await runCli(['start', '--config', file, '--print-config']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ alerts: { webhooks: [{ name: 'ops', kind: 'json', url: '[redacted]' }], ratePerMinute: 30 } });
+    expect(r.stdout).not.toContain(SECRET);
+  });
+
   // Rule: a secret given in the configuration never appears on stdout or stderr, not even in a refusal.
   it('a mistyped webhook URL is refused without showing it', async () => {
     const dir = temp.dir();

@@ -92,7 +92,10 @@ describe('migrations', () => {
 
   it('version 5 adds nan_metrics: results stored by a version-4 build read the same (a NULL stays null), new ones keep NaN', () => {
     const old = temp.open({ migrations: MIGRATIONS.slice(0, 4) });
-    const [kept] = seedRequests(old, ['a'], T0);
+    // Written as a version-4 build would (this build's enqueue writes columns of later versions).
+    applyOk(old, [{ type: 'upsertStrategy', strategy: strategy('a') }], T0);
+    const kept = 'r-v4';
+    old.sqlite.prepare(`insert into oos_requests (request_id, strategy_name, payload, state, next_attempt_at, enqueued_at) values (?, 'a', '{}', 'pending', ${T0}, ${T0})`).run(kept);
     old.sqlite
       .prepare(
         `insert into oos_results (request_id, strategy_name, trades, sharpe, sortino, max_dd, win_rate, profit_factor, sharpe_ci_lower, received_at)
@@ -112,7 +115,8 @@ describe('migrations', () => {
     const file = path.join(temp.dir(), 'newer.db');
     const raw = new Database(file);
     raw.exec('create table future (x integer); insert into future values (1);');
-    raw.pragma('user_version = 7');
+    const newer = latestVersion() + 1;
+    raw.pragma(`user_version = ${newer}`);
     raw.close();
     const hash = () => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
     const before = hash();
@@ -124,12 +128,12 @@ describe('migrations', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(SchemaVersionError);
-    expect((error as Error).message).toContain(`database schema version 7 is newer than this build supports (${latestVersion()}); upgrade shoal`);
+    expect((error as Error).message).toContain(`database schema version ${newer} is newer than this build supports (${latestVersion()}); upgrade shoal`);
 
     expect(hash()).toBe(before);
     const check = new Database(file, { readonly: true });
     expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
-    expect(check.pragma('user_version', { simple: true })).toBe(7);
+    expect(check.pragma('user_version', { simple: true })).toBe(newer);
     check.close();
   });
 });

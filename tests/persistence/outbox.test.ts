@@ -265,7 +265,7 @@ describe('outbox: reads', () => {
     const store = temp.open();
     const ids = seedRequests(store, ['a', 'b', 'c'], T0);
     claim(store, T0, 1);
-    expect(countByState(store)).toEqual({ pending: 2, in_flight: 1, done: 0, dead: 0 });
+    expect(countByState(store)).toEqual({ pending: 2, in_flight: 1, done: 0, dead: 0, superseded: 0 });
     expect(listRequests(store).map((r) => r.requestId)).toEqual(ids);
     expect(listRequests(store, 'pending').map((r) => r.requestId)).toEqual(ids.slice(1));
     expect(listRequests(store, undefined, 1).length).toBe(1);

@@ -41,6 +41,7 @@ describe('applying results', () => {
       strategyUpdated: true,
       changeSeq: seqBefore + 1,
       tradesInserted: 2,
+      forward: false,
     });
     expect(getResult(store, id)).toMatchObject({ strategyName: 's', trades: 212, winRate: 0.5566, sharpe: 0.52, receivedAt: T0 + 500, tradeList: metrics().tradeList });
     expect(getStrategy(store, 's')).toMatchObject({

@@ -1,0 +1,144 @@
+/**
+ * A stand-in backtest service that misbehaves on purpose, in the driver's process so every fault
+ * is chosen from the run's seed and recorded in the history: it answers late (after the lease),
+ * twice, with garbage, or not at all (hangs); it fails every attempt of a poison request; and it
+ * crashes (its sockets close without lingering, so queued answers are lost and the runtime's
+ * connection drops) and comes back. It speaks the host's protocol (protocol/), answering like the
+ * bundled echo engine.
+ */
+import { Pull, Push } from 'zeromq';
+import { decodeBacktestRequest, encodeBacktestResult, type BacktestResultInput } from '../../protocol/index.ts';
+import { echoEngine, errorResult } from '../../backtester/engines.ts';
+import type { History, ServiceAnswer } from './history.ts';
+
+export interface FaultRates {
+  readonly hang: number;
+  readonly late: number;
+  readonly twice: number;
+  readonly garbage: number;
+}
+
+export const NO_FAULTS: FaultRates = { hang: 0, late: 0, twice: 0, garbage: 0 };
+
+export const POISON_ERROR = 'Guardian process failure';
+
+export class ChaosService {
+  private pull?: Pull;
+  private push?: Push;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  rates: FaultRates;
+  /** Frames the service could not read as a request (nothing shoal sends should land here). */
+  unreadable = 0;
+  /** Told after every answer is handed to the socket (the driver kills at chosen points). */
+  onAnswer?: (requestId: string, answer: ServiceAnswer) => void;
+
+  constructor(
+    private readonly bind: string,
+    private readonly results: string,
+    private readonly history: History,
+    private readonly random: () => number,
+    rates: FaultRates,
+    /** How late a late answer is: past the runtime's lease, so the request was sent again. */
+    private readonly lateMs: number,
+  ) {
+    this.rates = rates;
+  }
+
+  async start(): Promise<void> {
+    const pull = new Pull({ linger: 0 });
+    const push = new Push({ linger: 0, sendHighWaterMark: 100_000 });
+    await bindRetrying(pull, this.bind);
+    push.connect(this.results);
+    this.pull = pull;
+    this.push = push;
+    void this.serve(pull, push);
+  }
+
+  /** The process dies: sockets closed at once, answers not yet sent are gone. */
+  crash(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.pull?.close();
+    this.push?.close();
+    this.pull = this.push = undefined;
+  }
+
+  private async serve(pull: Pull, push: Push): Promise<void> {
+    for (;;) {
+      let frame: Buffer;
+      try {
+        [frame] = await pull.receive();
+      } catch {
+        return; // closed by crash()
+      }
+      const decoded = decodeBacktestRequest(frame);
+      if (!decoded.ok) {
+        this.unreadable++;
+        continue;
+      }
+      const req = decoded.value;
+      this.history.sent(req.requestId, Date.now(), req.traceparent);
+      const poison = this.history.requests.get(req.requestId)?.item.poison ?? false;
+      const answer: ServiceAnswer = poison ? 'error' : this.pick();
+      const result = poison ? errorResult(req, POISON_ERROR) : (echoEngine(req) as BacktestResultInput);
+      const frameOut = encodeBacktestResult(result);
+      const send = (text: string | Buffer, what: ServiceAnswer) => {
+        if (this.push !== push) return; // crashed meanwhile: the answer is lost with the process
+        void push.send(text).then(
+          () => {
+            this.history.answered(req.requestId, Date.now(), what);
+            this.onAnswer?.(req.requestId, what);
+          },
+          () => this.history.answered(req.requestId, Date.now(), 'lost'),
+        );
+      };
+      switch (answer) {
+        case 'hang':
+          this.history.answered(req.requestId, Date.now(), 'hang');
+          break;
+        case 'garbage':
+          send(Buffer.from([0x28, 0x28, 0xff, 0x00, 0x29]), 'garbage');
+          break;
+        case 'late':
+          this.later(this.lateMs, () => send(frameOut, 'late'));
+          break;
+        case 'twice':
+          send(frameOut, 'twice');
+          this.later(5, () => send(frameOut, 'twice'));
+          break;
+        default:
+          this.later(Math.floor(this.random() * 20), () => send(frameOut, answer));
+      }
+    }
+  }
+
+  private pick(): ServiceAnswer {
+    let x = this.random();
+    for (const [name, rate] of Object.entries(this.rates) as [keyof FaultRates, number][]) {
+      if (x < rate) return name;
+      x -= rate;
+    }
+    return 'ok';
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+}
+
+/** A port just released by a crashed socket can still be "in use" for a moment. */
+async function bindRetrying(pull: Pull, endpoint: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await pull.bind(endpoint);
+      return;
+    } catch (e) {
+      if (i >= 200 || !/in use/i.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * `npm run chaos -- [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]`: the long form
+ * of the fault-injection suite. Prints the seed first (rerun with it to replay the schedule), one
+ * line per cycle, then a summary ending in `lost N` and `applied twice N`; exits 1 on any
+ * violation, printing the history of the first violating request.
+ */
+import { parseArgs } from 'node:util';
+import { runChaos } from './run.ts';
+
+const USAGE = `Usage: npm run chaos -- [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]
+
+Runs shoal in a child process beside a misbehaving backtest service (late, duplicate, garbage and
+missing answers, poison requests), ends every cycle with a fault (SIGKILL at a chosen point, the
+service crashing, a second process holding the write lock, a graceful stop), recovers, and checks
+the history against the store: nothing lost, nothing applied twice.
+
+  --minutes N     run cycles for N minutes (at least one of each fault)
+  --cycles N      run exactly N cycles (default: one of each fault)
+  --seed S        the schedule's seed (default: random, printed first)
+  --per-cycle N   new requests per cycle (default 24)
+  --keep          keep the run's folder (database, workload) and print where it is
+`;
+
+const { values } = parseArgs({
+  options: { minutes: { type: 'string' }, cycles: { type: 'string' }, seed: { type: 'string' }, 'per-cycle': { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  strict: true,
+});
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const num = (name: string, v: string | undefined) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) {
+    process.stderr.write(`chaos: --${name} must be a non-negative number, got '${v}'\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const seed = num('seed', values.seed) ?? Math.floor(Math.random() * 2 ** 31);
+console.log(`seed ${seed}`);
+const report = await runChaos({
+  seed,
+  minutes: num('minutes', values.minutes),
+  cycles: num('cycles', values.cycles),
+  perCycle: num('per-cycle', values['per-cycle']),
+  keep: values.keep,
+  log: (line) => console.log(line),
+});
+const s = report.summary;
+console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, sends seen by the service ${s.sends}`);
+console.log(`violations ${s.violations.length}`);
+console.log(`lost ${s.lost}`);
+console.log(`applied twice ${s.appliedTwice}`);
+if (values.keep) console.log(`kept: ${report.dir}`);
+if (report.firstViolation) {
+  console.log(`first violation (seed ${seed}):\n${report.firstViolation}`);
+  process.exit(1);
+}

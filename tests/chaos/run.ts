@@ -1,0 +1,296 @@
+/**
+ * The chaos driver: runs shoal in a child process beside a misbehaving stand-in service, cycle
+ * after cycle, each cycle ending in a fault from a schedule drawn from the seed (a SIGKILL at a
+ * chosen point, the service crashing, a second process holding the write lock, a graceful stop),
+ * then recovers once with the faults off and lets the checker judge the history and the store.
+ * Used by the suite's short form (chaos.test.ts) and by `npm run chaos` (main.ts).
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { createTraceparent } from '../../protocol/index.ts';
+import { csv, validLines } from '../domain/candles/fixtures.ts';
+import { freePort } from '../../transport/free-port.ts';
+import { ChaosService, NO_FAULTS, type FaultRates } from './chaos-service.ts';
+import { check, describeRequest, type CheckSummary } from './checker.ts';
+import { History, type WorkItem } from './history.ts';
+import { readStoreView } from './store-view.ts';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** The faults a cycle can end with. */
+export const FAULTS = ['kill-after-enqueue', 'kill-after-send', 'kill-after-result', 'kill-anytime', 'kill-during-replay', 'service-crash', 'lock-holder', 'graceful-stop'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface ChaosOptions {
+  readonly seed: number;
+  /** Cycles to run; or, with `minutes`, as many as fit (at least one per fault kind). */
+  readonly cycles?: number;
+  readonly minutes?: number;
+  /** New requests per cycle. */
+  readonly perCycle?: number;
+  readonly faults?: readonly Fault[];
+  readonly rates?: FaultRates;
+  readonly log?: (line: string) => void;
+  /** Keep the run's folder (database, logs) for a look afterwards. */
+  readonly keep?: boolean;
+}
+
+export interface ChaosReport {
+  readonly seed: number;
+  readonly cycles: number;
+  readonly kills: number;
+  readonly summary: CheckSummary;
+  /** The history of the first violating request, for the report. */
+  readonly firstViolation?: string;
+  readonly dir: string;
+}
+
+/** The runtime's settings in the child: short leases and quick retries so a run takes minutes. */
+const LEASE_MS = 1_500;
+export const MAX_REPLAYS = 2;
+const DEFAULT_RATES: FaultRates = { hang: 0.04, late: 0.04, twice: 0.05, garbage: 0.03 };
+
+/** xorshift32: the run's only source of randomness, so a seed replays the same schedule. */
+export function seededRandom(seed: number): () => number {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x1_0000_0000;
+  };
+}
+
+interface HostProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly started: Promise<void>;
+  readonly allEnqueued: Promise<void>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr: string;
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const log = options.log ?? (() => undefined);
+  const random = seededRandom(options.seed);
+  const faults = options.faults ?? FAULTS;
+  const perCycle = options.perCycle ?? 24;
+  const deadline = options.minutes === undefined ? undefined : Date.now() + options.minutes * 60_000;
+  const cycles = options.cycles ?? (deadline === undefined ? faults.length : Number.POSITIVE_INFINITY);
+  const dir = mkdtempSync(path.join(tmpdir(), 'shoal-chaos-'));
+  const dbPath = path.join(dir, 'shoal.db');
+  writeFileSync(path.join(dir, 'USDJPY_M1.csv'), csv(validLines(200)));
+  const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const history = new History();
+  const service = new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
+  await service.start();
+  const t0 = Date.now();
+  const work: WorkItem[] = [];
+  let kills = 0;
+
+  const spawnHost = (): HostProcess => {
+    const workloadFile = path.join(dir, 'workload.json');
+    writeFileSync(workloadFile, JSON.stringify(work));
+    const settings = { dbPath, dataDir: dir, requestEndpoint, resultEndpoint, workloadFile, window: 8, leaseMs: LEASE_MS, maxReplays: MAX_REPLAYS };
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'tests/chaos/fixtures/host.ts'), JSON.stringify(settings)], { cwd: REPO_ROOT, stdio: 'pipe' });
+    let resolveStarted!: () => void;
+    let resolveAll!: () => void;
+    const started = new Promise<void>((r) => (resolveStarted = r));
+    const allEnqueued = new Promise<void>((r) => (resolveAll = r));
+    const host: HostProcess = { child, started, allEnqueued, exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal }))), stderr: '' };
+    child.stderr.on('data', (d: Buffer) => (host.stderr = (host.stderr + d.toString()).slice(-4_000)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let msg: { t?: string; id?: string; status?: string };
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (msg.t === 'started') resolveStarted();
+      else if (msg.t === 'all-enqueued') resolveAll();
+      else if (msg.t === 'enqueue' && msg.id && (msg.status === 'enqueued' || msg.status === 'exists')) history.accepted(msg.id, Date.now());
+    });
+    return host;
+  };
+
+  const kill = async (host: HostProcess) => {
+    host.child.kill('SIGKILL');
+    await host.exited;
+    kills++;
+  };
+
+  try {
+    let cycle = 0;
+    while (cycle < cycles && (deadline === undefined || Date.now() < deadline || cycle < faults.length)) {
+      cycle++;
+      for (let i = 0; i < perCycle; i++) {
+        const n = work.length;
+        const item: WorkItem = { requestId: `chaos-${options.seed}-${n}`, strategy: `C${n}`, traceparent: createTraceparent(), poison: random() < 0.06 };
+        work.push(item);
+        history.plan(item);
+      }
+      // Every kind of fault once first (in a seeded order), then any.
+      const fault = cycle <= faults.length ? faults[(cycle - 1 + Math.floor(options.seed % faults.length)) % faults.length] : faults[Math.floor(random() * faults.length)];
+      const host = spawnHost();
+      const startedAt = Date.now();
+      await Promise.race([host.started, host.exited.then((e) => Promise.reject(new Error(`the host exited before starting (${e.code ?? e.signal}): ${host.stderr}`)))]);
+      const detail = await inflict(fault, { host, history, service, random, dbPath, cycleItems: work.slice(-perCycle), kill, dir });
+      history.fault(cycle, Date.now(), fault, detail);
+      const view = readStoreView(dbPath);
+      const states = [...view.requests.values()];
+      log(
+        `cycle ${cycle}${Number.isFinite(cycles) ? `/${cycles}` : ''} ${fault}: ${detail} (${Date.now() - startedAt} ms) | requests ${work.length}, accepted ${[...history.requests.values()].filter((h) => h.acceptedAt !== undefined).length}, done ${states.filter((r) => r.state === 'done').length}, dead ${states.filter((r) => r.state === 'dead').length}, live ${view.live}`,
+      );
+    }
+
+    // Recovery: the faults stop (a poison request stays poison) and the runtime runs to the end.
+    service.rates = NO_FAULTS;
+    // Letters with replays left when the runtime starts must be replayed by it (after its quiet period).
+    const owed = [...readStoreView(dbPath).letters].filter(([, l]) => l.state === 'dead' && l.replayCount < MAX_REPLAYS);
+    const host = spawnHost();
+    await host.started;
+    await host.allEnqueued;
+    const settleDeadline = Date.now() + 180_000;
+    for (;;) {
+      const view = readStoreView(dbPath);
+      const allAccepted = work.every((w) => history.requests.get(w.requestId)?.acceptedAt !== undefined);
+      const unreplayed = owed.filter(([id, l]) => view.letters.get(id)?.state === 'dead' && view.letters.get(id)?.replayCount === l.replayCount);
+      if (allAccepted && view.live === 0 && view.replaying === 0 && unreplayed.length === 0) break;
+      if (Date.now() > settleDeadline) {
+        log(`recovery did not settle in 180 s: live ${view.live}, letters replaying ${view.replaying}, letters owed a replay ${unreplayed.length}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    host.child.kill('SIGTERM');
+    const exit = await host.exited;
+    log(`recovery: all requests settled; the host stopped on SIGTERM (${exit.code ?? exit.signal})`);
+
+    const view = readStoreView(dbPath);
+    const unreplayed = owed.filter(([id, l]) => view.letters.get(id)?.state === 'dead' && view.letters.get(id)?.replayCount === l.replayCount).map(([id]) => id);
+    const summary = check({ history: history.requests, store: view.requests, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayed });
+    const first = summary.violations[0];
+    return {
+      seed: options.seed,
+      cycles: cycle,
+      kills,
+      summary,
+      firstViolation: first ? `${first.rule}: ${first.detail}\n${describeRequest(history.requests.get(first.requestId), view.requests.get(first.requestId), t0)}` : undefined,
+      dir,
+    };
+  } finally {
+    service.crash();
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface FaultContext {
+  readonly host: HostProcess;
+  readonly history: History;
+  readonly service: ChaosService;
+  readonly random: () => number;
+  readonly dbPath: string;
+  readonly dir: string;
+  readonly cycleItems: readonly WorkItem[];
+  readonly kill: (host: HostProcess) => Promise<void>;
+}
+
+/** Waits for `condition`, polled; gives up after `ms` and says so (the fault then lands anyway). */
+async function waitFor(condition: () => boolean, ms = 60_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return true;
+}
+
+async function inflict(fault: Fault, c: FaultContext): Promise<string> {
+  const ids = new Set(c.cycleItems.map((w) => w.requestId));
+  const count = (pick: (id: string) => number) => [...ids].reduce((n, id) => n + pick(id), 0);
+  const k = 1 + Math.floor(c.random() * Math.max(1, c.cycleItems.length - 1));
+  switch (fault) {
+    case 'kill-after-enqueue': {
+      const seen = await waitFor(() => count((id) => (c.history.requests.get(id)?.acceptedAt !== undefined ? 1 : 0)) >= k);
+      await c.kill(c.host);
+      return `SIGKILL after ${k} accepted${seen ? '' : ' (not reached)'}`;
+    }
+    case 'kill-after-send': {
+      const seen = await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k);
+      await c.kill(c.host);
+      return `SIGKILL after ${k} sends${seen ? '' : ' (not reached)'}`;
+    }
+    case 'kill-after-result': {
+      // Killed the moment an answer is handed over: it is in flight to a runtime that dies.
+      let answered = 0;
+      const killed = new Promise<void>((resolve) => {
+        c.service.onAnswer = (id, answer) => {
+          if (!ids.has(id) || (answer !== 'ok' && answer !== 'twice' && answer !== 'late')) return;
+          if (++answered === k) {
+            c.host.child.kill('SIGKILL');
+            resolve();
+          }
+        };
+      });
+      const reached = await Promise.race([killed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
+      c.service.onAnswer = undefined;
+      await c.kill(c.host);
+      return `SIGKILL right after result ${k} was sent${reached ? '' : ' (not reached)'}`;
+    }
+    case 'kill-anytime': {
+      const ms = Math.floor(c.random() * 2_000);
+      await new Promise((r) => setTimeout(r, ms));
+      await c.kill(c.host);
+      return `SIGKILL ${ms} ms after start`;
+    }
+    case 'kill-during-replay': {
+      // A replay starts once a poison request's letter has been quiet: kill while one is under way.
+      const replaying = await waitFor(() => {
+        try {
+          return readStoreView(c.dbPath).replaying > 0;
+        } catch {
+          return false;
+        }
+      }, 20_000);
+      await c.kill(c.host);
+      return replaying ? 'SIGKILL while a dead letter was being replayed' : 'SIGKILL (no replay under way within 20 s)';
+    }
+    case 'service-crash': {
+      await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k);
+      c.service.crash();
+      await new Promise((r) => setTimeout(r, 300));
+      await c.service.start();
+      // The requests in flight when it died must come back without a runtime restart.
+      const sendsAt = count((id) => c.history.requests.get(id)?.sends.length ?? 0);
+      const resumed = await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) > sendsAt, 30_000);
+      c.host.child.kill('SIGTERM');
+      const exit = await c.host.exited;
+      return `service crashed after ${k} sends and came back; ${resumed ? 'sending resumed' : 'no send within 30 s'}; runtime stopped by SIGTERM (${exitText(exit, c.host)})`;
+    }
+    case 'lock-holder': {
+      const holder = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'tests/persistence/fixtures/hold-write-lock.ts'), c.dbPath, 'stdin'], { cwd: REPO_ROOT, stdio: 'pipe' });
+      await new Promise<void>((resolve) => holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
+      await new Promise((r) => setTimeout(r, 1_000 + Math.floor(c.random() * 2_000)));
+      holder.stdin.write('now\n');
+      await new Promise((r) => holder.once('exit', r));
+      await new Promise((r) => setTimeout(r, Math.floor(c.random() * 1_000)));
+      await c.kill(c.host);
+      return 'a second process held the write lock for 1-3 s, then SIGKILL';
+    }
+    case 'graceful-stop': {
+      await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k, 30_000);
+      c.host.child.kill('SIGTERM');
+      const exit = await c.host.exited;
+      return `SIGTERM after ${k} sends: drained and stopped (${exitText(exit, c.host)})`;
+    }
+  }
+}
+
+function exitText(exit: { code: number | null; signal: NodeJS.Signals | null }, host: HostProcess): string {
+  return exit.code === 0 ? 'exit 0' : `exit ${exit.code ?? exit.signal}: ${host.stderr.trim().split('\n').slice(-3).join(' / ')}`;
+}

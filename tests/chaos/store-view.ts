@@ -1,0 +1,54 @@
+/** Reads what the chaos checker judges from the store: one plain row per request. */
+import { openStore } from '../../persistence/connection.ts';
+import type { StoredRequest } from './checker.ts';
+
+export interface StoreView {
+  readonly requests: Map<string, StoredRequest>;
+  /** Requests pending or in flight. */
+  readonly live: number;
+  /** Dead letters being replayed now. */
+  readonly replaying: number;
+  /** Every dead letter of a request: id -> state and replays so far. */
+  readonly letters: Map<number, { readonly state: string; readonly replayCount: number }>;
+}
+
+export function readStoreView(dbPath: string): StoreView {
+  const store = openStore({ path: dbPath, readonly: true });
+  try {
+    const db = store.sqlite;
+    const letters = new Map<string, { state: string; replayCount: number; error: string }[]>();
+    const byId = new Map<number, { state: string; replayCount: number }>();
+    for (const l of db.prepare('select id, request_id, state, replay_count, error from dead_letters where request_id is not null').all() as { id: number; request_id: string; state: string; replay_count: number; error: string }[]) {
+      byId.set(l.id, { state: l.state, replayCount: l.replay_count });
+      const list = letters.get(l.request_id) ?? [];
+      list.push({ state: l.state, replayCount: l.replay_count, error: l.error });
+      letters.set(l.request_id, list);
+    }
+    const rows = db
+      .prepare(
+        `select r.request_id, r.state, r.sends, r.traceparent, r.last_error,
+                (select count(*) from oos_results x where x.request_id = r.request_id) as results,
+                (select count(*) from strategies s where s.oos_request_id = r.request_id) as applied
+           from oos_requests r`,
+      )
+      .all() as { request_id: string; state: string; sends: number; traceparent: string | null; last_error: string | null; results: number; applied: number }[];
+    const requests = new Map<string, StoredRequest>();
+    for (const r of rows) {
+      requests.set(r.request_id, {
+        requestId: r.request_id,
+        state: r.state,
+        sends: r.sends,
+        traceparent: r.traceparent,
+        results: r.results,
+        appliedTo: r.applied,
+        letters: letters.get(r.request_id) ?? [],
+        lastError: r.last_error,
+      });
+    }
+    const live = rows.filter((r) => r.state === 'pending' || r.state === 'in_flight').length;
+    const replaying = [...byId.values()].filter((l) => l.state === 'replaying').length;
+    return { requests, live, replaying, letters: byId };
+  } finally {
+    store.close();
+  }
+}
