@@ -53,7 +53,8 @@ export function bridgeEndpointsFromEnv(env: Record<string, string | undefined> =
   const resPort = /:(\d+)$/.exec(host.results)![1];
   const reqPort = /:(\d+)$/.exec(host.requests)![1];
   return {
-    intake: `tcp://${options.loopbackOnly ? '127.0.0.1' : '*'}:${reqPort}`,
+    // Where the host already PUSHes: every interface, as the host's own service binds it.
+    intake: `tcp://*:${reqPort}`,
     hostResults: `tcp://${hostName}:${resPort}`,
     service: { requests: `tcp://localhost:${BRIDGE_SERVICE_REQUEST_PORT}`, results: `tcp://${options.loopbackOnly ? '127.0.0.1' : '*'}:${BRIDGE_SERVICE_RESULT_PORT}` },
   };

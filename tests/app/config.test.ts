@@ -128,7 +128,7 @@ describe('bridge mode defaults', () => {
       intakeEndpoint: 'tcp://*:5580',
       hostResultsEndpoint: 'tcp://localhost:5581',
       requestEndpoint: 'tcp://localhost:5590',
-      resultEndpoint: 'tcp://*:5591',
+      resultEndpoint: 'tcp://127.0.0.1:5591',
       rankEvaluation: false,
     });
   });
@@ -138,7 +138,7 @@ describe('bridge mode defaults', () => {
     expect(oosConfig({ dbPath: 'x.db', bridge: true }, env)).toMatchObject({ intakeEndpoint: 'tcp://*:6000', hostResultsEndpoint: 'tcp://trader:6001', requestEndpoint: 'tcp://localhost:5590' });
     expect(oosConfig({ dbPath: 'x.db', bridge: true, requestEndpoint: 'tcp://svc:7000', intakeEndpoint: 'tcp://127.0.0.1:7001' }, env)).toMatchObject({ requestEndpoint: 'tcp://svc:7000', intakeEndpoint: 'tcp://127.0.0.1:7001' });
     // Without the bridge nothing moves.
-    expect(oosConfig({ dbPath: 'x.db' }, env)).toMatchObject({ bridge: false, requestEndpoint: 'tcp://trader:6000', resultEndpoint: 'tcp://*:6001', rankEvaluation: true });
+    expect(oosConfig({ dbPath: 'x.db' }, env)).toMatchObject({ bridge: false, requestEndpoint: 'tcp://trader:6000', resultEndpoint: 'tcp://127.0.0.1:6001', rankEvaluation: true });
   });
 
   it('refuses a bad forward bound with one line naming the field', () => {
