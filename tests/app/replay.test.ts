@@ -177,7 +177,7 @@ describe('replays are capped per request', () => {
     // A fourth life replays nothing more.
     const p = await pipeline(dir, { engine: failingEngine('Guardian process failure'), config });
     const claimed = await p.shoal.replay({ ids: [letter[0].id] });
-    expect(claimed).toEqual({ claimed: 0 });
+    expect(claimed).toEqual({ claimed: 0, ids: [] });
     expect(getRequest(p.reader, id)?.history).toHaveLength(6);
     await p.close();
   });
