@@ -6,6 +6,7 @@
  */
 export { Shoal, type EnqueueOptions, type ShoalOptions } from './app/shoal.ts';
 export { oosConfig, type OosConfig, type OosConfigInput } from './app/config.ts';
+export type { TelemetryOptions } from './app/telemetry.ts';
 export type { EnqueueResult, OosResult, RequestOutcome, ShoalEvent, ShoalEventType, ShoalStatus, Strategy } from './app/api.ts';
 export type { OosRequestInput, RequestState } from './domain/request.ts';
 export type { Rank } from './domain/ranks.ts';

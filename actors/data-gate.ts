@@ -17,11 +17,12 @@ import { ActorRef, kindGuard, isOptional, isRecord, isString, type ActorContext,
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { EnqueueOutcome } from '../persistence/outbox.ts';
 import type { StrategyInput } from '../persistence/strategies.ts';
-import { childTraceparent, createTraceparent, validateBacktestRequest } from '../protocol/index.ts';
+import { validateBacktestRequest } from '../protocol/index.ts';
 import { formatVerdict, resolveCheckOptions, validateCandleFileCached, VerdictCache, windowShortfalls } from '../domain/candles/index.ts';
 import type { CandleVerdict, Issue, ProblemKind } from '../domain/candles/index.ts';
 import { unreadableVerdict } from '../domain/candles/verdict.ts';
 import type { OosRequestInput, RequestOrigin } from '../domain/request.ts';
+import { ATTR, defaultTracing, failSpan, type OosTracing } from '../telemetry/tracing.ts';
 import { CommandBatch } from './command-batch.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import { notify, type NotifierMessage } from './notifier.ts';
@@ -91,6 +92,8 @@ export interface DataGateConfig {
   readonly maxGapHours?: number;
   /** The same rejection (file and problem classes) is notified at most once per this period; default 1 h. */
   readonly renotifyMs?: number;
+  /** The enqueue span of each request (the root of its trace, or a child of the caller's); default: the global provider's. */
+  readonly tracing?: OosTracing;
 }
 
 export class GateStats {
@@ -117,6 +120,13 @@ interface GateState {
 
 const DAY_S = 86_400;
 const DETAIL_MAX = 2_000;
+
+/** When a turn's batch was handed to the db-writer and when it answered (0: not written). */
+interface CommitTimes {
+  from: number;
+  to: number;
+  size: number;
+}
 
 /** One line per problem class with its count and first line numbers (or first message when it has none). */
 export function verdictDetail(v: CandleVerdict): string {
@@ -173,6 +183,7 @@ export async function judgeFile(
 
 export function dataGate(config: DataGateConfig, stats = new GateStats()): ActorDefinition<GateState, DataGateMessage> {
   const renotifyMs = config.renotifyMs ?? 3_600_000;
+  const tracing = config.tracing ?? defaultTracing;
 
   const alert = (state: GateState, ctx: ActorContext<DataGateMessage>, strategyName: string, verdict: CandleVerdict) => {
     const now = ctx.clock.now();
@@ -206,8 +217,18 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
     ctx: ActorContext<DataGateMessage>,
     judge: (file: string) => Promise<JudgedWindow>,
     batch: CommandBatch,
+    commit: CommitTimes,
   ): Promise<() => boolean> => {
     stats.enqueueRequests++;
+    const enqueueSpan = tracing.startEnqueue(m.strategyName, m.traceparent);
+    const span = enqueueSpan.span;
+    /** Ends the enqueue span once the caller is answered: its commit as a child, a refusal as an error. */
+    const endSpan = (outcome: string, failure?: { kind: string; error: string }) => {
+      if (failure) failSpan(span, failure.kind, failure.error);
+      span.setAttribute(ATTR.outcome, outcome);
+      if (commit.to > 0) tracing.commit(span, commit.from, commit.to, commit.size);
+      span.end();
+    };
     const reply = (r: GateReply) => m.replyTo?.tell(r);
     // A request the wire cannot carry would only die at its first send: refuse it here, at once.
     const malformed = validateBacktestRequest({ ...m.request, requestId: m.requestId ?? 'to-be-assigned' });
@@ -216,6 +237,7 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
       stats.errors++;
       stats.lastError = error;
       return () => {
+        endSpan('error', { kind: 'invalid_request', error });
         reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: false });
         return false;
       };
@@ -232,6 +254,7 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
       };
     };
     let judged: JudgedWindow;
+    const gateSpan = tracing.startChild(span, 'data_gate check', undefined, file === undefined ? undefined : { 'shoal.candles_file': file });
     try {
       if (file === undefined) {
         const resolved = resolveCheckOptions({});
@@ -245,31 +268,40 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
       stats.errors++;
       stats.lastError = error;
       const recorded = failure(error);
+      failSpan(gateSpan, 'data_gate_error', error);
+      gateSpan.end();
       return () => {
+        endSpan('error', { kind: 'data_gate_error', error });
         reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: recorded() });
         return false;
       };
     }
     const { verdict } = judged;
+    gateSpan.setAttribute('shoal.data_gate.valid', verdict.valid);
     if (!verdict.valid) {
       stats.rejected++;
       const detail = `strategy=${m.strategyName} ${verdictDetail(verdict)}`;
+      failSpan(gateSpan, 'data_invalid', detail);
+      gateSpan.end();
       alert(state, ctx, m.strategyName, verdict);
       const recorded = failure(detail);
       return () => {
         recorded();
+        endSpan('rejected', { kind: 'data_invalid', error: detail });
         reply({ type: 'dataGate', status: 'rejected', strategyName: m.strategyName, verdict, detail });
         return false;
       };
     }
+    gateSpan.end();
     const payload = { ...m.request, candlesFile: file, startTime: judged.startTime, endTime: judged.endTime };
     if (m.ensureStrategy !== undefined) batch.add({ type: 'ensureStrategy', strategy: m.ensureStrategy });
     const enqueue = batch.add({
       type: 'enqueueRequest',
       strategyName: m.strategyName,
       payload: payload as unknown as Record<string, unknown>,
-      // A caller's trace is continued (same trace id, a span of our own); otherwise a new one.
-      traceparent: m.traceparent !== undefined ? childTraceparent(m.traceparent) : createTraceparent(),
+      // A caller's trace is continued (same trace id, a span of our own: the enqueue span, or a
+      // fresh span id when nothing records spans); otherwise a new one.
+      traceparent: enqueueSpan.traceparent,
       requestId: m.requestId,
       ...(m.origin === undefined ? {} : { origin: m.origin }),
       ...(m.supersedeLive === undefined ? {} : { supersedeLive: m.supersedeLive }),
@@ -280,11 +312,14 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
         const error = `enqueue of the OOS request for ${m.strategyName} failed: ${outcome.error}`;
         stats.errors++;
         stats.lastError = error;
+        endSpan('error', { kind: 'store_error', error });
         reply({ type: 'dataGate', status: 'error', strategyName: m.strategyName, error, recorded: false });
         return false;
       }
       if (outcome.status === 'enqueued') stats.enqueued++;
       else stats.notEnqueued++;
+      if (outcome.status !== 'duplicate_live') span.setAttribute(ATTR.messageId, outcome.requestId);
+      endSpan(outcome.status);
       reply(outcome);
       return outcome.status === 'enqueued';
     };
@@ -309,6 +344,7 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
     receiveBatch: async (state, msgs, ctx) => {
       const judged = new Map<string, Promise<JudgedWindow>>();
       const batch = new CommandBatch();
+      const commit: CommitTimes = { from: 0, to: 0, size: 0 };
       const answers: (() => boolean)[] = [];
       for (const msg of msgs) {
         if (msg.kind === 'check') {
@@ -324,10 +360,17 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
           if (!j) judged.set(key, (j = judgeFile(file, window, state.cache, config.maxGapHours)));
           return j;
         };
-        answers.push(await planEnqueue(state, msg, ctx, judge, batch));
+        answers.push(await planEnqueue(state, msg, ctx, judge, batch, commit));
       }
       // A write that did not commit is an answer too: each caller is told why.
-      if (batch.size > 0) await batch.write(ctx.system, config.writerPath).catch((e: unknown) => batch.fail(e));
+      if (batch.size > 0) {
+        commit.from = ctx.clock.now();
+        commit.size = batch.size;
+        await batch.write(ctx.system, config.writerPath).then(
+          () => void (commit.to = ctx.clock.now()),
+          (e: unknown) => batch.fail(e),
+        );
+      }
       let enqueued = 0;
       for (const answer of answers) if (answer()) enqueued++;
       if (enqueued > 0) ctx.system.lookup(config.senderPath)?.tell({ kind: 'wake' });

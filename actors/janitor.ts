@@ -62,7 +62,7 @@ export interface JanitorConfig {
 export class JanitorStats {
   passes = 0;
   daysStored = 0;
-  readonly pruned: PrunedCounts = { requests: 0, results: 0, trades: 0, failureEvents: 0, supervisorEvents: 0 };
+  readonly pruned: PrunedCounts = { requests: 0, results: 0, trades: 0, failureEvents: 0, supervisorEvents: 0, alerts: 0 };
   notificationsPruned = 0;
   failures = 0;
   lastPassAt: number | undefined;
@@ -74,7 +74,7 @@ interface JanitorState {
   timer?: TimerHandle;
 }
 
-const NONE: PrunedCounts = { requests: 0, results: 0, trades: 0, failureEvents: 0, supervisorEvents: 0 };
+const NONE: PrunedCounts = { requests: 0, results: 0, trades: 0, failureEvents: 0, supervisorEvents: 0, alerts: 0 };
 
 export function janitor(config: JanitorConfig, stats = new JanitorStats()): ActorDefinition<JanitorState, JanitorMessage> {
   const { keepDays, batch, intervalMs } = config.policy;

@@ -24,6 +24,7 @@ import type { WriteCommand } from '../persistence/commands.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { listStalledReplays } from '../persistence/dead-letters.ts';
 import { messageFromJson } from '../persistence/message-json.ts';
+import { ATTR, defaultTracing, failSpan, type OosTracing } from '../telemetry/tracing.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 
@@ -117,6 +118,8 @@ export interface ReplayerConfig {
   readonly policy?: Partial<ReplayPolicy>;
   /** Routes by what a letter holds, tried in order; a letter none takes goes back to its source actor. */
   readonly routes?: readonly ReplayRoute[];
+  /** A span per replayed letter, in the trace of what it holds and linked to it; default: the global provider's. */
+  readonly tracing?: OosTracing;
 }
 
 /** The letter's message, back from its JSON form (actor refs resolved in this system). */
@@ -127,6 +130,7 @@ export function letterMessage(letter: DeadLetter, ctx: ActorContext<any>): unkno
 export function replayer(config: ReplayerConfig): ActorDefinition<State, ReplayerMessage> {
   const policy: ReplayPolicy = { ...defaultReplayPolicy, ...config.policy };
   const routes = config.routes ?? [];
+  const tracing = config.tracing ?? defaultTracing;
   const write = (ctx: ActorContext<ReplayerMessage>, command: WriteCommand) => writeCommands(ctx.system, config.writerPath, [command]);
 
   const claim = async (ctx: ActorContext<ReplayerMessage>, filter: { ids?: readonly number[]; source?: string }, over: { maxReplays?: number; limit?: number } = {}): Promise<DeadLetter[]> => {
@@ -185,8 +189,22 @@ export function replayer(config: ReplayerConfig): ActorDefinition<State, Replaye
   };
 
   const deliver = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter): Promise<void> => {
-    const route = routes.find((r) => r.matches(letter));
-    const step: ReplayStep = route ? await route.replay(letter, ctx) : { kind: 'deliver', to: letter.source, message: letterMessage(letter, ctx) };
+    const span = tracing.startReplay(letter.id, letter.source, letter.traceparent, letter.requestId);
+    try {
+      const route = routes.find((r) => r.matches(letter));
+      const step: ReplayStep = route ? await route.replay(letter, ctx) : { kind: 'deliver', to: letter.source, message: letterMessage(letter, ctx) };
+      span.setAttribute(ATTR.outcome, step.kind);
+      if (step.kind === 'return') failSpan(span, 'replay_returned', step.reason);
+      await settleStep(state, ctx, letter, step);
+    } catch (e) {
+      failSpan(span, 'replay_failed', (e as Error).message);
+      throw e;
+    } finally {
+      span.end();
+    }
+  };
+
+  const settleStep = async (state: State, ctx: ActorContext<ReplayerMessage>, letter: DeadLetter, step: ReplayStep): Promise<void> => {
     switch (step.kind) {
       case 'deliver':
         return deliverTo(state, ctx, letter, step.to, step.message);

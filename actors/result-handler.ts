@@ -19,11 +19,13 @@ import type { DeadLetterRequestCommand, RetryRequestCommand } from '../persisten
 import type { ApplyResultCommand, OosMetrics } from '../persistence/results.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
 import { getRequest } from '../persistence/outbox.ts';
+import type { OutboxRequest } from '../persistence/records.ts';
 import { decodeBacktestResult, type BacktestSuccess, type CodecLimits } from '../protocol/index.ts';
 import { PullChannel } from '../transport/pull-channel.ts';
 import type { CurveServer } from '../transport/curve.ts';
 import { RefusalRecorder, RefusalStats } from './connection-refusals.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
+import { ATTR, defaultTracing, failSpan, type OosTracing, type TracedRequest } from '../telemetry/tracing.ts';
 import { CommandBatch } from './command-batch.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
@@ -53,6 +55,8 @@ export interface ResultHandlerConfig {
   readonly forwarderPath?: ActorPath<ForwarderMessage>;
   /** CURVE: only the allow-list's client keys may push results (default: plain TCP). */
   readonly curve?: CurveServer;
+  /** A CONSUMER span per result of a known request, in its trace; default: the global provider's. */
+  readonly tracing?: OosTracing;
 }
 
 export class ResultStats {
@@ -97,6 +101,7 @@ export function metricsOf(r: BacktestSuccess): OosMetrics {
 export function resultHandler(config: ResultHandlerConfig, stats = new ResultStats()): ActorDefinition<State, ResultHandlerMessage> {
   const retry = config.retry ?? defaultRetryPolicy;
   const highWater = config.highWater ?? 5_000;
+  const tracing = config.tracing ?? defaultTracing;
 
   /** Reads frames into the mailbox until the socket closes; pauses while the mailbox is behind. */
   const readLoop = async (state: State, ctx: ActorContext<ResultHandlerMessage>) => {
@@ -148,23 +153,37 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
       const followUps: WriteCommand[] = [];
       /** Requests to fail because their result could not be stored, with the frame letter to write instead if one is no longer live. */
       const unstorable: { command: DeadLetterRequestCommand; otherwise: WriteCommand }[] = [];
+      /** When the batch was handed to the db-writer and when it answered (the commit spans). */
+      const commit = { from: 0, to: 0, size: 0 };
+      const endpoint = state.pull.endpoint;
+      /** The CONSUMER span of a result for a known request, in its trace, ended at the commit that stored what it did. */
+      const traceResult = (req: TracedRequest, m: ResultHandlerMessage, outcome: string, failure?: { kind: string; error: string }) => {
+        const span = tracing.startProcess(req, endpoint, m.receivedAt);
+        if (failure) failSpan(span, failure.kind, failure.error);
+        span.setAttribute(ATTR.outcome, outcome);
+        tracing.commit(span, commit.from, commit.to, commit.size);
+        span.end(commit.to);
+      };
 
       /** A failed attempt of a live request: retried or dead-lettered, either frees its slot. */
-      const failAttempt = (command: RetryRequestCommand | DeadLetterRequestCommand) => {
+      const failAttempt = (command: RetryRequestCommand | DeadLetterRequestCommand, m: ResultHandlerMessage, req: OutboxRequest) => {
         const pending = batch.add(command);
         readers.push(() => {
           const o = pending.outcome();
           if (o.status === 'retried' || o.status === 'dead_lettered') freed++;
           if (o.status === 'retried') retried++;
+          traceResult(req, m, o.status, { kind: command.failureKind, error: command.error });
         });
       };
       /** The answer to a live request that cannot be applied: the same request would get the same answer. */
-      const failLive = (command: DeadLetterRequestCommand, frame: Buffer, why: string) => {
+      const failLive = (command: DeadLetterRequestCommand, m: ResultHandlerMessage, live: OutboxRequest, why: string) => {
+        const frame = m.frame;
         const pending = batch.add(command);
         readers.push(() => {
           if (pending.outcome().status === 'dead_lettered') {
             stats.deadLettered++;
             freed++;
+            traceResult(live, m, 'dead_lettered', { kind: command.failureKind, error: command.error });
             return;
           }
           // The request finished meanwhile (a valid copy earlier in this batch, say): keep the frame as an undecodable one.
@@ -180,6 +199,8 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
             stats.applied++;
             if (o.forward) forwards++;
             if (o.previousState === 'in_flight') freed++;
+            // The result joins its request's trace by request_id: the service need not echo the traceparent.
+            traceResult({ requestId: o.requestId, traceparent: o.traceparent }, m, 'applied');
           } else if (o.status === 'duplicate') {
             stats.duplicates++;
           } else if (o.status === 'orphan') {
@@ -209,7 +230,7 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
           const live = rid !== undefined && replayOf(ctx, i) === undefined ? getRequest(state.reader, rid) : undefined;
           if (live !== undefined && (live.state === 'pending' || live.state === 'in_flight')) {
             const error = `result for request ${live.requestId} cannot be applied: ${e.message} (${ctx.path})`;
-            failLive({ type: 'deadLetterRequest', requestId: live.requestId, error, failureKind: 'decode_error', source: ctx.path, frame: m.frame, retryable: false }, m.frame, why);
+            failLive({ type: 'deadLetterRequest', requestId: live.requestId, error, failureKind: 'decode_error', source: ctx.path, frame: m.frame, retryable: false }, m, live, why);
             continue;
           }
           batch.add({ type: 'recordFailure', kind: 'decode_error', source: ctx.path, requestId: rid, detail: why });
@@ -238,14 +259,17 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
         const d = decideAfterFailure(req.attempts, ctx.clock.now(), retry, r.retryable);
         if (d.action === 'retry') {
           stats.retried++;
-          failAttempt({ type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error: why, failureKind: 'error_result', source: ctx.path });
+          failAttempt({ type: 'retryRequest', requestId: req.requestId, nextAttemptAt: d.nextAttemptAt, error: why, failureKind: 'error_result', source: ctx.path }, m, req);
         } else {
           stats.deadLettered++;
-          failAttempt({ type: 'deadLetterRequest', requestId: req.requestId, error: `${why} (${r.retryable ? d.reason : `${r.category}: not retryable`})`, failureKind: 'error_result', source: ctx.path, retryable: r.retryable });
+          failAttempt({ type: 'deadLetterRequest', requestId: req.requestId, error: `${why} (${r.retryable ? d.reason : `${r.category}: not retryable`})`, failureKind: 'error_result', source: ctx.path, retryable: r.retryable }, m, req);
         }
       }
       if (batch.size === 0) return state;
+      commit.from = ctx.clock.now();
+      commit.size = batch.size;
       await batch.write(ctx.system, config.writerPath);
+      commit.to = ctx.clock.now();
       for (const read of readers) read();
       if (followUps.length > 0 || unstorable.length > 0) {
         const second = new CommandBatch();

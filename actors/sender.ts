@@ -27,6 +27,7 @@ import { PushChannel } from '../transport/push-channel.ts';
 import type { CurveClient } from '../transport/curve.ts';
 import { RefusalRecorder, RefusalStats } from './connection-refusals.ts';
 import { decideAfterFailure, defaultRetryPolicy, type RetryPolicy } from '../domain/retry-policy.ts';
+import { defaultTracing, failSpan, ATTR, type OosTracing } from '../telemetry/tracing.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 
@@ -73,6 +74,8 @@ export interface SenderConfig {
   readonly highWaterMark?: number;
   /** CURVE: our key pair and the service's public key (default: plain TCP). */
   readonly curve?: CurveClient;
+  /** Spans of each send attempt and each lease that ran out; default: the global provider's. */
+  readonly tracing?: OosTracing;
 }
 
 export class SenderStats {
@@ -117,9 +120,12 @@ interface SenderState {
 
 const defaultPause: BackoffPolicy = { minMs: 200, maxMs: 10_000, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
 
-/** The wire frame of an outbox request: its stored BACKTEST fields, its id and its trace context. */
-export function requestFrame(req: OutboxRequest): string {
-  const request = { ...(req.payload as unknown as Omit<BacktestRequest, 'requestId'>), requestId: req.requestId, traceparent: req.traceparent ?? undefined } as BacktestRequest;
+/**
+ * The wire frame of an outbox request: its stored BACKTEST fields, its id and its trace context
+ * (the send attempt's span when one is recorded, else the one stored at enqueue: the same trace).
+ */
+export function requestFrame(req: OutboxRequest, traceparent: string | null = req.traceparent): string {
+  const request = { ...(req.payload as unknown as Omit<BacktestRequest, 'requestId'>), requestId: req.requestId, traceparent: traceparent ?? undefined } as BacktestRequest;
   const encoded = encodeBacktestRequest(request);
   if (!encoded.ok) throw new Error(`request ${req.requestId} cannot be encoded: ${encoded.error.message}`);
   return encoded.value;
@@ -131,6 +137,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
   const retry = config.retry ?? defaultRetryPolicy;
   const tickMs = config.tickMs ?? 1_000;
   const pause = config.pause ?? defaultPause;
+  const tracing = config.tracing ?? defaultTracing;
   if (!(Number.isInteger(window) && window >= 1)) throw new RangeError(`sender: window must be an integer >= 1, got ${window}`);
   if (config.ratePerSec !== undefined && !(config.ratePerSec > 0)) throw new RangeError(`sender: ratePerSec must be > 0, got ${config.ratePerSec}`);
   const burst = Math.max(1, Math.ceil(config.ratePerSec ?? window));
@@ -166,7 +173,12 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       const [listed] = await db(ctx, [{ type: 'expiredLeases', limit: 256 }]);
       if (listed.type !== 'expiredLeases' || listed.status !== 'listed' || listed.requests.length === 0) return;
       stats.timeouts += listed.requests.length;
-      await db(ctx, listed.requests.map((r) => afterFailure(ctx, r, 'timeout', `no result within the ${leaseMs} ms lease (attempt ${r.attempts})`)));
+      const commands = listed.requests.map((r) => afterFailure(ctx, r, 'timeout', `no result within the ${leaseMs} ms lease (attempt ${r.attempts})`));
+      for (let i = 0; i < commands.length; i++) {
+        const c = commands[i] as { type: string; error: string };
+        tracing.attemptFailed(listed.requests[i], config.endpoint, 'timeout', c.error, c.type === 'retryRequest' ? 'retry' : 'dead_letter');
+      }
+      await db(ctx, commands);
       state.inFlight = Math.max(0, state.inFlight - listed.requests.length);
       if (listed.requests.length < 256) return;
     }
@@ -221,17 +233,21 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       state.inFlight += rows.length;
       if (state.inFlight > stats.maxInFlight) stats.maxInFlight = state.inFlight;
       for (let i = 0; i < rows.length; i++) {
+        const attempt = tracing.startSend(rows[i], config.endpoint);
         let frame: string;
         try {
-          frame = requestFrame(rows[i]);
+          frame = requestFrame(rows[i], attempt.traceparent);
         } catch (e) {
           // Our own request is malformed: no retry can fix it.
           state.inFlight--;
+          failSpan(attempt.span, 'send_failure', (e as Error).message);
+          attempt.span.end();
           await db(ctx, [afterFailure(ctx, rows[i], 'send_failure', (e as Error).message, false)]);
           continue;
         }
         try {
           await state.push.send(frame);
+          attempt.span.end();
           stats.sent++;
           state.consecutiveSendFailures = 0;
         } catch (e) {
@@ -240,6 +256,9 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
           const unsent = rows.slice(i + 1);
           state.inFlight -= 1 + unsent.length;
           const commands: WriteCommand[] = [afterFailure(ctx, rows[i], 'send_failure', (e as Error).message)];
+          failSpan(attempt.span, 'send_failure', (e as Error).message);
+          attempt.span.setAttribute(ATTR.outcome, commands[0].type === 'retryRequest' ? 'retry' : 'dead_letter');
+          attempt.span.end();
           for (const r of unsent) commands.push({ type: 'releaseClaim', requestId: r.requestId });
           await db(ctx, commands);
           const delay = backoffDelay(state.consecutiveSendFailures++, pause, Math.random);

@@ -139,6 +139,20 @@ const rankCriteria: ValueCheck = (v): string | undefined => {
   }
 };
 
+/** The `telemetry` key: what `shoal start` and the demo export (app/telemetry-sdk.ts). */
+export interface TelemetryConfig {
+  readonly traces?: 'none' | 'console' | 'otlp';
+  /** OTLP/HTTP traces URL; default the exporter's own (http://localhost:4318/v1/traces, or $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). */
+  readonly otlpEndpoint?: string;
+  /** The Prometheus scrape port; 0 serves none. */
+  readonly prometheusPort?: number;
+  readonly prometheusHost?: string;
+  /** The share of new traces recorded (a caller's sampled flag is followed). */
+  readonly sampleRatio?: number;
+}
+
+export const TELEMETRY_DEFAULTS = { traces: 'none', prometheusPort: 0, prometheusHost: '127.0.0.1', sampleRatio: 1 } as const satisfies TelemetryConfig;
+
 // ---- the keys ----------------------------------------------------------------------------------
 
 export const CONFIG_KEYS = {
@@ -261,10 +275,16 @@ export const CONFIG_KEYS = {
       { partial: true },
     ),
   },
+  telemetry: {
+    description:
+      'OpenTelemetry export of `shoal start`: traces (none, console, or otlp: OTLP over HTTP to otlpEndpoint), sampleRatio (share of new traces recorded), prometheusPort (serve metrics for Prometheus at http://prometheusHost:prometheusPort/metrics; 0 serves none), prometheusHost.',
+    defaultText: "{ traces: 'none', sampleRatio: 1, prometheusPort: 0 (off), prometheusHost: '127.0.0.1' }",
+    check: object({ traces: oneOf('none', 'console', 'otlp'), otlpEndpoint: httpUrl, sampleRatio: fraction, prometheusPort: integer(0, 65_535), prometheusHost: nonEmptyString }, { partial: true }),
+  },
 } as const satisfies Record<string, ConfigKey>;
 
 /** The keys only `shoal start` reads (app/service.ts); Shoal.start leaves them out. */
-export const SERVICE_KEYS = ['logLevel', 'drainTimeoutMs', 'control'] as const satisfies readonly ConfigKeyName[];
+export const SERVICE_KEYS = ['logLevel', 'drainTimeoutMs', 'control', 'telemetry'] as const satisfies readonly ConfigKeyName[];
 
 export type ConfigKeyName = keyof typeof CONFIG_KEYS;
 

@@ -11,7 +11,7 @@
  * file, the variable or the flag); then the merged whole is checked again.
  */
 import { readFileSync } from 'node:fs';
-import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, type ConfigKey, type ConfigKeyName } from './config-schema.ts';
+import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, type ConfigKey, type ConfigKeyName, type TelemetryConfig } from './config-schema.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
 import { controlSettings, type ControlSettings } from './control/settings.ts';
 
@@ -82,6 +82,8 @@ export interface ServiceSettings {
   readonly runtime: OosConfigInput;
   readonly logLevel: LogLevel;
   readonly drainTimeoutMs: number;
+  /** What the service exports (traces, the Prometheus endpoint); unset: nothing. */
+  readonly telemetry?: TelemetryConfig;
   /** The config file read, if any. */
   readonly configFile?: string;
   /** The control endpoint's settings as configured (app/control/settings.ts fills in the defaults). */
@@ -198,6 +200,7 @@ export function loadServiceConfig(sources: ServiceConfigSources): ServiceSetting
     runtime: { ...runtime, dbPath: (runtime.dbPath as string | undefined) ?? DEFAULT_DB } as OosConfigInput,
     logLevel: (service.logLevel as LogLevel | undefined) ?? SERVICE_DEFAULTS.logLevel,
     drainTimeoutMs: (service.drainTimeoutMs as number | undefined) ?? SERVICE_DEFAULTS.drainTimeoutMs,
+    ...(service.telemetry !== undefined ? { telemetry: service.telemetry as TelemetryConfig } : {}),
     ...(configFile !== undefined ? { configFile } : {}),
     ...(service.control !== undefined ? { control: service.control as Record<string, unknown> } : {}),
   };

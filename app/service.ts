@@ -15,6 +15,8 @@ import { Shoal } from './shoal.ts';
 import type { Logger } from './log.ts';
 import { effectiveConfig, type ServiceSettings } from './service-config.ts';
 import { startControlEndpoint, type ControlEndpoint } from './control/endpoint.ts';
+import type { TelemetryConfig } from './config-schema.ts';
+import type { TelemetrySdk } from './telemetry-sdk.ts';
 
 /** Exit codes of `shoal start` (docs/cli.md). */
 export const EXIT = { stopped: 0, failed: 1, usage: 2 } as const;
@@ -71,12 +73,16 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
   };
 
   let shoal: Shoal;
+  let telemetry: TelemetrySdk | undefined;
   try {
+    telemetry = await startTelemetry(settings.telemetry, log);
     shoal = await Shoal.start(settings.runtime, {
       onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`),
       onIntakeBound: (endpoint) => log.info({ event: 'intake_bound', endpoint }, `bridge: intake bound at ${endpoint}, where the host sends its requests`),
+      telemetry: { tracerProvider: telemetry?.tracerProvider, meterProvider: telemetry?.meterProvider },
     });
   } catch (e) {
+    await telemetry?.shutdown().catch(() => undefined);
     release();
     log.fatal({ event: 'start_failed', dbPath, error: (e as Error).message }, `shoal could not start: ${(e as Error).message}`);
     return EXIT.failed;
@@ -113,6 +119,7 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
     release();
     log.fatal({ event: 'runtime_stopped', reason: ended.stoppedBy }, `the runtime stopped by itself: ${ended.stoppedBy}`);
     await shoal.stop(ended.stoppedBy).catch(() => undefined);
+    await telemetry?.shutdown().catch(() => undefined);
     return EXIT.failed;
   }
 
@@ -130,10 +137,32 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
   await control?.close();
   unsubscribe();
   await shoal.stop(`stopped by ${ended.signal}`);
+  await stopTelemetry(telemetry, log);
   const wal = checkpointWal(dbPath, log);
   release();
   log.info({ event: 'stopped', signal: ended.signal, inFlight: drained.inFlight, ...wal, stopMs: Date.now() - started, exitCode: EXIT.stopped }, 'shoal stopped');
   return EXIT.stopped;
+}
+
+/**
+ * The OpenTelemetry SDK when the configuration exports anything; loaded only then, so a service
+ * that exports nothing never loads it.
+ */
+async function startTelemetry(config: TelemetryConfig | undefined, log: Logger): Promise<TelemetrySdk | undefined> {
+  if (config === undefined || ((config.traces ?? 'none') === 'none' && !(config.prometheusPort ?? 0))) return undefined;
+  const { startTelemetrySdk } = await import('./telemetry-sdk.ts');
+  const sdk = await startTelemetrySdk(config, { onDiag: (level, message) => log[level]({ event: 'telemetry_problem', problem: message }, `telemetry: ${message}`) });
+  log.info({ event: 'telemetry', traces: config.traces ?? 'none', otlpEndpoint: config.otlpEndpoint, prometheus: sdk.prometheusUrl }, `telemetry: traces ${config.traces ?? 'none'}${sdk.prometheusUrl ? `, metrics at ${sdk.prometheusUrl}` : ''}`);
+  return sdk;
+}
+
+/** Flushes the spans still buffered; an exporter that fails is logged, never a reason not to stop. */
+async function stopTelemetry(sdk: TelemetrySdk | undefined, log: Logger): Promise<void> {
+  try {
+    await sdk?.shutdown();
+  } catch (e) {
+    log.warn({ event: 'telemetry_flush_failed', error: (e as Error).message }, `telemetry flush at stop failed: ${(e as Error).message}`);
+  }
 }
 
 /** Copies the WAL into the database and empties it, so the stopped database is one file. */

@@ -33,6 +33,7 @@ import { loadCurve, type SocketCurve } from './curve.ts';
 import { DRAIN_FIRST, DRAIN_PIPELINE_FIRST, newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 import { enqueueResult, resultFromRecord, strategyInput, type EnqueueResult, type RequestOutcome, type ShoalEvent, type ShoalEventType, type ShoalStatus, type Strategy } from './api.ts';
 import { eventsFromCommit } from './events.ts';
+import { OosTelemetry, type TelemetryOptions } from './telemetry.ts';
 
 export type { OosRequestInput } from '../domain/request.ts';
 
@@ -43,6 +44,8 @@ export interface ShoalOptions {
   readonly onResultsBound?: (endpoint: string) => void;
   /** Bridge mode: called with the intake's endpoint after each bind. */
   readonly onIntakeBound?: (endpoint: string) => void;
+  /** Tracer and meter providers; default the API's globals (no-op without an SDK). */
+  readonly telemetry?: TelemetryOptions;
 }
 
 /** How often a drain looks at the in-flight count between results. */
@@ -62,6 +65,8 @@ export class Shoal {
 
   private readonly startedAt: number;
   private readonly reader: Store;
+  /** Unregisters the metrics gauges (they read the store this runtime closes on stop). */
+  private stopGauges: () => void = () => {};
 
   private constructor(
     readonly system: ActorSystem,
@@ -110,10 +115,14 @@ export class Shoal {
     const stats = newOosStats();
     const notifications = new NotificationChannel();
     const events = new EventStream<ShoalEvent>();
+    const telemetry = new OosTelemetry(system, cfg.rankCriteria, options.telemetry);
     // Supervisor events are persisted for the inspector and the daily report (fire and forget: an
     // event lost with a failing database is still counted in the writer's health).
     const unsubscribe = system.events.subscribe((e) => {
-      if (e.type === 'actor_restarted') events.emit({ type: 'restart', path: e.path, ...(e.error ? { error: e.error } : {}) });
+      if (e.type === 'actor_restarted') {
+        events.emit({ type: 'restart', path: e.path, ...(e.error ? { error: e.error } : {}) });
+        telemetry.restarted(e.path);
+      }
       if (e.type === 'give_up') raiseAlert(system, paths.notifier, supervisorGaveUpAlert(e.path, [e.reason, e.error].filter(Boolean).join(': ') || undefined));
       const kind = EVENT_KINDS[e.type];
       const writer = system.lookup(paths.dbWriter);
@@ -125,6 +134,7 @@ export class Shoal {
     });
     const replayRoutes = oosReplayRoutes({ writer: paths.dbWriter, sender: paths.sender, resultHandler: paths.resultHandler });
     const onCommitted = (commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]) => {
+      telemetry.committed(commands, outcomes);
       // Nothing to derive when nobody listens: the writer's hot path stays as it was.
       if (!events.hasSubscribers) return;
       for (const e of eventsFromCommit(commands, outcomes)) events.emit(e);
@@ -134,7 +144,7 @@ export class Shoal {
       const alert = storeUnwritableAlert(error.code, error.message);
       if (alert) raiseAlert(system, paths.notifier, alert);
     };
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass, onBatchFailed, curve });
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass, onBatchFailed, curve, tracing: telemetry.tracing });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);
@@ -144,6 +154,7 @@ export class Shoal {
       throw e;
     }
     const shoal = new Shoal(system, root, cfg, stats, notifications, spool, events, unsubscribe, lock);
+    shoal.stopGauges = telemetry.observe(() => shoal.status());
     shoal.publishSnapshot();
     return shoal;
   }
@@ -345,6 +356,7 @@ export class Shoal {
   async stop(reason = 'stopped by the host'): Promise<void> {
     if (this.snapshotTimer) this.system.clock.clearTimeout(this.snapshotTimer);
     await this.system.stop(reason);
+    this.stopGauges();
     this.lock.release();
     this.unsubscribe();
     this.reader.close();

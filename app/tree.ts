@@ -35,6 +35,7 @@ import { alertWatch, AlertWatchStats, type AlertWatchMessage } from '../actors/a
 import type { StoreError } from '../persistence/errors.ts';
 import { VerdictCache } from '../domain/candles/index.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
+import type { OosTracing } from '../telemetry/tracing.ts';
 import { alertWebhooks, type OosConfig } from './config.ts';
 import type { SocketCurve } from './curve.ts';
 
@@ -118,6 +119,8 @@ export interface TreeDeps {
   readonly onBatchFailed?: (error: StoreError) => void;
   /** CURVE options of the sockets (app/curve.ts), when enabled. */
   readonly curve?: SocketCurve;
+  /** The spans of each request (enqueue, sends, results, replays); default the global provider's. */
+  readonly tracing?: OosTracing;
 }
 
 export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
@@ -146,6 +149,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
                     retry: config.retry,
                     onBound: deps.onResultsBound,
                     curve: deps.curve?.server,
+                    tracing: deps.tracing,
                     ...(config.bridge ? { forwarderPath: paths.forwarder } : {}),
                   },
                   deps.stats.results,
@@ -155,7 +159,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
               id: 'sender',
               start: () =>
                 sender(
-                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs, curve: deps.curve?.client },
+                  { endpoint: config.requestEndpoint, dbPath: config.dbPath, writerPath: paths.dbWriter, window: config.window, leaseMs: config.leaseMs, retry: config.retry, ratePerSec: config.ratePerSec, tickMs: config.tickMs, curve: deps.curve?.client, tracing: deps.tracing },
                   deps.stats.sender,
                 ),
             },
@@ -179,7 +183,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
       },
       {
         id: 'data-gate',
-        start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir }, deps.stats.gate),
+        start: () => dataGate({ writerPath: paths.dbWriter, senderPath: paths.sender, notifierPath: paths.notifier, cache: deps.verdicts, dataDir: config.dataDir, tracing: deps.tracing }, deps.stats.gate),
       },
       {
         id: 'rank-evaluator',
@@ -204,7 +208,7 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
         id: 'daily-reporter',
         start: () => dailyReporter({ dbPath: config.dbPath, writerPath: paths.dbWriter, notifierPath: paths.notifier, criteria: config.rankCriteria }, deps.stats.reports),
       },
-      { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, routes: deps.replayRoutes }) },
+      { id: 'replayer', start: () => replayer({ dbPath: config.dbPath, writerPath: paths.dbWriter, policy: config.replay, routes: deps.replayRoutes, tracing: deps.tracing }) },
       {
         id: 'janitor',
         start: () =>

@@ -18,13 +18,18 @@ import { openStore } from '../persistence/connection.ts';
 import { countByState } from '../persistence/outbox.ts';
 import type { OutboxRequest } from '../persistence/records.ts';
 import { Shoal, type OosRequestInput } from '../app/shoal.ts';
-import { figure, percentile, printGoals, ratio } from './lib/report.ts';
+import { figure, fmt, percentile, printGoals, ratio } from './lib/report.ts';
 import { freePort } from '../transport/free-port.ts';
 import { PullChannel } from '../transport/pull-channel.ts';
 import { PushChannel } from '../transport/push-channel.ts';
 import { decodeBacktestResult, type BacktestSuccess } from '../protocol/index.ts';
 import { requestFrame } from '../actors/sender.ts';
 import { metricsOf } from '../actors/result-handler.ts';
+import { createTraceparent } from '../protocol/index.ts';
+import type { TelemetryOptions } from '../app/telemetry.ts';
+import { startTelemetrySdk } from '../app/telemetry-sdk.ts';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -74,14 +79,16 @@ function childCpuMicros(pid: number | undefined): number | undefined {
   }
 }
 
-/** A store in a temp dir holding `n` strategies with one pending request each. */
-function seedOutbox(n: number): { dir: string; dbPath: string } {
+/** A store in a temp dir holding `n` strategies with one pending request each (`traced`: each with a sampled traceparent, as an enqueue stores). */
+function seedOutbox(n: number, traced = false): { dir: string; dbPath: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-'));
   const dbPath = path.join(dir, 'shoal.db');
   const seed = openStore({ path: dbPath });
   for (let i = 0; i < n; i += 1_000) {
     const cmds: WriteCommand[] = [];
-    for (let k = i; k < Math.min(n, i + 1_000); k++) cmds.push(strategyCommand(`S${k}`), { type: 'enqueueRequest', strategyName: `S${k}`, payload: input(`S${k}`) as unknown as Record<string, unknown> });
+    for (let k = i; k < Math.min(n, i + 1_000); k++) {
+      cmds.push(strategyCommand(`S${k}`), { type: 'enqueueRequest', strategyName: `S${k}`, payload: input(`S${k}`) as unknown as Record<string, unknown>, ...(traced ? { traceparent: createTraceparent() } : {}) });
+    }
     applyBatch(seed, cmds, Date.now());
   }
   seed.close();
@@ -90,8 +97,8 @@ function seedOutbox(n: number): { dir: string; dbPath: string } {
 
 const PACED_WINDOW = 16;
 
-async function throughput(n: number, window: number): Promise<number> {
-  const { dir, dbPath } = seedOutbox(n);
+async function throughput(n: number, window: number, options: { telemetry?: TelemetryOptions; traced?: boolean; quiet?: boolean } = {}): Promise<{ rate: number; cpuPerTrip: number }> {
+  const { dir, dbPath } = seedOutbox(n, options.traced);
   const [reqPort, resPort] = [await freePort(), await freePort()];
   const echo = await startEcho(reqPort, resPort);
   const reader = openStore({ path: dbPath, readonly: true });
@@ -99,7 +106,10 @@ async function throughput(n: number, window: number): Promise<number> {
   const cpu0 = process.cpuUsage();
   const echoCpu0 = childCpuMicros(echo.pid);
   const t0 = performance.now();
-  const shoal = await Shoal.start({ dbPath, dataDir: dir, rankEvaluation: false, requestEndpoint: `tcp://127.0.0.1:${reqPort}`, resultEndpoint: `tcp://127.0.0.1:${resPort}`, window, replay: { replayAtStartup: false } });
+  const shoal = await Shoal.start(
+    { dbPath, dataDir: dir, rankEvaluation: false, requestEndpoint: `tcp://127.0.0.1:${reqPort}`, resultEndpoint: `tcp://127.0.0.1:${resPort}`, window, replay: { replayAtStartup: false } },
+    { telemetry: options.telemetry },
+  );
   // Polls an in-memory counter: counting rows in the database would itself load the machine.
   while (shoal.stats.results.applied < n) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - t0) / 1_000;
@@ -107,20 +117,22 @@ async function throughput(n: number, window: number): Promise<number> {
   const echoCpu1 = childCpuMicros(echo.pid);
   if (countByState(reader).done !== n) throw new Error('not every request is done in the store');
   const shoalPerTrip = (cpu.user + cpu.system) / n;
-  figure(`  window ${window}: shoal's process, CPU per round trip`, shoalPerTrip, 'us', 1);
-  if (echoCpu0 !== undefined && echoCpu1 !== undefined) {
-    const echoPerTrip = (echoCpu1 - echoCpu0) / n;
-    figure(`  window ${window}: echo service, CPU per round trip`, echoPerTrip, 'us', 1);
-    figure(`  window ${window}: CPU per round trip, both`, shoalPerTrip + echoPerTrip, 'us', 1);
+  if (!options.quiet) {
+    figure(`  window ${window}: shoal's process, CPU per round trip`, shoalPerTrip, 'us', 1);
+    if (echoCpu0 !== undefined && echoCpu1 !== undefined) {
+      const echoPerTrip = (echoCpu1 - echoCpu0) / n;
+      figure(`  window ${window}: echo service, CPU per round trip`, echoPerTrip, 'us', 1);
+      figure(`  window ${window}: CPU per round trip, both`, shoalPerTrip + echoPerTrip, 'us', 1);
+    }
+    const w = shoal.stats.writer;
+    figure(`  window ${window}: commits`, w.batches, '');
+    figure(`  window ${window}: commands per commit`, w.commands / w.batches, '', 1);
   }
-  const w = shoal.stats.writer;
-  figure(`  window ${window}: commits`, w.batches, '');
-  figure(`  window ${window}: commands per commit`, w.commands / w.batches, '', 1);
   await shoal.stop();
   reader.close();
   echo.kill('SIGTERM');
   fs.rmSync(dir, { recursive: true, force: true });
-  return n / seconds;
+  return { rate: n / seconds, cpuPerTrip: shoalPerTrip };
 }
 
 /**
@@ -516,11 +528,62 @@ async function eventLoopFloor(rate: number, seconds: number, commits: number, sy
   return spans;
 }
 
+/**
+ * Telemetry's cost: the same round trips (window 256, every request carrying a sampled
+ * traceparent) with telemetry off (no SDK: the API's no-op) and on (the entry points' SDK set-up:
+ * every request traced, spans batched to an exporter that drops them, metrics collected every
+ * second by a reader that drops them, gauges included). Off and on rounds alternate so that a
+ * slower or busier stretch of the machine falls on both; the medians are compared.
+ */
+async function telemetryOverhead(n: number, rounds: number): Promise<{ off: number[]; on: number[]; offCpu: number[]; onCpu: number[] }> {
+  const off: number[] = [];
+  const on: number[] = [];
+  const offCpu: number[] = [];
+  const onCpu: number[] = [];
+  const dropSpans: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+  const dropMetrics: PushMetricExporter = { export: (_metrics, done) => done({ code: 0 }), forceFlush: async () => {}, shutdown: async () => {} };
+  for (let r = 0; r < rounds; r++) {
+    const a = await throughput(n, 256, { traced: true, quiet: true });
+    const sdk = await startTelemetrySdk({ traces: 'none' }, { spanExporter: dropSpans, metricReader: new PeriodicExportingMetricReader({ exporter: dropMetrics, exportIntervalMillis: 1_000 }), register: false });
+    const b = await throughput(n, 256, { traced: true, quiet: true, telemetry: { tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider } });
+    await sdk.shutdown();
+    off.push(a.rate);
+    on.push(b.rate);
+    offCpu.push(a.cpuPerTrip);
+    onCpu.push(b.cpuPerTrip);
+    figure(`  round ${r + 1}: off, round trips/s | CPU per trip (us)`, a.rate, `/s | ${fmt(a.cpuPerTrip, 1)} us`);
+    figure(`  round ${r + 1}: on,  round trips/s | CPU per trip (us)`, b.rate, `/s | ${fmt(b.cpuPerTrip, 1)} us`);
+  }
+  return { off, on, offCpu, onCpu };
+}
+
 console.log(`shoal pipeline bench — ${new Date().toISOString()} — Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}; synchronous=FULL; echo service in another process\n`);
+/** `npm run bench:pipeline -- telemetry` runs only the telemetry comparison. */
+const only = process.argv[2];
+const telemetryGoal = async () => {
+  const t = await telemetryOverhead(20_000, 5);
+  const offRate = percentile(t.off, 50);
+  const onRate = percentile(t.on, 50);
+  figure('telemetry off, median round trips/s (window 256)', offRate, '/s');
+  figure('telemetry on (every request traced, metrics collected), median', onRate, '/s');
+  ratio('on / off', onRate, offRate);
+  // CPU per round trip is what bounds the rate on a saturated machine, and is less moved by what else runs on it.
+  figure("shoal's process CPU per round trip, off (median)", percentile(t.offCpu, 50), 'us', 1);
+  figure("shoal's process CPU per round trip, on (median)", percentile(t.onCpu, 50), 'us', 1);
+  ratio('CPU per round trip, on / off', percentile(t.onCpu, 50), percentile(t.offCpu, 50));
+  const overhead = Math.max(0, (1 - onRate / offRate) * 100);
+  return { name: 'telemetry_overhead', measured: overhead, unit: '%', target: '<= 15', pass: overhead <= 15, digits: 1 };
+};
+if (only === 'telemetry') {
+  const goal = await telemetryGoal();
+  console.log('');
+  printGoals([goal]);
+  process.exit(0);
+}
 const n = 40_000;
 const rates: Record<number, number> = {};
 for (const window of [16, 256]) {
-  rates[window] = await throughput(n, window);
+  rates[window] = (await throughput(n, window)).rate;
   figure(`round trips/s, ${n} requests, window ${window}`, rates[window], '/s');
 }
 const bare = await withoutRuntime(n, 256);
@@ -563,8 +626,10 @@ for (const commits of [3, 2]) {
 const offLoop = await eventLoopFloor(1_000, 10, 2, true);
 figure('same, 2 commits, fsync on its own thread, p50', percentile(offLoop, 50), 'ms', 3);
 figure('same, 2 commits, fsync on its own thread, p99', percentile(offLoop, 99), 'ms', 3);
+const telemetry = await telemetryGoal();
 console.log('');
 printGoals([
   { name: 'pipeline_round_trips', measured: rates[256], unit: 'round trips/s', target: '>= 20000', pass: rates[256] >= 20_000, digits: 0 },
   { name: 'pipeline_p99_added_latency_at_1000_per_s', measured: p99, unit: 'ms', target: '< 2', pass: p99 < 2, digits: 3 },
+  telemetry,
 ]);

@@ -25,7 +25,7 @@ import { renderTree } from './tree.ts';
 import { reportCommand } from './report.ts';
 import { freePort } from '../transport/free-port.ts';
 
-export const DEMO_USAGE = `Usage: shoal demo [--dir DIR] [--strategies N] [--keep] [--quick]
+export const DEMO_USAGE = `Usage: shoal demo [--dir DIR] [--strategies N] [--keep] [--quick] [--trace FILE]
 
 Runs the OOS validation flow end to end on embedded defaults, in about half a minute:
 synthetic USDJPY and EURUSD M1 candles (EURUSD with a defect the data gate catches), the
@@ -41,6 +41,7 @@ that nothing was lost or applied twice.
   --strategies N    strategies to register, N >= 4 (default 12)
   --keep            keep the temporary work directory, to inspect it with the other commands
   --quick           shorter service delays and pauses (a smoke test of the same steps)
+  --trace FILE      write the demo's traces to FILE as OTLP JSON (one trace per OOS request)
   -h, --help        show this help
 
 Examples:
@@ -55,6 +56,7 @@ export const DEMO_OPTIONS = {
   strategies: { type: 'number', integer: true, min: 4 },
   keep: { type: 'boolean' },
   quick: { type: 'boolean' },
+  trace: { type: 'string' },
 } as const satisfies FlagSpec;
 
 const HERE = fileURLToPath(import.meta.url);
@@ -150,6 +152,9 @@ export async function demoCommand(argv: string[], out: CommandOutput): Promise<n
     const poison = strategies[0].name;
     const [reqPort, resPort] = [await freePort(), await freePort()];
     let service = await startService(reqPort, resPort, dataDir, log, { delayMs, failFor: `${poison}-OOS=Guardian process failure` });
+    const traceFile = flags.trace ? path.resolve(flags.trace) : undefined;
+    // The SDK is loaded only when asked for: without --trace the demo records no spans.
+    const sdk = traceFile ? await (await import('../app/telemetry-sdk.ts')).startTelemetrySdk({}, { traceFile, register: false }) : undefined;
     const shoal = await Shoal.start({
       dbPath,
       dataDir,
@@ -161,7 +166,7 @@ export async function demoCommand(argv: string[], out: CommandOutput): Promise<n
       retry: { maxAttempts: 4, backoff: { minMs: 300, maxMs: 3_000, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false } },
       replay: { quietMs: 2_000, scanIntervalMs: 1_000 },
       intensity: 20,
-    });
+    }, { telemetry: { tracerProvider: sdk?.tracerProvider } });
     const notifications: string[] = [];
     shoal.notifications.events.subscribe((note) => notifications.push(`[${note.severity}] ${note.title}`));
     log(`2. runtime started: requests to tcp://127.0.0.1:${reqPort}, results on tcp://127.0.0.1:${resPort}, database ${dbPath}`);
@@ -252,6 +257,10 @@ export async function demoCommand(argv: string[], out: CommandOutput): Promise<n
     } finally {
       await shoal.stop('demo finished');
       service.kill('SIGTERM');
+      if (sdk && traceFile) {
+        await sdk.shutdown();
+        log(`\n== traces written to ${traceFile} (OTLP JSON: load it into any OTLP trace viewer)`);
+      }
     }
     // 9. The final check, from the store alone.
     const audit = auditStore(reader);

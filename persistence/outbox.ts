@@ -199,7 +199,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   get: prepared(sqlite, ($: { requestId: string }) => db.selectFrom('oos_requests').selectAll().where('request_id', '=', $.requestId)),
   // Just what completing a request needs: no payload or history strings to copy out.
   brief: prepared(sqlite, ($: { requestId: string }) =>
-    db.selectFrom('oos_requests').select(['strategy_name', 'state', 'enqueued_at', 'sends', 'attempts', 'origin']).where('request_id', '=', $.requestId),
+    db.selectFrom('oos_requests').select(['strategy_name', 'state', 'enqueued_at', 'sends', 'attempts', 'origin', 'last_sent_at', 'traceparent']).where('request_id', '=', $.requestId),
   ),
   live: prepared(sqlite, ($: { strategyName: string }) =>
     db.selectFrom('oos_requests').select('request_id').where('strategy_name', '=', $.strategyName).where('state', 'in', LIVE),
@@ -478,11 +478,11 @@ export const deadLetterRequestSpec: CommandSpec<DeadLetterRequestCommand, DeadLe
   describe: (c) => `deadLetterRequest (oos_requests, dead_letters) request=${c.requestId}`,
 };
 
-/** Strategy, state and enqueue time of a request (for results.ts, which completes requests). */
+/** Strategy, state, enqueue and last send time, trace context of a request (for results.ts, which completes requests). */
 export function requestBrief(
   store: Store,
   requestId: string,
-): Pick<Selectable<OosRequestsTable>, 'strategy_name' | 'state' | 'enqueued_at' | 'sends' | 'attempts' | 'origin'> | undefined {
+): Pick<Selectable<OosRequestsTable>, 'strategy_name' | 'state' | 'enqueued_at' | 'sends' | 'attempts' | 'origin' | 'last_sent_at' | 'traceparent'> | undefined {
   return statements(store).brief.get({ requestId });
 }
 

@@ -77,6 +77,10 @@ export type ApplyResultOutcome =
       tradesInserted: number;
       /** A forward to the host was written with it. */
       forward: boolean;
+      /** When the request was enqueued and last sent (Unix ms), and its stored trace context: for latency and tracing. */
+      enqueuedAt: number;
+      sentAt: number | null;
+      traceparent: string | null;
     }
   | { type: 'applyResult'; status: 'duplicate'; requestId: string }
   | { type: 'applyResult'; status: 'orphan'; requestId: string };
@@ -224,6 +228,9 @@ function applyResult(store: Store, c: ApplyResultCommand, now: number): ApplyRes
     changeSeq,
     tradesInserted,
     forward,
+    enqueuedAt: request.enqueued_at,
+    sentAt: request.last_sent_at,
+    traceparent: request.traceparent,
   };
 }
 

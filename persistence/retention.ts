@@ -1,6 +1,6 @@
 /**
- * Retention: finished requests (with their results and trades), failure events and supervisor
- * events older than a configured age are deleted, so the file stops growing under a steady load.
+ * Retention: finished requests (with their results and trades), failure events, supervisor
+ * events and delivered alerts older than a configured age are deleted, so the file stops growing under a steady load.
  *
  * The retention horizon (cursor 'retention-horizon', a UTC day start) is the line rows are deleted
  * before. It moves one day at a time, and only by `storeDailySummary`, which stores that day's
@@ -19,6 +19,9 @@ import { perConnection, prepared } from './prepared.ts';
 import { DAY_MS, type DailySummary } from '../domain/daily-summary.ts';
 import { sql } from 'kysely';
 import { DEAD, DONE, letterState, requireInteger, requirePositiveInteger } from './sql-helpers.ts';
+import type { DeliveryState } from '../domain/alert-delivery.ts';
+
+const PENDING_DELIVERY: DeliveryState = 'pending';
 
 /** The cursor holding the retention horizon: rows before it may be deleted, their days are stored. */
 export const RETENTION_HORIZON = 'retention-horizon';
@@ -57,6 +60,8 @@ export interface PrunedCounts {
   trades: number;
   failureEvents: number;
   supervisorEvents: number;
+  /** Alerts whose every delivery finished (sent or dead), with those deliveries. */
+  alerts: number;
 }
 
 export type PruneBeforeOutcome = {
@@ -126,6 +131,18 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   deleteSupervisorEvents: prepared(sqlite, ($: { before: number; limit: number }) =>
     db.deleteFrom('supervisor_events').where('id', 'in', (eb) => eb.selectFrom('supervisor_events').select('id').where('at', '<', $.before).orderBy('at').limit($.limit)),
   ),
+  // An alert goes once none of its deliveries is still pending (its deliveries go with it, ON DELETE CASCADE).
+  deleteAlerts: prepared(sqlite, ($: { before: number; limit: number }) =>
+    db.deleteFrom('alerts').where('id', 'in', (eb) =>
+      eb
+        .selectFrom('alerts as a')
+        .select('a.id')
+        .where('a.created_at', '<', $.before)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('alert_deliveries as d').select('d.alert_id').whereRef('d.alert_id', '=', 'a.id').where('d.state', '=', PENDING_DELIVERY))))
+        .orderBy('a.created_at')
+        .limit($.limit),
+    ),
+  ),
   earliestRequest: prepared(sqlite, () => db.selectFrom('oos_requests').select((eb) => eb.fn.min<number | null>('enqueued_at').as('at'))),
   earliestFailure: prepared(sqlite, () => db.selectFrom('failure_events').select((eb) => eb.fn.min<number | null>('at').as('at'))),
   earliestSupervisorEvent: prepared(sqlite, () => db.selectFrom('supervisor_events').select((eb) => eb.fn.min<number | null>('at').as('at'))),
@@ -160,12 +177,13 @@ function pruneBefore(store: Store, c: PruneBeforeCommand, _now: number): PruneBe
   const requests = s.deleteRequests.run({ ids }).changes;
   const failureEvents = s.deleteFailures.run({ before, limit }).changes;
   const supervisorEvents = s.deleteSupervisorEvents.run({ before, limit }).changes;
+  const alerts = s.deleteAlerts.run({ before, limit }).changes;
   return {
     type: 'pruneBefore',
     status: 'pruned',
     before,
-    pruned: { requests, results, trades, failureEvents, supervisorEvents },
-    more: done.length + discarded.length >= limit || failureEvents >= limit || supervisorEvents >= limit,
+    pruned: { requests, results, trades, failureEvents, supervisorEvents, alerts },
+    more: done.length + discarded.length >= limit || failureEvents >= limit || supervisorEvents >= limit || alerts >= limit,
   };
 }
 
@@ -178,7 +196,7 @@ export const storeDailySummarySpec: CommandSpec<StoreDailySummaryCommand, StoreD
 export const pruneBeforeSpec: CommandSpec<PruneBeforeCommand, PruneBeforeOutcome> = {
   type: 'pruneBefore',
   apply: pruneBefore,
-  describe: (c) => `pruneBefore (oos_requests, oos_results, oos_trades, failure_events, supervisor_events) before=${c.before}`,
+  describe: (c) => `pruneBefore (oos_requests, oos_results, oos_trades, failure_events, supervisor_events, alerts) before=${c.before}`,
 };
 
 // Reads ------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { startBacktestService, type BacktestService } from '../../backtester/ser
 import type { BacktestEngine } from '../../backtester/engines.ts';
 import { Shoal, type OosRequestInput } from '../../app/shoal.ts';
 import type { OosConfig } from '../../app/config.ts';
+import type { TelemetryOptions } from '../../app/telemetry.ts';
 import type { Strategy } from '../../app/api.ts';
 import { openStore, type Store } from '../../persistence/connection.ts';
 import { csv, validLines } from '../domain/candles/fixtures.ts';
@@ -36,7 +37,7 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function pipeline(dir: string, options: { engine?: BacktestEngine; clock?: Clock; config?: Partial<OosConfig> } = {}): Promise<Pipeline> {
+export async function pipeline(dir: string, options: { engine?: BacktestEngine; clock?: Clock; config?: Partial<OosConfig>; telemetry?: TelemetryOptions } = {}): Promise<Pipeline> {
   const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const dbPath = path.join(dir, 'shoal.db');
@@ -45,7 +46,7 @@ export async function pipeline(dir: string, options: { engine?: BacktestEngine; 
   const shoal = await Shoal.start(
     // Rank evaluation is left to its own tests: here it would only add requests of its own.
     { dbPath, requestEndpoint, resultEndpoint, tickMs: 1_000, dataDir: dir, rankEvaluation: false, replay: { replayAtStartup: false, scanIntervalMs: 0 }, ...options.config },
-    { clock: options.clock, random: () => 0.5 },
+    { clock: options.clock, random: () => 0.5, telemetry: options.telemetry },
   );
   const p: Pipeline = {
     shoal,

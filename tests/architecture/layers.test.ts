@@ -16,10 +16,11 @@ export const LAYERS: Readonly<Record<string, { job: string; mayImport: readonly 
   transport: { job: 'sockets', mayImport: [] },
   domain: { job: 'rules', mayImport: ['runtime', 'protocol'] },
   persistence: { job: 'storage', mayImport: ['runtime', 'domain'] },
-  actors: { job: 'workers', mayImport: ['runtime', 'supervisors', 'protocol', 'transport', 'domain', 'persistence'] },
-  app: { job: 'wiring', mayImport: ['runtime', 'supervisors', 'protocol', 'transport', 'domain', 'persistence', 'actors'] },
+  telemetry: { job: 'observability', mayImport: ['runtime', 'protocol', 'domain'] },
+  actors: { job: 'workers', mayImport: ['runtime', 'supervisors', 'protocol', 'transport', 'domain', 'persistence', 'telemetry'] },
+  app: { job: 'wiring', mayImport: ['runtime', 'supervisors', 'protocol', 'transport', 'domain', 'persistence', 'actors', 'telemetry'] },
   'index.ts': { job: 'entry', mayImport: ['runtime', 'supervisors', 'protocol', 'domain', 'app'] },
-  cli: { job: 'commands', mayImport: ['runtime', 'protocol', 'transport', 'domain', 'persistence', 'actors', 'app', 'backtester'] },
+  cli: { job: 'commands', mayImport: ['runtime', 'protocol', 'transport', 'domain', 'persistence', 'telemetry', 'actors', 'app', 'backtester'] },
   backtester: { job: 'service', mayImport: ['runtime', 'protocol', 'transport'] },
 };
 

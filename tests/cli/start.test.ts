@@ -3,6 +3,7 @@
  * sockets on 127.0.0.1, a real database, signals sent to it. Waits are on its log lines.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBacktestService, type BacktestService } from '../../backtester/service.ts';
@@ -128,7 +129,8 @@ describe('shoal start: usage and configuration', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^shoal start: --window must be a whole number, got 'many'\n\nUsage: shoal start/);
     expect(fs.existsSync(dbPath)).toBe(false);
-  });
+    // Six CLI starts: minutes on a loaded machine, not seconds.
+  }, 120_000);
 
   // Rule: flags win over SHOAL_* variables, which win over the file; secrets are never printed.
   it('--print-config shows the merged configuration: flags over environment over file, the webhook hidden', async () => {
@@ -198,6 +200,49 @@ describe('shoal start: running and stopping', () => {
     expect(fs.existsSync(`${s.dbPath}-wal`) ? fs.statSync(`${s.dbPath}-wal`).size : 0).toBe(0);
     expect(shoal.stdout() + shoal.stderr()).not.toContain(SECRET);
     expect(shoal.stderr()).toBe('');
+  }, 120_000);
+
+  // Rule: the telemetry key turns on the SDK: metrics served on 127.0.0.1 for Prometheus, traces over OTLP/HTTP, what is buffered flushed at stop.
+  it('with telemetry configured, serves the metrics on 127.0.0.1 and exports every request\'s spans over OTLP/HTTP, flushing them at stop', async () => {
+    const posts: { url: string; type: string; body: string }[] = [];
+    const collector = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        posts.push({ url: req.url ?? '', type: String(req.headers['content-type']), body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    const otlpPort = await freePort();
+    await new Promise<void>((r) => collector.listen(otlpPort, '127.0.0.1', r));
+    try {
+      const prometheusPort = await freePort();
+      const s = await setup({ window: 2, telemetry: { traces: 'otlp', otlpEndpoint: `http://127.0.0.1:${otlpPort}/v1/traces`, prometheusPort } });
+      const ids = seedOutbox(s.dbPath, 2);
+      await service(s, echoEngine, 2);
+      const shoal = start(s.args);
+      expect(await shoal.line('telemetry')).toMatchObject({ traces: 'otlp', prometheus: `http://127.0.0.1:${prometheusPort}/metrics` });
+      let scrape = '';
+      await until(async () => {
+        scrape = await fetch(`http://127.0.0.1:${prometheusPort}/metrics`).then((r) => r.text());
+        return /^shoal_oos_completed_total(\{[^}]*\})? 2$/m.test(scrape);
+      }, 'the scrape to show both results');
+      expect(scrape).toMatch(/^# TYPE shoal_oos_end_to_end_seconds histogram$/m);
+
+      shoal.child.kill('SIGTERM');
+      expect(await shoal.exited).toEqual({ code: 0, signal: null });
+      const spans = posts
+        .filter((p) => p.url === '/v1/traces')
+        .flatMap((p) => (JSON.parse(p.body) as { resourceSpans: { scopeSpans: { spans: { name: string; attributes: { key: string; value: { stringValue?: string } }[] }[] }[] }[] }).resourceSpans)
+        .flatMap((r) => r.scopeSpans.flatMap((x) => x.spans));
+      const idOf = (sp: (typeof spans)[number]) => sp.attributes.find((a) => a.key === 'messaging.message.id')?.value.stringValue;
+      for (const id of ids) {
+        expect(spans.filter((sp) => sp.name.startsWith('send ') && idOf(sp) === id)).toHaveLength(1);
+        expect(spans.filter((sp) => sp.name.startsWith('process ') && idOf(sp) === id)).toHaveLength(1);
+      }
+    } finally {
+      collector.close();
+    }
   }, 120_000);
 
   // Rule: the drain is bounded; what did not finish is kept, never dropped.

@@ -38,5 +38,5 @@ describe('crash safety', () => {
     }
     // The kill lands while the batch is still running (the signal comes at 5% of it).
     expect(seen).toContain(0);
-  });
+  }, 120_000);
 });

@@ -42,6 +42,10 @@ describe('applying results', () => {
       changeSeq: seqBefore + 1,
       tradesInserted: 2,
       forward: false,
+      // For latency metrics and tracing: the request's enqueue and send times, its stored trace context.
+      enqueuedAt: T0,
+      sentAt: T0,
+      traceparent: null,
     });
     expect(getResult(store, id)).toMatchObject({ strategyName: 's', trades: 212, winRate: 0.5566, sharpe: 0.52, receivedAt: T0 + 500, tradeList: metrics().tradeList });
     expect(getStrategy(store, 's')).toMatchObject({

@@ -50,7 +50,7 @@ describe('retention in the store', () => {
     dayOfWork(store, D0 + DAY_MS, ['a', 'b']);
     const now = D0 + 10 * DAY_MS;
     // No day stored yet: nothing may go, whatever `before` says.
-    expect(prune(store, now).pruned).toEqual({ requests: 0, results: 0, trades: 0, failureEvents: 0, supervisorEvents: 0 });
+    expect(prune(store, now).pruned).toEqual({ requests: 0, results: 0, trades: 0, failureEvents: 0, supervisorEvents: 0, alerts: 0 });
     expect(storeDay(store, D0, now)).toMatchObject({ status: 'stored', horizon: D0 + DAY_MS });
     // A day out of order is refused, and changes nothing.
     expect(storeDay(store, D0 + 5 * DAY_MS, now)).toMatchObject({ status: 'out_of_order', horizon: D0 + DAY_MS });
@@ -63,6 +63,23 @@ describe('retention in the store', () => {
     expect([count(store, 'oos_requests'), count(store, 'oos_results'), count(store, 'oos_trades'), count(store, 'failure_events'), count(store, 'supervisor_events')]).toEqual([0, 0, 0, 0, 0]);
     // Strategies are kept.
     expect(count(store, 'strategies')).toBe(2);
+  });
+
+  // Rule: an alert goes with the old work once none of its deliveries is pending; a pending one stays.
+  it('deletes alerts before the horizon whose deliveries all finished, with their deliveries, and keeps one still pending', () => {
+    const store = temp.open();
+    const raise = (id: string, at: number) =>
+      applyOne(store, { type: 'raiseAlert', id, kind: 'daily_summary', key: id, severity: 'info', title: id, body: '', dedupWindowMs: 0, targets: ['a', 'b'] }, at);
+    raise('sent', D0);
+    raise('waiting', D0);
+    raise('recent', D0 + 3 * DAY_MS);
+    for (const target of ['a', 'b']) applyOne(store, { type: 'finishAlertDelivery', alertId: 'sent', target, outcome: target === 'a' ? 'sent' : 'dead' }, D0 + 1);
+    applyOne(store, { type: 'finishAlertDelivery', alertId: 'waiting', target: 'a', outcome: 'sent' }, D0 + 1);
+    const now = D0 + 10 * DAY_MS;
+    storeDay(store, D0, now);
+    expect(prune(store, now).pruned.alerts).toBe(1);
+    expect(store.sqlite.prepare('select id from alerts order by id').all()).toEqual([{ id: 'recent' }, { id: 'waiting' }]);
+    expect(count(store, 'alert_deliveries', "alert_id = 'sent'")).toBe(0);
   });
 
   // Rule: the daily figures a day's rows fed stay after the rows are deleted.

@@ -1,0 +1,72 @@
+/**
+ * The runtime's telemetry, wired: the tracing the actors use, and the metrics fed by the
+ * db-writer's commits (app/commit-metrics.ts), the supervisors' restarts and, at collection time,
+ * the store and the actor tree. Providers are the host's (or an entry point's SDK, see
+ * app/telemetry-sdk.ts); without them the API's globals, no-op until an SDK is registered.
+ */
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import type { ActorSystem, TreeNode } from '../runtime/index.ts';
+import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
+import type { RankCriteria } from '../domain/ranks.ts';
+import { OosMetrics, type GaugeSources } from '../telemetry/metrics.ts';
+import { OosTracing } from '../telemetry/tracing.ts';
+import { metricsFromCommit } from './commit-metrics.ts';
+import type { ShoalStatus } from './api.ts';
+
+export interface TelemetryOptions {
+  /** Where spans go; default the global provider (no-op without an SDK). */
+  readonly tracerProvider?: TracerProvider;
+  /**
+   * Where metrics go; default the global provider. The API's global meter provider is not a
+   * proxy: an SDK must be registered before the runtime starts for its metrics to be recorded.
+   */
+  readonly meterProvider?: MeterProvider;
+}
+
+const VERSION = '0.1.0';
+
+export class OosTelemetry {
+  readonly tracing: OosTracing;
+  readonly metrics: OosMetrics;
+
+  constructor(
+    private readonly system: ActorSystem,
+    private readonly criteria: RankCriteria | undefined,
+    options: TelemetryOptions = {},
+  ) {
+    this.tracing = new OosTracing({ tracerProvider: options.tracerProvider, version: VERSION });
+    this.metrics = new OosMetrics({ meterProvider: options.meterProvider, version: VERSION });
+  }
+
+  /** The db-writer's commit observer: counters and histograms from what became durable. */
+  committed(commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]): void {
+    if (!this.metrics.enabled) return;
+    this.metrics.record(metricsFromCommit(commands, outcomes, this.system.clock.now(), this.criteria));
+  }
+
+  restarted(path: string): void {
+    this.metrics.add('restarts', 1, { path });
+  }
+
+  /** Registers the gauges on the runtime's own view of itself; returns the function that removes them. */
+  observe(status: () => ShoalStatus): () => void {
+    const sources: GaugeSources = {
+      outboxByState: () => status().outbox,
+      inFlight: () => status().outbox.in_flight,
+      oldestLiveAgeSeconds: () => {
+        const ms = status().oldestLiveAgeMs;
+        return ms === null ? null : ms / 1_000;
+      },
+      deadLettersByState: () => status().deadLetters,
+      mailboxes: () => mailboxesOf(this.system.snapshot()),
+    };
+    return this.metrics.observe(sources);
+  }
+}
+
+function* mailboxesOf(nodes: readonly TreeNode[]): Generator<{ path: string; length: number }> {
+  for (const n of nodes) {
+    if (n.kind !== 'supervisor') yield { path: n.path, length: n.mailboxLength };
+    yield* mailboxesOf(n.children);
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The spans of an OOS request, through @opentelemetry/api only: whoever embeds shoal decides
+ * whether an SDK records them. With none registered every call lands on the API's no-op tracer.
+ *
+ * One trace per request, rooted at (or continuing the caller's trace with) the enqueue span, whose
+ * context is the traceparent stored with the request. Every later span is a child of that stored
+ * context, so a retry, a restart or a dead-letter replay stays in the same trace, and a result is
+ * joined to it by request_id even when the service does not echo the traceparent:
+ *
+ *   create <queue>            PRODUCER  enqueue: the data gate, the commit
+ *   ├─ data_gate check        INTERNAL
+ *   ├─ commit                 INTERNAL  the transaction that made the step durable
+ *   ├─ send <endpoint>        PRODUCER  one per attempt; its context travels in the frame
+ *   ├─ attempt failed         INTERNAL  a lease that ran out (status ERROR)
+ *   ├─ process <endpoint>     CONSUMER  the result handled (an error result: status ERROR)
+ *   │   └─ commit             INTERNAL
+ *   └─ replay dead letter     INTERNAL  linked to the letter's context
+ *
+ * Attributes follow the OpenTelemetry messaging semantic conventions.
+ */
+import {
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  isSpanContextValid,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanContext,
+  type TimeInput,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import { childTraceparent, createTraceparent, formatTraceparent, parseTraceparent } from '../protocol/index.ts';
+
+export const TRACER_NAME = 'shoal';
+
+/** The messaging attribute names used here (OpenTelemetry semantic conventions). */
+export const ATTR = Object.freeze({
+  system: 'messaging.system',
+  operationType: 'messaging.operation.type',
+  operationName: 'messaging.operation.name',
+  destination: 'messaging.destination.name',
+  messageId: 'messaging.message.id',
+  bodySize: 'messaging.message.body.size',
+  batchCount: 'messaging.batch.message_count',
+  errorType: 'error.type',
+  strategy: 'shoal.strategy',
+  attempt: 'shoal.attempt',
+  outcome: 'shoal.outcome',
+  failureKind: 'shoal.failure.kind',
+  deadLetterId: 'shoal.dead_letter.id',
+});
+
+/** The outbox, as a messaging destination: where an enqueue puts a request. */
+export const OUTBOX_DESTINATION = 'oos_requests';
+
+const SYSTEM = 'zeromq';
+
+/** The context a stored traceparent names, as a remote parent; undefined for none or an invalid one. */
+export function contextOfTraceparent(traceparent: string | null | undefined): Context | undefined {
+  const sc = spanContextOf(traceparent);
+  return sc === undefined ? undefined : trace.setSpanContext(ROOT_CONTEXT, sc);
+}
+
+export function spanContextOf(traceparent: string | null | undefined): SpanContext | undefined {
+  if (traceparent == null) return undefined;
+  const parsed = parseTraceparent(traceparent);
+  if (!parsed.ok) return undefined;
+  return { traceId: parsed.value.traceId, spanId: parsed.value.parentId, traceFlags: parsed.value.flags, isRemote: true };
+}
+
+export function traceparentOf(sc: SpanContext): string {
+  return formatTraceparent({ version: 0, traceId: sc.traceId, parentId: sc.spanId, flags: sc.traceFlags & 0xff });
+}
+
+/** The span's traceparent, unless it is not a span of its own: the no-op tracer hands back its parent's context (or an invalid one). */
+function ownTraceparent(span: Span, parent: Context | undefined): string | undefined {
+  const sc = span.spanContext();
+  if (!isSpanContextValid(sc)) return undefined;
+  if (parent !== undefined && trace.getSpanContext(parent)?.spanId === sc.spanId) return undefined;
+  return traceparentOf(sc);
+}
+
+/** A failure on a span: status ERROR with the message, and an exception event carrying the kind. */
+export function failSpan(span: Span, kind: string, message: string): void {
+  if (!span.isRecording()) return;
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  span.setAttribute(ATTR.errorType, kind);
+  span.addEvent('exception', { 'exception.type': kind, 'exception.message': message });
+}
+
+export interface OosTracingOptions {
+  /** Default: the globally registered provider (the API's no-op one when no SDK is registered). */
+  readonly tracerProvider?: TracerProvider;
+  readonly version?: string;
+}
+
+/** What a request needs for its spans: its id, its stored traceparent, its attempt number. */
+export interface TracedRequest {
+  readonly requestId: string;
+  readonly traceparent: string | null;
+  readonly attempts?: number;
+  readonly strategyName?: string;
+}
+
+/** What the global provider delegates to while no SDK is registered. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+/** Handed out instead of a span while nothing records: every method is a no-op. */
+const NOT_RECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+export class OosTracing {
+  readonly tracer: Tracer;
+  /** The global provider, when that is what spans go to: until an SDK is registered there, no span is even started. */
+  private readonly proxy: ProxyTracerProvider | undefined;
+
+  constructor(options: OosTracingOptions = {}) {
+    const provider = options.tracerProvider ?? trace.getTracerProvider();
+    this.tracer = provider.getTracer(TRACER_NAME, options.version);
+    this.proxy = provider instanceof ProxyTracerProvider ? provider : undefined;
+  }
+
+  /** False while spans would go to the API's no-op (no SDK registered): the hot paths then skip them outright. */
+  get active(): boolean {
+    return this.proxy === undefined || this.proxy.getDelegate() !== NOOP_PROVIDER;
+  }
+
+  /**
+   * The enqueue span, continuing the caller's traceparent when there is one. `traceparent` is what
+   * to store with the request: the span's own context, or (no SDK recording, so the span is the
+   * API's no-op) a fresh one of the same trace, as without telemetry.
+   */
+  startEnqueue(strategyName: string, callerTraceparent: string | undefined): { span: Span; traceparent: string } {
+    if (!this.active) return { span: NOT_RECORDED, traceparent: callerTraceparent !== undefined ? childTraceparent(callerTraceparent) : createTraceparent() };
+    const parent = contextOfTraceparent(callerTraceparent);
+    const span = this.tracer.startSpan(
+      `create ${OUTBOX_DESTINATION}`,
+      { kind: SpanKind.PRODUCER, attributes: { [ATTR.system]: SYSTEM, [ATTR.operationType]: 'create', [ATTR.operationName]: 'enqueue', [ATTR.destination]: OUTBOX_DESTINATION, [ATTR.strategy]: strategyName } },
+      parent,
+    );
+    const own = ownTraceparent(span, parent);
+    const traceparent = own ?? (callerTraceparent !== undefined ? childTraceparent(callerTraceparent) : createTraceparent());
+    return { span, traceparent };
+  }
+
+  /** A child span of `parent` (a span of ours) for one step of its work. */
+  startChild(parent: Span, name: string, startTime?: TimeInput, attributes?: Attributes): Span {
+    if (!parent.isRecording()) return NOT_RECORDED;
+    return this.tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime, attributes }, trace.setSpan(ROOT_CONTEXT, parent));
+  }
+
+  /** The commit that made a step durable, from when the write was handed to the db-writer to its answer. */
+  commit(parent: Span, startTime: TimeInput, endTime: TimeInput, commands: number): void {
+    if (!parent.isRecording()) return;
+    this.startChild(parent, 'commit', startTime, { 'db.system.name': 'sqlite', 'db.operation.batch.size': commands }).end(endTime);
+  }
+
+  /** One send attempt of a request; `traceparent` is the one to put in its frame. */
+  startSend(req: TracedRequest, endpoint: string): { span: Span; traceparent: string | null } {
+    if (!this.active) return { span: NOT_RECORDED, traceparent: req.traceparent };
+    const parent = contextOfTraceparent(req.traceparent);
+    const span = this.tracer.startSpan(
+      `send ${endpoint}`,
+      { kind: SpanKind.PRODUCER, attributes: this.messageAttributes(req, 'send', endpoint) },
+      parent,
+    );
+    return { span, traceparent: ownTraceparent(span, parent) ?? req.traceparent };
+  }
+
+  /** The handling of a result for a request, joined to its trace by the stored traceparent; the echoed one (if any) is linked. */
+  startProcess(req: TracedRequest, endpoint: string, startTime: TimeInput, echoed?: string): Span {
+    if (!this.active) return NOT_RECORDED;
+    const echo = spanContextOf(echoed);
+    const links: Link[] = echo ? [{ context: echo, attributes: { 'shoal.link': 'echoed traceparent' } }] : [];
+    return this.tracer.startSpan(
+      `process ${endpoint}`,
+      { kind: SpanKind.CONSUMER, startTime, links, attributes: this.messageAttributes(req, 'process', endpoint) },
+      contextOfTraceparent(req.traceparent),
+    );
+  }
+
+  /** A failed attempt nobody was handling a span for (a lease that ran out): a short ERROR span in the request's trace. */
+  attemptFailed(req: TracedRequest, endpoint: string, kind: string, error: string, outcome: string): void {
+    if (!this.active) return;
+    const span = this.tracer.startSpan('attempt failed', { kind: SpanKind.INTERNAL, attributes: { ...this.messageAttributes(req, 'send', endpoint), [ATTR.failureKind]: kind, [ATTR.outcome]: outcome } }, contextOfTraceparent(req.traceparent));
+    failSpan(span, kind, error);
+    span.end();
+  }
+
+  /** A dead letter brought back: in the trace of what it holds, linked to the letter's context. */
+  startReplay(letterId: number, source: string, traceparent: string | null, requestId: string | null): Span {
+    if (!this.active) return NOT_RECORDED;
+    const sc = spanContextOf(traceparent);
+    const attributes: Attributes = { [ATTR.deadLetterId]: letterId, 'shoal.dead_letter.source': source };
+    if (requestId !== null) attributes[ATTR.messageId] = requestId;
+    return this.tracer.startSpan(
+      'replay dead letter',
+      { kind: SpanKind.INTERNAL, links: sc ? [{ context: sc, attributes: { 'shoal.link': 'replay of' } }] : [], attributes },
+      sc ? trace.setSpanContext(ROOT_CONTEXT, sc) : undefined,
+    );
+  }
+
+  private messageAttributes(req: TracedRequest, operation: 'send' | 'process', endpoint: string): Attributes {
+    const a: Attributes = { [ATTR.system]: SYSTEM, [ATTR.operationType]: operation, [ATTR.operationName]: operation, [ATTR.destination]: endpoint, [ATTR.messageId]: req.requestId };
+    if (req.attempts !== undefined) a[ATTR.attempt] = req.attempts;
+    if (req.strategyName !== undefined) a[ATTR.strategy] = req.strategyName;
+    return a;
+  }
+}
+
+/** The tracing of actors not told otherwise: the global provider, no-op until an SDK is registered. */
+export const defaultTracing = new OosTracing();
