@@ -179,6 +179,18 @@ describe('the live CLI against a running runtime', () => {
       process.kill(-child.pid!, 'SIGKILL');
     }
   }, 120_000);
+
+  it('tree --watch piped prints frame after frame without escape codes, and Ctrl-C (SIGINT) ends it with exit 0', async () => {
+    const rt = await startRuntime(0);
+    const child = spawn(process.execPath, [BUILT_CLI, 'tree', '--db', rt.dbPath, '--watch', '--interval', '200', '--events', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    await until(() => out.split('runtime running, pid').length - 1 >= 2, 'two frames');
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).not.toMatch(/\x1b\[/);
+  }, 120_000);
 });
 
 describe('the live CLI with no runtime', () => {
