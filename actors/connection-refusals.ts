@@ -7,17 +7,16 @@
  */
 import type { ActorPath, ActorSystem, Clock } from '../runtime/index.ts';
 import { refill, type TokenBucket } from '../runtime/token-bucket.ts';
-import type { HandshakeRefusal } from '../transport/curve.ts';
+import { describeRefusal, type HandshakeRefusal } from '../transport/curve.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 
 /** Records per second at most, and the burst. */
 export const REFUSALS_PER_SEC = 1;
 export const REFUSAL_BURST = 20;
 
-/** The failure event's detail: where, who (address and public key, never a secret), why. Pure. */
+/** The failure event's detail: the refusal, and how many before it were counted but not written. Pure. */
 export function refusalDetail(r: HandshakeRefusal, unrecorded = 0): string {
-  const who = [r.peer ? `peer ${r.peer}` : undefined, r.clientKey ? `key ${r.clientKey}` : undefined].filter(Boolean).join(', ');
-  return `handshake on ${r.endpoint} refused: ${r.reason}${who ? ` (${who})` : ''}${unrecorded > 0 ? `; ${unrecorded} earlier refusal(s) counted but not recorded` : ''}`;
+  return `${describeRefusal(r)}${unrecorded > 0 ? `; ${unrecorded} earlier refusal(s) counted but not recorded` : ''}`;
 }
 
 export class RefusalStats {

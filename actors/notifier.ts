@@ -34,7 +34,7 @@ import { BODIES, decideDelivery, IDEMPOTENCY_HEADER, type DeliveryDecision, type
 import type { RetryPolicy } from '../domain/retry-policy.ts';
 import { scrubber } from '../domain/redaction.ts';
 import { writeCommands } from './db-client.ts';
-import type { DbWriterMessage } from './db-writer.ts';
+import { DbWriteError, type DbWriterMessage } from './db-writer.ts';
 
 export type { Severity } from '../domain/alerts.ts';
 
@@ -116,6 +116,8 @@ const LEASE_MARGIN_MS = 1_000;
 const PAGE = 200;
 /** How soon a pass whose store reads or writes failed looks again. */
 const STORE_RETRY_MS = 1_000;
+/** Waits before storing an alert again when the writer could not be reached; then it is delivered from memory. */
+const STORE_TRIES = [100, 400, 1_600];
 
 /** Outcome counters; lives outside the actor so restarts keep them. */
 export class NotifierStats {
@@ -366,8 +368,8 @@ export function notifier(config: NotifierConfig = {}, channel = new Notification
 
   /**
    * Delivers what is due, each webhook in order and at its own pace. Returns when to look again:
-   * `more` at once (a full page was due), else in `wakeMs` (the next due try, a webhook's limits,
-   * or a store that failed), else only when an alert arrives.
+   * `more` at once (a full page, or a try that came due meanwhile), else in `wakeMs` (the next
+   * due try, a webhook's limits, or a store that failed), else only when an alert arrives.
    */
   const pass = async (state: NotifierState, ctx: ActorContext<NotifierMessage>): Promise<{ more: boolean; wakeMs?: number }> => {
     const now = ctx.clock.now();
@@ -381,6 +383,7 @@ export function notifier(config: NotifierConfig = {}, channel = new Notification
     }
     for (const d of volatile) byTarget.set(d.target, [...(byTarget.get(d.target) ?? []), { d, volatile: true }]);
     let wake: number | undefined;
+    let storeFailed = false;
     const soonest = (ms: number) => (wake = wake === undefined ? ms : Math.min(wake, ms));
     if (gone.length > 0) {
       // A webhook removed from the configuration: its deliveries end, visibly.
@@ -391,6 +394,7 @@ export function notifier(config: NotifierConfig = {}, channel = new Notification
       } catch (e) {
         stats.bookkeepingFailures++;
         fail(`ending deliveries to removed webhooks failed: ${(e as Error).message}`);
+        storeFailed = true;
         soonest(STORE_RETRY_MS);
       }
     }
@@ -406,6 +410,7 @@ export function notifier(config: NotifierConfig = {}, channel = new Notification
           }
           if (v) await deliverVolatile(ctx, d as VolatileDelivery, target);
           else if (!(await deliverStored(ctx, d, target))) {
+            storeFailed = true;
             soonest(STORE_RETRY_MS);
             return;
           }
@@ -413,11 +418,14 @@ export function notifier(config: NotifierConfig = {}, channel = new Notification
       }),
     );
     const t = ctx.clock.now();
-    // Only future tries here: what is due now was tried above or is held back by a limit (counted above).
+    // A retry whose backoff ended while the pass ran is due now: another pass at once, unless its
+    // webhook is held back (its wait is counted above) or the store failed (looked at again soon).
+    const ready = (d: DueDelivery) => webhooks.has(d.target) && waitFor(d.target, t) === 0;
+    const dueNow = !storeFailed && ((durable && dueAlertDeliveries(reader(state), t, PAGE).some(ready)) || channel.volatile.some((d) => d.nextAttemptAt <= t && ready(d)));
     const next = durable ? nextAlertDeliveryAt(reader(state)) : undefined;
     if (next !== undefined && next > t) soonest(next - t);
     for (const d of channel.volatile) if (d.nextAttemptAt > t) soonest(d.nextAttemptAt - t);
-    return { more: stored.length === PAGE, ...(wake !== undefined ? { wakeMs: wake } : {}) };
+    return { more: stored.length === PAGE || dueNow, ...(wake !== undefined ? { wakeMs: wake } : {}) };
   };
 
   const schedule = (state: NotifierState, ctx: ActorContext<NotifierMessage>, ms: number | undefined) => {
@@ -471,10 +479,18 @@ export function notifier(config: NotifierConfig = {}, channel = new Notification
     let outcomes: Awaited<ReturnType<typeof writeCommands>> | undefined;
     let error: string | undefined;
     if (durable) {
-      try {
-        outcomes = await write(ctx, commands);
-      } catch (e) {
-        error = (e as Error).message;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          outcomes = await write(ctx, commands);
+          error = undefined;
+          break;
+        } catch (e) {
+          error = (e as Error).message;
+          // The database refused it (full, read-only): it will not take it sooner. A writer that
+          // is restarting (a supervisor giving up is such a moment) is back in moments.
+          if (e instanceof DbWriteError || attempt >= STORE_TRIES.length) break;
+          await new Promise((resolve) => ctx.clock.setTimeout(() => resolve(undefined), STORE_TRIES[attempt]));
+        }
       }
     }
     commands.forEach((c, i) => {

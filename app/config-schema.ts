@@ -226,7 +226,7 @@ export const CONFIG_KEYS = {
   },
   retention: {
     description:
-      'How long finished work is kept: keepDays (whole UTC days of finished requests, results, trades, events and notifications; 0 keeps everything), batch (rows deleted per commit), intervalMs (between passes). Dead letters and live requests are never deleted; the daily figures of a deleted day are stored first.',
+      'How long finished work is kept: keepDays (whole UTC days of finished requests, results, trades, events, alerts whose deliveries ended, and notifications; 0 keeps everything), batch (rows deleted per commit), intervalMs (between passes). Dead letters and live requests are never deleted; the daily figures of a deleted day are stored first.',
     defaultText: '{ keepDays: 90, batch: 200, intervalMs: 3600000 }',
     check: object({ keepDays: integer(0), batch: integer(1, 10_000), intervalMs: integer(1) }, { partial: true }),
   },

@@ -20,6 +20,8 @@ export interface BacktesterConfig {
   readonly dataDir?: string;
   /** Strategy names (as in the request, e.g. Foo-OOS) answered with an error text instead: a service that is broken for some strategies. */
   readonly failFor: ReadonlyMap<string, string>;
+  /** CURVE on both sockets: the service's key file, the runtime keys allowed to send, the runtime's key. */
+  readonly curve?: { readonly secretKeyFile: string; readonly clientKeys: readonly string[]; readonly serverKey: string };
 }
 
 export const USAGE = `usage: npx tsx backtester/main.ts [options]
@@ -46,6 +48,11 @@ options:
   --fail-for NAME=TEXT         answer requests for strategy NAME (as sent, e.g. Foo-OOS) with
                                the error TEXT, whatever the engine (repeatable): a service that
                                is broken for some strategies
+  --curve-secret-key-file FILE CURVE on both sockets (default plain TCP, as the host's
+                               service): the service's secret key (NAME.key from shoal keys
+                               generate, NAME.pub beside it); needs the next two
+  --curve-client-key KEY       a runtime public key allowed to send requests (repeatable)
+  --curve-server-key KEY       the runtime's public key, required of the result socket
   -h, --help                   this text
 
 Prints "backtester listening on <endpoint>, results to <endpoint>" once ready; stops on
@@ -93,6 +100,9 @@ export function parseBacktesterArgs(argv: readonly string[], env: Record<string,
         concurrency: { type: 'string' },
         'data-dir': { type: 'string' },
         'fail-for': { type: 'string', multiple: true },
+        'curve-secret-key-file': { type: 'string' },
+        'curve-client-key': { type: 'string', multiple: true },
+        'curve-server-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -110,7 +120,17 @@ export function parseBacktesterArgs(argv: readonly string[], env: Record<string,
     concurrency: values.concurrency === undefined ? serviceWorkersFromEnv(env, cpus) : nonNegativeInt('--concurrency', values.concurrency, 1, 1),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     failFor: new Map((values['fail-for'] ?? []).map(parseFailFor)),
+    ...curveFlags(values['curve-secret-key-file'], values['curve-client-key'], values['curve-server-key']),
   };
+}
+
+/** The three CURVE flags come together or not at all. */
+function curveFlags(secretKeyFile: string | undefined, clientKeys: readonly string[] | undefined, serverKey: string | undefined): Pick<BacktesterConfig, 'curve'> {
+  if (secretKeyFile === undefined && clientKeys === undefined && serverKey === undefined) return {};
+  if (secretKeyFile === undefined || clientKeys === undefined || serverKey === undefined) {
+    throw new UsageError('CURVE needs --curve-secret-key-file, at least one --curve-client-key and --curve-server-key together');
+  }
+  return { curve: { secretKeyFile, clientKeys, serverKey } };
 }
 
 function parseFailFor(text: string): [string, string] {

@@ -7,6 +7,7 @@
 import { echoEngine, errorResult, failingEngine, smaCrossoverEngine, withDelay, type BacktestEngine } from './engines.ts';
 import { parseBacktesterArgs, USAGE, UsageError, type BacktesterConfig } from './config.ts';
 import { startBacktestService } from './service.ts';
+import { readKeyPair } from '../transport/curve-keys.ts';
 
 function engineFor(config: BacktesterConfig): BacktestEngine {
   const e = config.engine;
@@ -36,7 +37,9 @@ async function main(): Promise<number> {
   }
   let service;
   try {
+    const c = config.curve;
     service = await startBacktestService({
+      ...(c ? { curve: { keys: readKeyPair(c.secretKeyFile), allowedClientKeys: c.clientKeys, serverKey: c.serverKey } } : {}),
       bind: config.bind,
       resultEndpoint: config.results,
       engine: engineFor(config),

@@ -18,6 +18,8 @@
  * (zeromq.js allows one pending send per socket).
  */
 import { Pull, Push } from 'zeromq';
+import { curveProblems, curveSocketOptions, describeRefusal, watchHandshakes, type CurveClient, type CurveKeyPair, type HandshakeRefusal } from '../transport/curve.ts';
+import { curveServerSocket } from '../transport/zap.ts';
 import {
   MISSING_REQUEST_ID,
   decodeBacktestRequest,
@@ -45,8 +47,14 @@ export interface BacktestServiceOptions {
   readonly engine: BacktestEngine;
   /** Requests processed at once (engine workers); default 1. */
   readonly concurrency?: number;
-  /** Diagnostics (engine exceptions, send failures); default silent. */
+  /** Diagnostics (engine exceptions, send failures, refused connections); default silent. */
   readonly log?: (line: string) => void;
+  /**
+   * CURVE on both sockets (default plain TCP, as the host's service speaks): the request PULL lets
+   * in only `allowedClientKeys` (the runtime's public key), the result PUSH talks only to a runtime
+   * holding `serverKey`.
+   */
+  readonly curve?: { readonly keys: CurveKeyPair; readonly allowedClientKeys: readonly string[]; readonly serverKey: string };
 }
 
 export interface BacktestServiceStats {
@@ -151,22 +159,33 @@ export async function startBacktestService(options: BacktestServiceOptions): Pro
   const log = options.log ?? (() => {});
   const stats: BacktestServiceStats = { received: 0, answered: 0, ignored: 0, dropped: 0, engineFailures: 0, rejected: 0, waitingForSlot: false };
 
-  const pull = new Pull({ linger: 0 });
+  const curve = options.curve;
+  const client: CurveClient | undefined = curve && { role: 'client', keys: curve.keys, serverKey: curve.serverKey };
+  const clientProblems = client ? curveProblems(client) : [];
+  if (clientProblems.length > 0) throw new Error(`cannot use CURVE on the result socket: ${clientProblems.join('; ')}`);
+  let requestEndpoint = options.bind;
+  const refused = (r: HandshakeRefusal) => log(describeRefusal(r));
+  const server = curve ? await curveServerSocket({ role: 'server', keys: curve.keys, allowedClientKeys: curve.allowedClientKeys }, 'request', () => requestEndpoint, refused) : undefined;
+  const pull = new Pull({ linger: 0, ...server?.options });
+  if (server) watchHandshakes(pull, () => requestEndpoint, 'server', refused);
   try {
     await pull.bind(options.bind.replace(/:0$/, ':*'));
   } catch (e) {
     pull.close();
+    server?.release();
     throw new Error(`cannot bind request socket ${options.bind}: ${(e as Error).message}`);
   }
-  const push = new Push({ linger: 0 });
+  const push = new Push({ linger: 0, ...(client ? curveSocketOptions(client) : {}) });
+  if (client) watchHandshakes(push, () => options.resultEndpoint, 'client', refused);
   try {
     push.connect(options.resultEndpoint);
   } catch (e) {
     pull.close();
     push.close();
+    server?.release();
     throw new Error(`cannot connect result socket ${options.resultEndpoint}: ${(e as Error).message}`);
   }
-  const requestEndpoint = pull.lastEndpoint ?? options.bind;
+  requestEndpoint = pull.lastEndpoint ?? options.bind;
 
   let stopping = false;
   let sendChain: Promise<void> = Promise.resolve();
@@ -263,6 +282,7 @@ export async function startBacktestService(options: BacktestServiceOptions): Pro
         stopSignal();
         if (!pull.closed) pull.close();
         if (!push.closed) push.close();
+        server?.release();
         await loop;
       })();
       return stopPromise;

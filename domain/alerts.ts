@@ -59,7 +59,7 @@ export const ALERT_KINDS = {
   },
   daily_summary_failed: {
     severity: 'warning',
-    keyedBy: 'the error',
+    keyedBy: 'its title (one such alert per window)',
     meaning: "The daily summary could not be computed or recorded.",
     action: 'Read the error; the reporter tries again at the next day boundary and reports the missed days then.',
   },

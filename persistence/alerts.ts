@@ -1,5 +1,5 @@
 /**
- * Alerts and their deliveries (migration 7). An alert is raised in a write batch before anything
+ * Alerts and their deliveries (migration 8). An alert is raised in a write batch before anything
  * is sent: `raiseAlert` stores it with one pending delivery per configured webhook, unless an
  * alert of the same kind and key was raised within the deduplication window (then that one's
  * `repeats` goes up and nothing new is sent). A delivery is claimed before each try (attempts + 1,
@@ -140,7 +140,27 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   ),
   deliveriesOf: prepared(sqlite, ($: { id: string }) => db.selectFrom('alert_deliveries').selectAll().where('alert_id', '=', $.id).orderBy('target')),
   alert: prepared(sqlite, ($: { id: string }) => db.selectFrom('alerts').selectAll().where('id', '=', $.id)),
+  // Their deliveries go with them (ON DELETE CASCADE).
+  deleteFinished: prepared(sqlite, ($: { before: number; limit: number }) =>
+    db.deleteFrom('alerts').where('id', 'in', (eb) =>
+      eb
+        .selectFrom('alerts as a')
+        .select('a.id')
+        .where('a.created_at', '<', $.before)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('alert_deliveries as d').select('d.alert_id').whereRef('d.alert_id', '=', 'a.id').where('d.state', '=', PENDING))))
+        .orderBy('a.created_at')
+        .limit($.limit),
+    ),
+  ),
 }));
+
+/**
+ * Retention (retention.ts pruneBefore): deletes up to `limit` alerts raised before `before` whose
+ * deliveries have all ended, with their deliveries. An alert still to be sent is kept.
+ */
+export function deleteFinishedAlertsBefore(store: Store, before: number, limit: number): number {
+  return statements(store).deleteFinished.run({ before, limit }).changes;
+}
 
 function raiseAlert(store: Store, c: RaiseAlertCommand, now: number): RaiseAlertOutcome {
   const what = `raiseAlert id=${c.id}`;

@@ -19,9 +19,7 @@ import { perConnection, prepared } from './prepared.ts';
 import { DAY_MS, type DailySummary } from '../domain/daily-summary.ts';
 import { sql } from 'kysely';
 import { DEAD, DONE, letterState, requireInteger, requirePositiveInteger } from './sql-helpers.ts';
-import type { DeliveryState } from '../domain/alert-delivery.ts';
-
-const PENDING_DELIVERY: DeliveryState = 'pending';
+import { deleteFinishedAlertsBefore } from './alerts.ts';
 
 /** The cursor holding the retention horizon: rows before it may be deleted, their days are stored. */
 export const RETENTION_HORIZON = 'retention-horizon';
@@ -60,7 +58,7 @@ export interface PrunedCounts {
   trades: number;
   failureEvents: number;
   supervisorEvents: number;
-  /** Alerts whose every delivery finished (sent or dead), with those deliveries. */
+  /** Alerts whose deliveries have all ended (persistence/alerts.ts), with their deliveries. */
   alerts: number;
 }
 
@@ -131,18 +129,6 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   deleteSupervisorEvents: prepared(sqlite, ($: { before: number; limit: number }) =>
     db.deleteFrom('supervisor_events').where('id', 'in', (eb) => eb.selectFrom('supervisor_events').select('id').where('at', '<', $.before).orderBy('at').limit($.limit)),
   ),
-  // An alert goes once none of its deliveries is still pending (its deliveries go with it, ON DELETE CASCADE).
-  deleteAlerts: prepared(sqlite, ($: { before: number; limit: number }) =>
-    db.deleteFrom('alerts').where('id', 'in', (eb) =>
-      eb
-        .selectFrom('alerts as a')
-        .select('a.id')
-        .where('a.created_at', '<', $.before)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('alert_deliveries as d').select('d.alert_id').whereRef('d.alert_id', '=', 'a.id').where('d.state', '=', PENDING_DELIVERY))))
-        .orderBy('a.created_at')
-        .limit($.limit),
-    ),
-  ),
   earliestRequest: prepared(sqlite, () => db.selectFrom('oos_requests').select((eb) => eb.fn.min<number | null>('enqueued_at').as('at'))),
   earliestFailure: prepared(sqlite, () => db.selectFrom('failure_events').select((eb) => eb.fn.min<number | null>('at').as('at'))),
   earliestSupervisorEvent: prepared(sqlite, () => db.selectFrom('supervisor_events').select((eb) => eb.fn.min<number | null>('at').as('at'))),
@@ -177,7 +163,7 @@ function pruneBefore(store: Store, c: PruneBeforeCommand, _now: number): PruneBe
   const requests = s.deleteRequests.run({ ids }).changes;
   const failureEvents = s.deleteFailures.run({ before, limit }).changes;
   const supervisorEvents = s.deleteSupervisorEvents.run({ before, limit }).changes;
-  const alerts = s.deleteAlerts.run({ before, limit }).changes;
+  const alerts = deleteFinishedAlertsBefore(store, before, limit);
   return {
     type: 'pruneBefore',
     status: 'pruned',

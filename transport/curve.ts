@@ -41,6 +41,12 @@ export interface HandshakeRefusal {
   readonly reason: string;
 }
 
+/** One line for a refusal: where, why, and who (address and public key, never a secret) when known. Pure. */
+export function describeRefusal(r: HandshakeRefusal): string {
+  const who = [r.peer ? `peer ${r.peer}` : undefined, r.clientKey ? `key ${r.clientKey}` : undefined].filter(Boolean).join(', ');
+  return `handshake on ${r.endpoint} refused: ${r.reason}${who ? ` (${who})` : ''}`;
+}
+
 const Z85_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
 const Z85_KEY = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
 

@@ -1,6 +1,6 @@
 import { Pull } from 'zeromq';
-import { curveProblems, curveSocketOptions, watchHandshakes, type CurveServer, type HandshakeRefusal } from './curve.ts';
-import { zapHandler } from './zap.ts';
+import { watchHandshakes, type CurveServer, type HandshakeRefusal } from './curve.ts';
+import { curveServerSocket } from './zap.ts';
 
 export interface PullOptions {
   readonly highWaterMark?: number;
@@ -31,19 +31,12 @@ export class PullChannel {
   ) {}
 
   static async bind(endpoint: string, options: PullOptions = {}): Promise<PullChannel> {
-    const curve = options.curve;
-    let zap: { domain: string; unregister: () => void } | undefined;
     let bound = endpoint;
     const onRefused = (r: HandshakeRefusal) => options.onRefused?.(r);
-    if (curve) {
-      const problems = curveProblems(curve);
-      if (problems.length > 0) throw new Error(`cannot bind result socket ${endpoint} with CURVE: ${problems.join('; ')}`);
-      // The handler first: a client must never reach the socket before its allow-list is in place.
-      zap = await zapHandler.register(options.name ?? 'pull', { allowedClientKeys: new Set(curve.allowedClientKeys), endpoint: () => bound, onRefused });
-    }
-    const socket = new Pull({ linger: 0, receiveHighWaterMark: options.highWaterMark ?? 10_000, ...(curve && zap ? curveSocketOptions(curve, zap.domain) : {}) });
+    const curve = options.curve ? await curveServerSocket(options.curve, options.name ?? 'result', () => bound, onRefused) : undefined;
+    const socket = new Pull({ linger: 0, receiveHighWaterMark: options.highWaterMark ?? 10_000, ...curve?.options });
     if (curve) watchHandshakes(socket, () => bound, 'server', onRefused);
-    const release = () => zap?.unregister();
+    const release = () => curve?.release();
     const address = endpoint.replace(/:0$/, ':*');
     const deadline = Date.now() + (options.rebindWaitMs ?? 2_000);
     for (;;) {

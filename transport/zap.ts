@@ -7,7 +7,7 @@
  * the socket enforces its domain, so a missing handler refuses clients rather than admitting all.
  */
 import { Router } from 'zeromq';
-import { z85Encode, type HandshakeRefusal } from './curve.ts';
+import { curveProblems, curveSocketOptions, z85Encode, type CurveServer, type HandshakeRefusal } from './curve.ts';
 
 export const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 
@@ -55,8 +55,6 @@ class ZapHandler {
   private router: Router | undefined;
   private starting: Promise<void> | undefined;
   private next = 0;
-  /** Requests answered, by status: for tests and the counters of whoever asks. */
-  readonly answered = { allowed: 0, refused: 0 };
 
   /**
    * Registers an allow-list under a new domain unique to this process (`name#n`) and resolves
@@ -101,6 +99,10 @@ class ZapHandler {
     if (router && !router.closed) router.close();
   }
 
+  private tellAll(reason: string): void {
+    for (const d of this.domains.values()) d.onRefused({ endpoint: d.endpoint(), reason });
+  }
+
   private async serve(router: Router): Promise<void> {
     try {
       for (;;) {
@@ -108,19 +110,18 @@ class ZapHandler {
         const request: ZapRequest = { version: String(version), requestId, domain: String(domain), address: String(address), mechanism: String(mechanism), credentials };
         const verdict = zapVerdict(request, this.domains);
         await router.send([identity, empty, '1.0', requestId, verdict.status, verdict.text, verdict.status === '200' ? (verdict.clientKey ?? '') : '', '']);
-        if (verdict.status === '200') {
-          this.answered.allowed++;
-          continue;
-        }
-        this.answered.refused++;
+        if (verdict.status === '200') continue;
         const target = this.domains.get(request.domain);
         target?.onRefused({ endpoint: target.endpoint(), peer: request.address, ...(verdict.clientKey ? { clientKey: verdict.clientKey } : {}), reason: verdict.text });
       }
     } catch (e) {
-      // Closed by stop(): the end of this incarnation. Anything else would leave CURVE servers
-      // without their handler, which (zapEnforceDomain) refuses every client: say so loudly.
+      // Closed by stop(): the end of this incarnation. Anything else leaves the CURVE servers
+      // without their handler, which (zapEnforceDomain) refuses every client: say so, and start
+      // a new handler for them.
       if (!router.closed) {
-        for (const d of this.domains.values()) d.onRefused({ endpoint: d.endpoint(), reason: `the ZAP handler failed, every client is refused: ${(e as Error).message}` });
+        this.tellAll(`the ZAP handler failed and is restarted; clients are refused meanwhile: ${(e as Error).message}`);
+        if (this.router === router) this.stop();
+        if (this.domains.size > 0) void this.ensureRunning().catch((err: Error) => this.tellAll(`the ZAP handler could not restart, every client is refused: ${err.message}`));
       }
     }
   }
@@ -145,3 +146,15 @@ async function bindRetrying(router: Router): Promise<void> {
 
 /** The one handler of this process (one per ZeroMQ context; all our sockets use the default one). */
 export const zapHandler = new ZapHandler();
+
+/**
+ * Everything a socket that binds needs for CURVE: the allow-list registered with the handler
+ * (before the socket exists, so no client can come first), and the socket options that enforce
+ * it. Call `release` once the socket is closed. Unusable settings throw one line.
+ */
+export async function curveServerSocket(curve: CurveServer, name: string, endpoint: () => string, onRefused: (r: HandshakeRefusal) => void): Promise<{ options: Record<string, unknown>; release: () => void }> {
+  const problems = curveProblems(curve);
+  if (problems.length > 0) throw new Error(`cannot use CURVE on the ${name} socket: ${problems.join('; ')}`);
+  const zap = await zapHandler.register(name, { allowedClientKeys: new Set(curve.allowedClientKeys), endpoint, onRefused });
+  return { options: curveSocketOptions(curve, zap.domain), release: zap.unregister };
+}

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { curveKeyPair, Push } from 'zeromq';
 import { echoEngine } from '../../backtester/engines.ts';
+import { startBacktestService } from '../../backtester/service.ts';
 import { loadCurve, missingCurveSettings } from '../../app/curve.ts';
+import { secretValues } from '../../app/service-config.ts';
 import { ConfigError } from '../../app/config-schema.ts';
 import { oosConfig } from '../../app/config.ts';
 import type { ShoalEvent } from '../../app/api.ts';
@@ -21,7 +23,7 @@ import { readKeyPair, writeKeyPair } from '../../transport/curve-keys.ts';
 import { PullChannel } from '../../transport/pull-channel.ts';
 import { PushChannel } from '../../transport/push-channel.ts';
 import { useTempStores } from '../persistence/helpers.ts';
-import { hostStrategy, pipeline, requestInput, until } from './pipeline-harness.ts';
+import { freePort, hostStrategy, pipeline, requestInput, until } from './pipeline-harness.ts';
 
 const temp = useTempStores();
 
@@ -134,6 +136,36 @@ describe('the flow with CURVE on (real sockets)', () => {
     }
   });
 
+  // Rule: with the bundled service speaking CURVE with the right keys, the flow runs as in plain TCP.
+  it('runs the flow end to end with the bundled service over CURVE', async () => {
+    const dir = temp.dir();
+    const shoalFiles = writeKeyPair(dir, 'shoal');
+    const serviceKeys = readKeyPair(writeKeyPair(dir, 'service').secretKeyFile);
+    const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const p = await pipeline(dir, {
+      config: { requestEndpoint, curve: { enabled: true, secretKeyFile: shoalFiles.secretKeyFile, serverPublicKey: serviceKeys.publicKey, allowedClientKeys: [serviceKeys.publicKey] } },
+    });
+    const logged: string[] = [];
+    const service = await startBacktestService({
+      bind: requestEndpoint,
+      resultEndpoint: p.resultEndpoint,
+      engine: echoEngine,
+      curve: { keys: serviceKeys, allowedClientKeys: [shoalFiles.publicKey], serverKey: shoalFiles.publicKey },
+      log: (l) => logged.push(l),
+    });
+    try {
+      await p.shoal.upsertStrategies([hostStrategy('A')]);
+      const a = await p.shoal.enqueue('A', requestInput('A'));
+      if (a.status !== 'enqueued') throw new Error('not enqueued');
+      expect(await p.shoal.outcome(a.requestId)).toMatchObject({ status: 'done', strategyName: 'A' });
+      expect(p.shoal.stats.results.refusals.refused + p.shoal.stats.sender.refusals.refused).toBe(0);
+      expect(logged).toEqual([]);
+    } finally {
+      await service.stop();
+      await p.close();
+    }
+  });
+
   // Rule: shoal's PUSH does not hand requests to a service whose key is not the configured one; the failed handshake is recorded.
   it('does not send to a service with another key', async () => {
     const dir = temp.dir();
@@ -163,5 +195,16 @@ describe('the flow with CURVE on (real sockets)', () => {
       pipeline(dir, { config: { curve: { enabled: true, secretKeyFile: files.secretKeyFile, serverPublicKey: curveKeyPair().publicKey, allowedClientKeys: [curveKeyPair().publicKey] } } }),
     ).rejects.toThrow(`curve: secret key file ${files.secretKeyFile} may be read by other users (mode 0604); chmod 600 it`);
     expect(fs.existsSync(path.join(dir, 'shoal.db'))).toBe(false);
+  });
+});
+
+describe('secrets of a CURVE configuration', () => {
+  // Rule: the key file's path is not a secret (it is shown), the key read from it is (the scrubber gets it).
+  it('treats curve.secretKeyFile as a path and the key it holds as the secret', () => {
+    const dir = temp.dir();
+    const files = writeKeyPair(dir, 'shoal');
+    const config = oosConfig({ dbPath: 'x.db', curve: { enabled: true, secretKeyFile: files.secretKeyFile, serverPublicKey: curveKeyPair().publicKey, allowedClientKeys: [curveKeyPair().publicKey] } }, {});
+    expect(secretValues(config)).not.toContain(files.secretKeyFile);
+    expect(loadCurve(config.curve)?.secrets).toEqual([readKeyPair(files.secretKeyFile).secretKey]);
   });
 });

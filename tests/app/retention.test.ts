@@ -23,6 +23,7 @@ interface DayFigures {
   results: number;
   trades: number;
   supervisorEvents: number;
+  alerts: number;
   pages: number;
   fileBytes: number;
   walBytes: number;
@@ -70,6 +71,7 @@ describe('retention on a running runtime', () => {
           results: count(p.reader, 'oos_results'),
           trades: count(p.reader, 'oos_trades'),
           supervisorEvents: count(p.reader, 'supervisor_events'),
+          alerts: count(p.reader, 'alerts'),
           pages: p.reader.sqlite.pragma('page_count', { simple: true }) as number,
           fileBytes: fs.statSync(p.shoal.config.dbPath).size,
           walBytes: fs.existsSync(`${p.shoal.config.dbPath}-wal`) ? fs.statSync(`${p.shoal.config.dbPath}-wal`).size : 0,
@@ -87,6 +89,8 @@ describe('retention on a running runtime', () => {
       expect(new Set(steady.map((f) => f.trades)).size).toBe(1);
       // A crash and a restart a day.
       for (const f of steady) expect(f.supervisorEvents).toBe(2 * KEEP_DAYS);
+      // The daily summary's alert a day: old ones go with the rest.
+      expect(new Set(steady.map((f) => f.alerts)).size).toBe(1);
       // A daily summary a day (sent just after midnight), today's included.
       for (const f of steady) expect(f.notificationLines).toBe(KEEP_DAYS + 1);
       // Freed pages are reused: the file stops growing once the window is full (the last half

@@ -28,6 +28,14 @@ describe('backtester command line', () => {
     expect(c).toEqual({ engine: { kind: 'fail', text: 'Empty output' }, bind: 'tcp://127.0.0.1:0', results: 'tcp://127.0.0.1:9', delayMs: 25, concurrency: 4, dataDir: '/d', failFor: new Map() });
   });
 
+  // Rule: CURVE is off unless asked; its three flags come together or the command line is refused.
+  it('--curve-secret-key-file, --curve-client-key (repeatable) and --curve-server-key turn CURVE on together', () => {
+    const on = parseBacktesterArgs(['--curve-secret-key-file', '/k/service.key', '--curve-client-key', 'A'.repeat(40), '--curve-client-key', 'B'.repeat(40), '--curve-server-key', 'C'.repeat(40)], {});
+    expect(on).toMatchObject({ curve: { secretKeyFile: '/k/service.key', clientKeys: ['A'.repeat(40), 'B'.repeat(40)], serverKey: 'C'.repeat(40) } });
+    expect(parseBacktesterArgs([], {})).not.toHaveProperty('curve');
+    expect(() => parseBacktesterArgs(['--curve-secret-key-file', '/k/service.key'], {})).toThrow('CURVE needs --curve-secret-key-file, at least one --curve-client-key and --curve-server-key together');
+  });
+
   it('--fail-for NAME=TEXT makes the service answer that strategy with an error (repeatable); a malformed one is a usage error', () => {
     expect(parseBacktesterArgs(['--fail-for', 'A-OOS=Guardian process failure', '--fail-for', 'B-OOS=No data available'], {})).toMatchObject({
       failFor: new Map([

@@ -64,14 +64,19 @@ describe('shoal start: the result socket', () => {
     expect(await shoal.line('results_bound')).toMatchObject({ endpoint: `tcp://127.0.0.1:${port}` });
     const external = externalAddress();
     if (external !== undefined) {
-      const refused = await new Promise<string>((resolve) => {
+      const attempt = await new Promise<string>((resolve) => {
         const socket = net.connect({ host: external, port }, () => {
           socket.destroy();
           resolve('connected');
         });
+        // A firewall may drop rather than refuse: no answer is as good as a refusal here.
+        socket.setTimeout(10_000, () => {
+          socket.destroy();
+          resolve('no answer');
+        });
         socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
       });
-      expect(refused).toBe('ECONNREFUSED');
+      expect(attempt).not.toBe('connected');
     }
     shoal.child.kill('SIGTERM');
     expect(await shoal.exited).toEqual({ code: 0, signal: null });

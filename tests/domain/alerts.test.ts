@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../persistence/helpers.ts';
 import { ALERT_KINDS, deadLettersAlert, serviceSilentAlert, storeUnwritableAlert, supervisorGaveUpAlert } from '../../domain/alerts.ts';
 
 const NOW = 1_700_000_000_000;
@@ -9,6 +12,14 @@ describe('alert kinds and their sources', () => {
     for (const spec of Object.values(ALERT_KINDS)) {
       expect(['info', 'warning', 'critical']).toContain(spec.severity);
       for (const text of [spec.keyedBy, spec.meaning, spec.action]) expect(text.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('docs/operations.md has a row for every kind, with its severity', () => {
+    const doc = readFileSync(path.join(REPO_ROOT, 'docs/operations.md'), 'utf8').split('\n');
+    for (const [kind, spec] of Object.entries(ALERT_KINDS)) {
+      const row = doc.find((l) => l.startsWith(`| \`${kind}\` | ${spec.severity}`));
+      expect(row, `docs/operations.md has a row for the alert kind ${kind}`).toBeDefined();
     }
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyBatch } from '../../persistence/batch.ts';
-import { countAlertDeliveries, dueAlertDeliveries, getAlert, nextAlertDeliveryAt, type RaiseAlertCommand } from '../../persistence/alerts.ts';
+import { countAlertDeliveries, deleteFinishedAlertsBefore, dueAlertDeliveries, getAlert, nextAlertDeliveryAt, type RaiseAlertCommand } from '../../persistence/alerts.ts';
 import { T0, useTempStores } from './helpers.ts';
 
 const temp = useTempStores();
@@ -75,5 +75,16 @@ describe('alerts in the store', () => {
     const [bad, good] = applyBatch(store, [raise('x', { kind: 'nope' as never }), raise('a1')], T0);
     expect(bad).toMatchObject({ status: 'error', error: expect.stringContaining('raiseAlert (alerts) kind=nope') });
     expect(good).toMatchObject({ status: 'raised' });
+  });
+
+  it('retention deletes old alerts whose deliveries all ended, with their deliveries; an alert still to be sent is kept', () => {
+    const store = temp.open();
+    applyBatch(store, [raise('done', { key: 'a', targets: ['x'] }), raise('waiting', { key: 'b', targets: ['x'] }), raise('none', { key: 'c', targets: [] })], T0);
+    applyBatch(store, [raise('new', { key: 'd', targets: [] })], T0 + 10_000);
+    applyBatch(store, [{ type: 'claimAlertDelivery', alertId: 'done', target: 'x', leaseUntil: T0 + 1 }], T0);
+    applyBatch(store, [{ type: 'finishAlertDelivery', alertId: 'done', target: 'x', outcome: 'dead', error: 'HTTP 404' }], T0);
+    expect(deleteFinishedAlertsBefore(store, T0 + 5_000, 100)).toBe(2);
+    expect(['done', 'waiting', 'none', 'new'].map((id) => getAlert(store, id) !== undefined)).toEqual([false, true, false, true]);
+    expect(countAlertDeliveries(store)).toEqual({ pending: 1, sent: 0, dead: 0 });
   });
 });
