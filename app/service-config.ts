@@ -209,7 +209,7 @@ export function loadServiceConfig(sources: ServiceConfigSources): ServiceSetting
 /** The runtime configuration the settings give, defaults filled in (what the start line logs). */
 export function effectiveConfig(settings: ServiceSettings, env: Readonly<Record<string, string | undefined>>): OosConfig & { logLevel: LogLevel; drainTimeoutMs: number; control: ControlSettings } {
   const runtime = oosConfig(settings.runtime, env);
-  return { ...runtime, logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs, control: controlSettings(settings.control, runtime.dbPath) };
+  return { ...runtime, logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs, control: controlSettings(settings.control) };
 }
 
 /** A field that names where a secret is kept (curve.secretKeyFile) is a path, not the secret. */

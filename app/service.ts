@@ -95,7 +95,7 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
       control = await startControlEndpoint(shoal, config.control, {
         onFailure: (e, where) => log.error({ event: 'control_failed', method: where.method, path: where.path, error: (e as Error).message }, `control endpoint: ${where.method} ${where.path} failed: ${(e as Error).message}`),
       });
-      log.info({ event: 'control_listening', url: control.url, socket: control.socket, token: control.tokenFrom === 'config' ? 'from the configuration' : control.tokenFrom }, `control endpoint on ${control.url ?? control.socket}`);
+      log.info({ event: 'control_listening', url: control.url, socket: control.socket, tokenFile: control.tokenFrom === 'config' ? '(the configuration)' : control.tokenFrom }, `control endpoint on ${control.url ?? control.socket}`);
     } catch (e) {
       unsubscribe();
       release();

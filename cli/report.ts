@@ -8,6 +8,7 @@ import { formatDailySummary, parseUtcDay, utcDayOf } from '../domain/daily-summa
 import { DEFAULT_RANK_CRITERIA, type RankCriteria } from '../domain/ranks.ts';
 import { type CommandOutput, type FlagSpec, UsageError, dbPathFrom, parseFlags, runCommand } from './args.ts';
 import { openDatabase } from './open-db.ts';
+import { processTerminal, progress } from './terminal.ts';
 
 export const REPORT_USAGE = `Usage: shoal report daily [--db PATH] [--date YYYY-MM-DD] [--json]
 
@@ -63,8 +64,12 @@ export async function reportCommand(argv: string[], out: CommandOutput, options:
     const store = await openDatabase('report', dbPathFrom(flags.db, options.env ?? process.env), out);
     if (!store) return 2;
     try {
-      // A day past retention is reported from its stored figures (persistence/retention.ts).
+      // A day past retention is reported from its stored figures (persistence/retention.ts). The
+      // queries run synchronously, so on a large store a status line says what is going on.
+      const p = progress(!flags.json && processTerminal().stderrTty);
+      p.update(`summarising ${flags.date ?? 'today'} from ${store.path} ...`);
       const summary = dailySummaryFor(store, day.from, now, options.criteria ?? DEFAULT_RANK_CRITERIA);
+      p.done();
       out.stdout(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatDailySummary(summary)}\n`);
       return 0;
     } finally {

@@ -197,7 +197,10 @@ async function watch(first: string, frame: () => Promise<string | undefined>, in
   const show = (text: string) => out.stdout(tty ? `${REDRAW}${text}` : `${text}\n`);
   show(first);
   while (!stopped) {
-    await Promise.race([new Promise((r) => setTimeout(r, intervalMs)), stop]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([new Promise((r) => (timer = setTimeout(r, intervalMs))), stop]);
+    // Ctrl-C ends the command at once, not after the pending interval.
+    clearTimeout(timer);
     if (stopped) break;
     const text = await frame();
     show(text ?? `runtime not reachable (its control endpoint does not answer); trying again every ${formatDuration(intervalMs)}\n`);

@@ -20,7 +20,7 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
-export function callControl(address: Pick<ControlAddress, 'url' | 'socket'>, method: 'GET' | 'POST', path: string, options: CallOptions = {}): Promise<ControlReply> {
+export function callControl(address: Pick<ControlAddress, 'url' | 'socket'>, method: string, path: string, options: CallOptions = {}): Promise<ControlReply> {
   const text = options.body === undefined ? undefined : JSON.stringify(options.body);
   const headers: Record<string, string | number> = { accept: 'application/json' };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;

@@ -8,7 +8,7 @@ import type { Shoal } from '../shoal.ts';
 import { removeControlFile, writeControlFile } from './discovery.ts';
 import { oosControlRoutes } from './routes.ts';
 import { ControlStats, serveControl } from './server.ts';
-import { isLoopback, type ControlSettings } from './settings.ts';
+import { isLoopback, tokenFileOf, type ControlSettings } from './settings.ts';
 import { ensureTokenFile } from './token.ts';
 
 export interface ControlEndpoint {
@@ -26,7 +26,8 @@ export interface ControlEndpointOptions {
 }
 
 export async function startControlEndpoint(shoal: Shoal, settings: ControlSettings, options: ControlEndpointOptions = {}): Promise<ControlEndpoint> {
-  const token = settings.token ?? ensureTokenFile(settings.tokenFile);
+  const tokenFile = tokenFileOf(shoal.config.dbPath);
+  const token = settings.token ?? ensureTokenFile(tokenFile);
   const readsNeedToken = settings.socket === undefined && !isLoopback(settings.host);
   const stats = new ControlStats();
   const reader = openStore({ path: shoal.config.dbPath, readonly: true });
@@ -48,7 +49,7 @@ export async function startControlEndpoint(shoal: Shoal, settings: ControlSettin
     return {
       ...address,
       stats,
-      tokenFrom: settings.token !== undefined ? 'config' : settings.tokenFile,
+      tokenFrom: settings.token !== undefined ? 'config' : tokenFile,
       close: async () => {
         if (closed) return;
         closed = true;

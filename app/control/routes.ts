@@ -29,6 +29,13 @@ export const LIVE_WINDOW_MS = 5 * 60_000;
 /** Claimed per replay call at most; the replayer delivers them at its own rate. */
 const REPLAY_LIMIT = 10_000;
 
+/** An actor that is not running (restarting, or stopped by a drain) is "try again", not a failure of the endpoint. */
+function unavailable(e: unknown): never {
+  const message = (e as Error).message;
+  if (/is not running/.test(message)) throw new HttpError(503, 'unavailable', message);
+  throw e;
+}
+
 function bad(message: string): HttpError {
   return new HttpError(400, 'bad_request', message);
 }
@@ -159,7 +166,7 @@ export function oosControlRoutes(deps: RouteDeps): Route[] {
         const claimable = r.ids?.filter((id) => !refused.some((x) => x.id === id));
         const atCap = r.ids === undefined ? countAtReplayCap(reader, r.source, maxReplays) : 0;
         if (claimable !== undefined && claimable.length === 0) return { claimed: 0, ids: [], refused, atCap, maxReplays };
-        const report = await shoal.replay({ ids: claimable, source: r.source, maxReplays, limit: REPLAY_LIMIT });
+        const report = await shoal.replay({ ids: claimable, source: r.source, maxReplays, limit: REPLAY_LIMIT }).catch(unavailable);
         return { claimed: report.claimed, ids: report.ids, refused, atCap, maxReplays };
       },
     },
@@ -171,14 +178,14 @@ export function oosControlRoutes(deps: RouteDeps): Route[] {
         const id = letterId(params.id);
         const b = record(body);
         if (b.reason !== undefined && typeof b.reason !== 'string') throw bad('reason must be a string');
-        if (await shoal.discard(id, b.reason as string | undefined)) return { id, discarded: true };
+        if (await shoal.discard(id, b.reason as string | undefined).catch(unavailable)) return { id, discarded: true };
         const letter = getDeadLetter(reader, id);
         if (!letter) throw new HttpError(404, 'no_such_letter', `no dead letter ${id}`);
         throw new HttpError(409, 'not_discardable', `dead letter ${id} is ${letter.state}; only a dead letter can be discarded`);
       },
     },
-    { method: 'POST', path: '/v1/sending/pause', access: 'write', handle: () => shoal.pauseSending() },
-    { method: 'POST', path: '/v1/sending/resume', access: 'write', handle: () => shoal.resumeSending() },
+    { method: 'POST', path: '/v1/sending/pause', access: 'write', handle: () => shoal.pauseSending().catch(unavailable) },
+    { method: 'POST', path: '/v1/sending/resume', access: 'write', handle: () => shoal.resumeSending().catch(unavailable) },
     {
       method: 'GET',
       path: '/v1/metrics',

@@ -14,10 +14,8 @@ export interface ControlSettings {
   readonly socket?: string;
   /** Binding anything but loopback needs this; every route then needs the token. */
   readonly allowRemote: boolean;
-  /** The bearer token from the configuration, if given there (a secret). */
+  /** The bearer token from the configuration, if given there (a secret); else the `<dbPath>.token` file (tokenFileOf). */
   readonly token?: string;
-  /** Where the token is kept when the configuration gives none. */
-  readonly tokenFile: string;
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
 }
@@ -39,7 +37,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /** The `control` key (already checked by the schema) with defaults; refuses a remote bind that was not allowed. */
-export function controlSettings(input: Readonly<Record<string, unknown>> | undefined, dbPath: string): ControlSettings {
+export function controlSettings(input: Readonly<Record<string, unknown>> | undefined): ControlSettings {
   const c = { ...CONTROL_DEFAULTS, ...Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined)) } as typeof CONTROL_DEFAULTS & { socket?: string; token?: string };
   if (c.socket === undefined && !isLoopback(c.host) && !c.allowRemote) {
     throw new ConfigError(`configuration key 'control.host' is ${c.host}, not loopback: set control.allowRemote to true to serve the control endpoint beyond this machine (every route then needs the token)`);
@@ -51,7 +49,6 @@ export function controlSettings(input: Readonly<Record<string, unknown>> | undef
     ...(c.socket !== undefined ? { socket: c.socket } : {}),
     allowRemote: c.allowRemote,
     ...(c.token !== undefined ? { token: c.token } : {}),
-    tokenFile: tokenFileOf(dbPath),
     maxBodyBytes: c.maxBodyBytes,
     requestTimeoutMs: c.requestTimeoutMs,
   };

@@ -30,7 +30,7 @@ async function running(engine: BacktestEngine): Promise<{ p: Pipeline; c: Contro
   const dir = temp.dir();
   const p = await pipeline(dir, { engine });
   const dbPath = path.join(dir, 'shoal.db');
-  const c = await startControlEndpoint(p.shoal, controlSettings({}, dbPath));
+  const c = await startControlEndpoint(p.shoal, controlSettings({}));
   open.push({ p, c });
   return { p, c, token: readTokenFile(`${dbPath}.token`), dbPath };
 }
@@ -51,7 +51,7 @@ describe('control endpoint of a running runtime', () => {
     const token = readTokenFile(`${dbPath}.token`);
     await c.close();
     expect(fs.existsSync(controlFileOf(dbPath))).toBe(false);
-    const again = await startControlEndpoint(p.shoal, controlSettings({}, dbPath));
+    const again = await startControlEndpoint(p.shoal, controlSettings({}));
     open.push({ p, c: again });
     expect(readTokenFile(`${dbPath}.token`)).toBe(token);
   });
@@ -92,6 +92,13 @@ describe('control endpoint of a running runtime', () => {
     expect(await callControl(c, 'POST', '/v1/sending/resume', { token })).toMatchObject({ status: 200, body: { paused: false } });
     await p.waitFor(() => getRequest(p.reader, a)?.state === 'done', 'A to complete after resume');
     expect(c.stats).toMatchObject({ unauthorized: 1, forbidden: 1 });
+  });
+
+  it('a pause while the sender is not running (a drain stopped it) is 503 unavailable, not a failure of the endpoint', async () => {
+    const { p, c, token } = await running(echoEngine);
+    await p.shoal.root.childSupervisor('pipeline')!.terminateChild('sender');
+    expect(await callControl(c, 'POST', '/v1/sending/pause', { token })).toMatchObject({ status: 503, body: { error: { code: 'unavailable', message: expect.stringContaining('is not running') } } });
+    expect(c.stats.failures).toBe(0);
   });
 
   it('dead letters: list and show match the store; replay through the endpoint takes effect at once; discard; refusals name why', async () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bearerToken, ensureTokenFile, readTokenFile, tokenMatches } from '../../../app/control/token.ts';
-import { controlSettings, isLoopback } from '../../../app/control/settings.ts';
+import { controlSettings, isLoopback, tokenFileOf } from '../../../app/control/settings.ts';
 import { discoverControl, writeControlFile } from '../../../app/control/discovery.ts';
 import { useTempStores } from '../../persistence/helpers.ts';
 
@@ -40,13 +40,15 @@ describe('control token', () => {
 
 describe('control settings', () => {
   it('default to 127.0.0.1 on a free port with the token file beside the database', () => {
-    expect(controlSettings(undefined, '/var/lib/shoal/shoal.db')).toMatchObject({ enabled: true, host: '127.0.0.1', port: 0, allowRemote: false, tokenFile: '/var/lib/shoal/shoal.db.token' });
+    expect(controlSettings(undefined)).toMatchObject({ enabled: true, host: '127.0.0.1', port: 0, allowRemote: false });
+    expect(controlSettings(undefined).token).toBeUndefined();
+    expect(tokenFileOf('/var/lib/shoal/shoal.db')).toBe('/var/lib/shoal/shoal.db.token');
   });
 
   it('refuse a non-loopback host unless allowRemote is set', () => {
-    expect(() => controlSettings({ host: '0.0.0.0' }, 'x.db')).toThrow(/control\.host' is 0\.0\.0\.0, not loopback: set control\.allowRemote/);
-    expect(controlSettings({ host: '0.0.0.0', allowRemote: true }, 'x.db').host).toBe('0.0.0.0');
-    expect(controlSettings({ host: '::1' }, 'x.db').host).toBe('::1');
+    expect(() => controlSettings({ host: '0.0.0.0' })).toThrow(/control\.host' is 0\.0\.0\.0, not loopback: set control\.allowRemote/);
+    expect(controlSettings({ host: '0.0.0.0', allowRemote: true }).host).toBe('0.0.0.0');
+    expect(controlSettings({ host: '::1' }).host).toBe('::1');
     for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '[::1]']) expect(isLoopback(h)).toBe(true);
     for (const h of ['0.0.0.0', '10.0.0.1', '::', 'example.com']) expect(isLoopback(h)).toBe(false);
   });
