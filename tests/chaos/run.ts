@@ -5,8 +5,8 @@
  * then recovers once with the faults off and lets the checker judge the history and the store.
  * Used by the suite's short form (chaos.test.ts) and by `npm run chaos` (main.ts).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +21,7 @@ import { readStoreView } from './store-view.ts';
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** The faults a cycle can end with. */
-export const FAULTS = ['kill-after-enqueue', 'kill-after-send', 'kill-after-result', 'kill-anytime', 'kill-during-replay', 'service-crash', 'lock-holder', 'graceful-stop'] as const;
+export const FAULTS = ['kill-after-enqueue', 'kill-after-send', 'kill-after-result', 'kill-anytime', 'kill-during-replay', 'service-crash', 'lock-holder', 'disk-full', 'graceful-stop'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface ChaosOptions {
@@ -82,6 +82,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const deadline = options.minutes === undefined ? undefined : Date.now() + options.minutes * 60_000;
   const cycles = options.cycles ?? (deadline === undefined ? faults.length : Number.POSITIVE_INFINITY);
   const dir = mkdtempSync(path.join(tmpdir(), 'shoal-chaos-'));
+  // The disk-full fault needs a file system it can fill: a small tmpfs where the machine lets us mount one.
+  const smallFs = mountSmallFs(dir);
   const dbPath = path.join(dir, 'shoal.db');
   writeFileSync(path.join(dir, 'USDJPY_M1.csv'), csv(validLines(200)));
   const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
@@ -139,7 +141,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const host = spawnHost();
       const startedAt = Date.now();
       await Promise.race([host.started, host.exited.then((e) => Promise.reject(new Error(`the host exited before starting (${e.code ?? e.signal}): ${host.stderr}`)))]);
-      const detail = await inflict(fault, { host, history, service, random, dbPath, cycleItems: work.slice(-perCycle), kill, dir });
+      const detail = await inflict(fault, { host, history, service, random, dbPath, cycleItems: work.slice(-perCycle), kill, dir, smallFs });
       history.fault(cycle, Date.now(), fault, detail);
       const view = readStoreView(dbPath);
       const states = [...view.requests.values()];
@@ -185,6 +187,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
   } finally {
     service.crash();
+    if (smallFs.mounted && !options.keep) unmount(dir);
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -198,6 +201,53 @@ interface FaultContext {
   readonly dir: string;
   readonly cycleItems: readonly WorkItem[];
   readonly kill: (host: HostProcess) => Promise<void>;
+  readonly smallFs: SmallFs;
+}
+
+interface SmallFs {
+  readonly mounted: boolean;
+  /** Why not, when not. */
+  readonly why?: string;
+}
+
+/** Mounts a 256 MiB tmpfs on `dir` (root only); the disk-full fault fills it. */
+function mountSmallFs(dir: string): SmallFs {
+  if (process.env.SHOAL_CHAOS_TMPFS === '0') return { mounted: false, why: 'SHOAL_CHAOS_TMPFS=0' };
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', dir], { stdio: 'pipe' });
+    return { mounted: true };
+  } catch (e) {
+    return { mounted: false, why: String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim().split('\n')[0] };
+  }
+}
+
+function unmount(dir: string): void {
+  try {
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+  } catch {
+    // left mounted: the folder's removal below says so
+  }
+}
+
+/** Writes a filler file until the file system is full; returns its size. */
+function fillUp(file: string): number {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(1 << 20, 0x61);
+  let size = 0;
+  try {
+    for (;;) size += writeSync(fd, chunk);
+  } catch {
+    // ENOSPC: full; then the last bytes with small writes
+    const small = Buffer.alloc(4096, 0x61);
+    try {
+      for (;;) size += writeSync(fd, small);
+    } catch {
+      // full to the block
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return size;
 }
 
 /** Waits for `condition`, polled; gives up after `ms` and says so (the fault then lands anyway). */
@@ -281,6 +331,24 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
       await new Promise((r) => setTimeout(r, Math.floor(c.random() * 1_000)));
       await c.kill(c.host);
       return 'a second process held the write lock for 1-3 s, then SIGKILL';
+    }
+    case 'disk-full': {
+      if (!c.smallFs.mounted) {
+        c.host.child.kill('SIGTERM');
+        await c.host.exited;
+        return `skipped: no small file system to fill here (${c.smallFs.why}); stopped by SIGTERM`;
+      }
+      await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= Math.min(k, 2), 30_000);
+      const filler = path.join(c.dir, 'filler');
+      const bytes = fillUp(filler);
+      const sendsAt = count((id) => c.history.requests.get(id)?.sends.length ?? 0);
+      // Full for a while, with requests being enqueued, claimed and answered.
+      await new Promise((r) => setTimeout(r, 2_000 + Math.floor(c.random() * 2_000)));
+      rmSync(filler);
+      const resumed = await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) > sendsAt, 30_000);
+      const alive = c.host.child.exitCode === null && c.host.child.signalCode === null;
+      await c.kill(c.host);
+      return `the file system was full (${Math.round(bytes / 2 ** 20)} MiB of filler) for 2-4 s, then freed; ${alive ? 'the runtime stayed up' : 'the runtime had exited'}${resumed ? ', sending resumed' : ', no send after'}; then SIGKILL`;
     }
     case 'graceful-stop': {
       await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k, 30_000);
