@@ -8,7 +8,7 @@ import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { ActorSystem, TreeNode } from '../runtime/index.ts';
 import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import type { RankCriteria } from '../domain/ranks.ts';
-import { OosMetrics, type GaugeSources } from '../telemetry/metrics.ts';
+import { OosMetrics, type GaugeReading } from '../telemetry/metrics.ts';
 import { OosTracing } from '../telemetry/tracing.ts';
 import { metricsFromCommit } from './commit-metrics.ts';
 import type { ShoalStatus } from './api.ts';
@@ -50,17 +50,16 @@ export class OosTelemetry {
 
   /** Registers the gauges on the runtime's own view of itself; returns the function that removes them. */
   observe(status: () => ShoalStatus): () => void {
-    const sources: GaugeSources = {
-      outboxByState: () => status().outbox,
-      inFlight: () => status().outbox.in_flight,
-      oldestLiveAgeSeconds: () => {
-        const ms = status().oldestLiveAgeMs;
-        return ms === null ? null : ms / 1_000;
-      },
-      deadLettersByState: () => status().deadLetters,
-      mailboxes: () => mailboxesOf(this.system.snapshot()),
-    };
-    return this.metrics.observe(sources);
+    return this.metrics.observe((): GaugeReading => {
+      const s = status();
+      return {
+        outboxByState: s.outbox,
+        inFlight: s.outbox.in_flight,
+        oldestLiveAgeSeconds: s.oldestLiveAgeMs === null ? null : s.oldestLiveAgeMs / 1_000,
+        deadLettersByState: s.deadLetters,
+        mailboxes: mailboxesOf(this.system.snapshot()),
+      };
+    });
   }
 }
 
