@@ -11,7 +11,7 @@
  * file, the variable or the flag); then the merged whole is checked again.
  */
 import { readFileSync } from 'node:fs';
-import { CONFIG_KEYS, checkConfig, ConfigError, SERVICE_KEYS, type ConfigKeyName, type TelemetryConfig } from './config-schema.ts';
+import { CONFIG_KEYS, checkConfig, ConfigError, SERVICE_KEYS, TELEMETRY_DEFAULTS, type ConfigKeyName, type TelemetryConfig } from './config-schema.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
 
 /** Where `shoal start` looks when nothing names a database (the other commands do the same). */
@@ -187,8 +187,11 @@ export function loadServiceConfig(sources: ServiceConfigSources): ServiceSetting
 }
 
 /** The runtime configuration the settings give, defaults filled in (what the start line logs). */
-export function effectiveConfig(settings: ServiceSettings, env: Readonly<Record<string, string | undefined>>): OosConfig & { logLevel: LogLevel; drainTimeoutMs: number } {
-  return { ...oosConfig(settings.runtime, env), logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs };
+export function effectiveConfig(
+  settings: ServiceSettings,
+  env: Readonly<Record<string, string | undefined>>,
+): OosConfig & { logLevel: LogLevel; drainTimeoutMs: number; telemetry: TelemetryConfig } {
+  return { ...oosConfig(settings.runtime, env), logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs, telemetry: { ...TELEMETRY_DEFAULTS, ...settings.telemetry } };
 }
 
 const SECRET_NAME = /token|secret|password|webhook/i;
