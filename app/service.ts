@@ -14,7 +14,7 @@ import type { Notification } from '../actors/notifier.ts';
 import { Shoal } from './shoal.ts';
 import type { Logger } from './log.ts';
 import { effectiveConfig, type ServiceSettings } from './service-config.ts';
-import type { TelemetryConfig } from './config-schema.ts';
+import { TELEMETRY_DEFAULTS, type TelemetryConfig } from './config-schema.ts';
 import type { TelemetrySdk } from './telemetry-sdk.ts';
 
 /** Exit codes of `shoal start` (docs/cli.md). */
@@ -77,7 +77,11 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
     telemetry = await startTelemetry(settings.telemetry, log);
     shoal = await Shoal.start(settings.runtime, {
       onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`),
-      telemetry: { tracerProvider: telemetry?.tracerProvider, meterProvider: telemetry?.meterProvider },
+      telemetry: {
+        tracerProvider: telemetry?.tracerProvider,
+        meterProvider: telemetry?.meterProvider,
+        actorSpanRatio: settings.telemetry?.actorSpans ? (settings.telemetry.actorSampleRatio ?? TELEMETRY_DEFAULTS.actorSampleRatio) : 0,
+      },
     });
   } catch (e) {
     await telemetry?.shutdown().catch(() => undefined);

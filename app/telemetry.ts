@@ -5,7 +5,7 @@
  * app/telemetry-sdk.ts); without them the API's globals, no-op until an SDK is registered.
  */
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
-import type { ActorSystem, TreeNode } from '../runtime/index.ts';
+import type { ActorSystem, HandleObserver, TreeNode } from '../runtime/index.ts';
 import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import type { RankCriteria } from '../domain/ranks.ts';
 import { OosMetrics, type GaugeReading } from '../telemetry/metrics.ts';
@@ -21,6 +21,14 @@ export interface TelemetryOptions {
    * proxy: an SDK must be registered before the runtime starts for its metrics to be recorded.
    */
   readonly meterProvider?: MeterProvider;
+  /** Share of actor message handlings traced as `actor <path>` spans (0 to 1); unset or 0: none, and the kernel is not observed. */
+  readonly actorSpanRatio?: number;
+}
+
+/** The kernel's handle observer for actor-message spans, when they are asked for. */
+export function actorObserverOf(options: TelemetryOptions | undefined): HandleObserver | undefined {
+  const ratio = options?.actorSpanRatio ?? 0;
+  return ratio > 0 ? new OosTracing({ tracerProvider: options?.tracerProvider, version: VERSION }).actorObserver(ratio) : undefined;
 }
 
 const VERSION = '0.1.0';

@@ -50,11 +50,12 @@ describe('shoal start configuration', () => {
 
   // Rule: the telemetry key is the service's (Shoal.start does not get it); what runs is shown with its defaults, nothing exported unless asked.
   it('telemetry: exports nothing by default; a configured field merges over the defaults and stays out of the runtime configuration', () => {
-    expect(effectiveConfig(load(), {}).telemetry).toEqual({ traces: 'none', prometheusPort: 0, prometheusHost: '127.0.0.1', sampleRatio: 1 });
+    const defaults = { traces: 'none', prometheusPort: 0, prometheusHost: '127.0.0.1', sampleRatio: 1, actorSpans: false, actorSampleRatio: 0.01 };
+    expect(effectiveConfig(load(), {}).telemetry).toEqual(defaults);
     const s = load({ file: { telemetry: { traces: 'otlp', prometheusPort: 9464 } } });
     expect(s.telemetry).toEqual({ traces: 'otlp', prometheusPort: 9464 });
     expect('telemetry' in s.runtime).toBe(false);
-    expect(effectiveConfig(s, {}).telemetry).toEqual({ traces: 'otlp', prometheusPort: 9464, prometheusHost: '127.0.0.1', sampleRatio: 1 });
+    expect(effectiveConfig(s, {}).telemetry).toEqual({ ...defaults, traces: 'otlp', prometheusPort: 9464 });
     expect(() => load({ file: { telemetry: { traces: 'jaeger' } } })).toThrow(/configuration key 'telemetry\.traces' must be one of none, console, otlp, got "jaeger"/);
   });
 
