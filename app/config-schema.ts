@@ -149,9 +149,12 @@ export interface TelemetryConfig {
   readonly prometheusHost?: string;
   /** The share of new traces recorded (a caller's sampled flag is followed). */
   readonly sampleRatio?: number;
+  /** Trace a share (actorSampleRatio) of the actors' message handlings too. */
+  readonly actorSpans?: boolean;
+  readonly actorSampleRatio?: number;
 }
 
-export const TELEMETRY_DEFAULTS = { traces: 'none', prometheusPort: 0, prometheusHost: '127.0.0.1', sampleRatio: 1 } as const satisfies TelemetryConfig;
+export const TELEMETRY_DEFAULTS = { traces: 'none', prometheusPort: 0, prometheusHost: '127.0.0.1', sampleRatio: 1, actorSpans: false, actorSampleRatio: 0.01 } as const satisfies TelemetryConfig;
 
 // ---- the keys ----------------------------------------------------------------------------------
 
@@ -277,9 +280,12 @@ export const CONFIG_KEYS = {
   },
   telemetry: {
     description:
-      'OpenTelemetry export of `shoal start`: traces (none, console, or otlp: OTLP over HTTP to otlpEndpoint), sampleRatio (share of new traces recorded), prometheusPort (serve metrics for Prometheus at http://prometheusHost:prometheusPort/metrics; 0 serves none), prometheusHost.',
-    defaultText: "{ traces: 'none', sampleRatio: 1, prometheusPort: 0 (off), prometheusHost: '127.0.0.1' }",
-    check: object({ traces: oneOf('none', 'console', 'otlp'), otlpEndpoint: httpUrl, sampleRatio: fraction, prometheusPort: integer(0, 65_535), prometheusHost: nonEmptyString }, { partial: true }),
+      'OpenTelemetry export of `shoal start`: traces (none, console, or otlp: OTLP over HTTP to otlpEndpoint), sampleRatio (share of new traces recorded), prometheusPort (serve metrics for Prometheus at http://prometheusHost:prometheusPort/metrics; 0 serves none), prometheusHost, actorSpans (also trace actorSampleRatio of the actors\' message handlings).',
+    defaultText: "{ traces: 'none', sampleRatio: 1, prometheusPort: 0 (off), prometheusHost: '127.0.0.1', actorSpans: false, actorSampleRatio: 0.01 }",
+    check: object(
+      { traces: oneOf('none', 'console', 'otlp'), otlpEndpoint: httpUrl, sampleRatio: fraction, prometheusPort: integer(0, 65_535), prometheusHost: nonEmptyString, actorSpans: boolean, actorSampleRatio: fraction },
+      { partial: true },
+    ),
   },
 } as const satisfies Record<string, ConfigKey>;
 

@@ -11,7 +11,7 @@
  * file, the variable or the flag); then the merged whole is checked again.
  */
 import { readFileSync } from 'node:fs';
-import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, type ConfigKey, type ConfigKeyName, type TelemetryConfig } from './config-schema.ts';
+import { CONFIG_KEYS, checkConfig, ConfigError, SECRET_FIELD, SERVICE_KEYS, TELEMETRY_DEFAULTS, type ConfigKey, type ConfigKeyName, type TelemetryConfig } from './config-schema.ts';
 import { oosConfig, type OosConfig, type OosConfigInput } from './config.ts';
 import { controlSettings, type ControlSettings } from './control/settings.ts';
 
@@ -207,9 +207,17 @@ export function loadServiceConfig(sources: ServiceConfigSources): ServiceSetting
 }
 
 /** The runtime configuration the settings give, defaults filled in (what the start line logs). */
-export function effectiveConfig(settings: ServiceSettings, env: Readonly<Record<string, string | undefined>>): OosConfig & { logLevel: LogLevel; drainTimeoutMs: number; control: ControlSettings } {
-  const runtime = oosConfig(settings.runtime, env);
-  return { ...runtime, logLevel: settings.logLevel, drainTimeoutMs: settings.drainTimeoutMs, control: controlSettings(settings.control) };
+export function effectiveConfig(
+  settings: ServiceSettings,
+  env: Readonly<Record<string, string | undefined>>,
+): OosConfig & { logLevel: LogLevel; drainTimeoutMs: number; control: ControlSettings; telemetry: TelemetryConfig } {
+  return {
+    ...oosConfig(settings.runtime, env),
+    logLevel: settings.logLevel,
+    drainTimeoutMs: settings.drainTimeoutMs,
+    control: controlSettings(settings.control),
+    telemetry: { ...TELEMETRY_DEFAULTS, ...settings.telemetry },
+  };
 }
 
 /** A field that names where a secret is kept (curve.secretKeyFile) is a path, not the secret. */

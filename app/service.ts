@@ -15,7 +15,7 @@ import { Shoal } from './shoal.ts';
 import type { Logger } from './log.ts';
 import { effectiveConfig, type ServiceSettings } from './service-config.ts';
 import { startControlEndpoint, type ControlEndpoint } from './control/endpoint.ts';
-import type { TelemetryConfig } from './config-schema.ts';
+import { TELEMETRY_DEFAULTS, type TelemetryConfig } from './config-schema.ts';
 import type { TelemetrySdk } from './telemetry-sdk.ts';
 
 /** Exit codes of `shoal start` (docs/cli.md). */
@@ -79,7 +79,11 @@ export async function runService(settings: ServiceSettings, io: ServiceIo): Prom
     shoal = await Shoal.start(settings.runtime, {
       onResultsBound: (endpoint) => log.info({ event: 'results_bound', endpoint }, `result socket bound at ${endpoint}`),
       onIntakeBound: (endpoint) => log.info({ event: 'intake_bound', endpoint }, `bridge: intake bound at ${endpoint}, where the host sends its requests`),
-      telemetry: { tracerProvider: telemetry?.tracerProvider, meterProvider: telemetry?.meterProvider },
+      telemetry: {
+        tracerProvider: telemetry?.tracerProvider,
+        meterProvider: telemetry?.meterProvider,
+        actorSpanRatio: settings.telemetry?.actorSpans ? (settings.telemetry.actorSampleRatio ?? TELEMETRY_DEFAULTS.actorSampleRatio) : 0,
+      },
     });
   } catch (e) {
     await telemetry?.shutdown().catch(() => undefined);

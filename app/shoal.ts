@@ -33,7 +33,7 @@ import { loadCurve, type SocketCurve } from './curve.ts';
 import { DRAIN_FIRST, DRAIN_PIPELINE_FIRST, newOosStats, oosTree, paths, ROOT, type OosStats } from './tree.ts';
 import { enqueueResult, resultFromRecord, strategyInput, type EnqueueResult, type RequestOutcome, type ShoalEvent, type ShoalEventType, type ShoalStatus, type Strategy } from './api.ts';
 import { eventsFromCommit } from './events.ts';
-import { OosTelemetry, type TelemetryOptions } from './telemetry.ts';
+import { actorObserverOf, OosTelemetry, type TelemetryOptions } from './telemetry.ts';
 
 export type { OosRequestInput } from '../domain/request.ts';
 
@@ -106,7 +106,7 @@ export class Shoal {
   }
 
   private static async startHolding(cfg: OosConfig, lock: RuntimeLock, options: ShoalOptions, curve: SocketCurve | undefined): Promise<Shoal> {
-    const system = start({ name: ROOT, clock: options.clock, random: options.random });
+    const system = start({ name: ROOT, clock: options.clock, random: options.random, handleObserver: actorObserverOf(options.telemetry) });
     // The lock lives as long as the system: released once it has stopped (the writer closed),
     // however it stops, and kept referenced until then.
     void system.terminated.then(() => lock.release());

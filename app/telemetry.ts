@@ -5,10 +5,10 @@
  * app/telemetry-sdk.ts); without them the API's globals, no-op until an SDK is registered.
  */
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
-import type { ActorSystem, TreeNode } from '../runtime/index.ts';
+import type { ActorSystem, HandleObserver, TreeNode } from '../runtime/index.ts';
 import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import type { RankCriteria } from '../domain/ranks.ts';
-import { OosMetrics, type GaugeSources } from '../telemetry/metrics.ts';
+import { OosMetrics, type GaugeReading } from '../telemetry/metrics.ts';
 import { OosTracing } from '../telemetry/tracing.ts';
 import { metricsFromCommit } from './commit-metrics.ts';
 import type { ShoalStatus } from './api.ts';
@@ -21,6 +21,14 @@ export interface TelemetryOptions {
    * proxy: an SDK must be registered before the runtime starts for its metrics to be recorded.
    */
   readonly meterProvider?: MeterProvider;
+  /** Share of actor message handlings traced as `actor <path>` spans (0 to 1); unset or 0: none, and the kernel is not observed. */
+  readonly actorSpanRatio?: number;
+}
+
+/** The kernel's handle observer for actor-message spans, when they are asked for. */
+export function actorObserverOf(options: TelemetryOptions | undefined): HandleObserver | undefined {
+  const ratio = options?.actorSpanRatio ?? 0;
+  return ratio > 0 ? new OosTracing({ tracerProvider: options?.tracerProvider, version: VERSION }).actorObserver(ratio) : undefined;
 }
 
 const VERSION = '0.1.0';
@@ -50,17 +58,16 @@ export class OosTelemetry {
 
   /** Registers the gauges on the runtime's own view of itself; returns the function that removes them. */
   observe(status: () => ShoalStatus): () => void {
-    const sources: GaugeSources = {
-      outboxByState: () => status().outbox,
-      inFlight: () => status().outbox.in_flight,
-      oldestLiveAgeSeconds: () => {
-        const ms = status().oldestLiveAgeMs;
-        return ms === null ? null : ms / 1_000;
-      },
-      deadLettersByState: () => status().deadLetters,
-      mailboxes: () => mailboxesOf(this.system.snapshot()),
-    };
-    return this.metrics.observe(sources);
+    return this.metrics.observe((): GaugeReading => {
+      const s = status();
+      return {
+        outboxByState: s.outbox,
+        inFlight: s.outbox.in_flight,
+        oldestLiveAgeSeconds: s.oldestLiveAgeMs === null ? null : s.oldestLiveAgeMs / 1_000,
+        deadLettersByState: s.deadLetters,
+        mailboxes: mailboxesOf(this.system.snapshot()),
+      };
+    });
   }
 }
 

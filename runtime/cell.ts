@@ -330,17 +330,21 @@ export class Cell {
     while (n < budget && this.status === CellStatus.Running && mailbox.length > 0) {
       const msg = mailbox.peek();
       ctx.sender = mailbox.peekAux();
+      const observer = this.system.handleObserver;
+      const observed = observer === undefined ? undefined : observer(this.path, [msg]);
       let next: unknown;
       try {
         next = receive(this.state, msg, ctx);
       } catch (e) {
+        observed?.(e);
         this.failed(e, 1);
         return n;
       }
       if (isThenable(next)) {
-        this.awaitHandler(next, 1);
+        this.awaitHandler(next, 1, observed);
         return n + 1;
       }
+      observed?.();
       this.state = next;
       const sender = ctx.sender;
       mailbox.drop();
@@ -367,17 +371,21 @@ export class Cell {
     }
     this.ctx.sender = undefined;
     this.ctx.senders = senders;
+    const observer = this.system.handleObserver;
+    const observed = observer === undefined ? undefined : observer(this.path, msgs);
     let next: unknown;
     try {
       next = this.behaviour.receiveBatch!(this.state, msgs, this.ctx);
     } catch (e) {
+      observed?.(e);
       this.failed(e, size);
       return 0;
     }
     if (isThenable(next)) {
-      this.awaitHandler(next, size);
+      this.awaitHandler(next, size, observed);
       return size;
     }
+    observed?.();
     this.handled(next, size);
     return size;
   }
@@ -395,17 +403,19 @@ export class Cell {
     if (this.stopRequested) this.exitNormally();
   }
 
-  private awaitHandler(p: PromiseLike<unknown>, count: number): void {
+  private awaitHandler(p: PromiseLike<unknown>, count: number, observed?: (error?: unknown) => void): void {
     const gen = this.generation;
     this.status = CellStatus.Busy;
     const done = Promise.resolve(p).then(
       (next) => {
+        observed?.();
         if (gen !== this.generation) return;
         if (this.status === CellStatus.Busy) this.status = CellStatus.Running;
         this.handled(next, count);
         if (this.status === CellStatus.Running && this.mailbox.length > 0) this.system.scheduler.schedule(this);
       },
       (e) => {
+        observed?.(e);
         if (gen !== this.generation) return;
         if (this.status === CellStatus.Stopping) return; // a stop is in progress; the crash no longer matters
         this.failed(e, count);

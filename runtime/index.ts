@@ -7,7 +7,7 @@
 import { ActorSystem, type SystemOptions } from './system.ts';
 import { type ActorContext, type ActorOptions, ActorRef, CellRef, type StopReason } from './cell.ts';
 
-export { ActorSystem, type SystemOptions, type RootNode, cellSnapshot } from './system.ts';
+export { ActorSystem, type SystemOptions, type HandleObserver, type RootNode, cellSnapshot } from './system.ts';
 export { type ActorPath, actorPath } from './actor-path.ts';
 export { ActorRef, ReceiptRef, type ActorContext, type ActorOptions, type Behaviour, type StopReason, defaultActorOptions } from './cell.ts';
 export { type Clock, ManualClock, SystemClock, systemClock, type TimerHandle } from './clock.ts';

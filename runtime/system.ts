@@ -17,7 +17,16 @@ export interface SystemOptions {
   deadLetterRetryMs?: number;
   /** Source of randomness for jitter; injectable so tests are deterministic. */
   random?: () => number;
+  /** Told each handling of messages by an actor (tracing hooks in here); none by default, and then it costs nothing. */
+  handleObserver?: HandleObserver;
 }
+
+/**
+ * Called before an actor handles messages (one call per message, or per batch for a batch
+ * handler); the function it returns, if any, is called once the handling ended, with the error
+ * when it crashed.
+ */
+export type HandleObserver = (path: string, messages: readonly unknown[]) => ((error?: unknown) => void) | undefined;
 
 /** A node the system can snapshot and stop: a top-level supervisor or a plain actor. */
 export interface RootNode {
@@ -50,6 +59,7 @@ export class ActorSystem {
   readonly clock: Clock;
   readonly random: () => number;
   readonly scheduler: Scheduler;
+  readonly handleObserver: HandleObserver | undefined;
   readonly events = new EventStream<SystemEvent>();
   deadLetterSink: DeadLetterSink;
   readonly stats = { deadLetters: 0, lateReplies: 0, deadLetterSinkFailures: 0 };
@@ -90,6 +100,7 @@ export class ActorSystem {
     this.name = options.name ?? 'shoal';
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
+    this.handleObserver = options.handleObserver;
     this.deadLetterSink = options.deadLetterSink ?? new InMemoryDeadLetterSink();
     this.scheduler = new Scheduler(options.turnBudget);
     this.deadLetterRetryMs = options.deadLetterRetryMs ?? 1_000;

@@ -5,7 +5,7 @@
  * already in Prometheus form: the exporter adds `_total` to counters; histograms end in
  * `_seconds` themselves.
  */
-import { createNoopMeter, metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, type ObservableResult } from '@opentelemetry/api';
+import { createNoopMeter, metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, type BatchObservableResult } from '@opentelemetry/api';
 
 export const METER_NAME = 'shoal';
 
@@ -55,14 +55,14 @@ export const GAUGES = Object.freeze({
 export type CounterKey = keyof typeof COUNTERS;
 export type HistogramKey = keyof typeof HISTOGRAMS;
 
-/** What the gauges read when a collection asks (a scrape), never before. */
-export interface GaugeSources {
-  outboxByState(): Readonly<Record<string, number>>;
-  inFlight(): number;
+/** What the gauges show, read once per collection (a scrape), never before. */
+export interface GaugeReading {
+  readonly outboxByState: Readonly<Record<string, number>>;
+  readonly inFlight: number;
   /** Seconds, or null when nothing is live. */
-  oldestLiveAgeSeconds(): number | null;
-  deadLettersByState(): Readonly<Record<string, number>>;
-  mailboxes(): Iterable<{ readonly path: string; readonly length: number }>;
+  readonly oldestLiveAgeSeconds: number | null;
+  readonly deadLettersByState: Readonly<Record<string, number>>;
+  readonly mailboxes: Iterable<{ readonly path: string; readonly length: number }>;
 }
 
 /** A counter increment or a histogram observation: what app/commit-metrics.ts derives from a commit. */
@@ -105,29 +105,24 @@ export class OosMetrics {
     }
   }
 
-  /** Registers the gauges; returns the function that unregisters them. */
-  observe(sources: GaugeSources): () => void {
+  /** Registers the gauges, all fed by one `read` per collection; returns the function that unregisters them. */
+  observe(read: () => GaugeReading): () => void {
     const m = this.meter;
     const outbox = m.createObservableGauge(GAUGES.outbox.name, { description: GAUGES.outbox.help });
     const inFlight = m.createObservableGauge(GAUGES.inFlight.name, { description: GAUGES.inFlight.help });
     const oldest = m.createObservableGauge(GAUGES.oldestPendingAge.name, { description: GAUGES.oldestPendingAge.help, unit: 's' });
     const letters = m.createObservableGauge(GAUGES.deadLetters.name, { description: GAUGES.deadLetters.help });
     const mailboxes = m.createObservableGauge(GAUGES.mailboxes.name, { description: GAUGES.mailboxes.help });
-    const byLabel = (r: ObservableResult, values: Readonly<Record<string, number>>) => {
-      for (const [state, n] of Object.entries(values)) r.observe(n, { state });
+    const callback = (r: BatchObservableResult) => {
+      const g = read();
+      for (const [state, n] of Object.entries(g.outboxByState)) r.observe(outbox, n, { state });
+      r.observe(inFlight, g.inFlight);
+      r.observe(oldest, g.oldestLiveAgeSeconds ?? 0);
+      for (const [state, n] of Object.entries(g.deadLettersByState)) r.observe(letters, n, { state });
+      for (const b of g.mailboxes) r.observe(mailboxes, b.length, { path: b.path });
     };
-    const callbacks: [typeof outbox, (r: ObservableResult) => void][] = [
-      [outbox, (r) => byLabel(r, sources.outboxByState())],
-      [inFlight, (r) => r.observe(sources.inFlight())],
-      [oldest, (r) => r.observe(sources.oldestLiveAgeSeconds() ?? 0)],
-      [letters, (r) => byLabel(r, sources.deadLettersByState())],
-      [mailboxes, (r) => {
-        for (const b of sources.mailboxes()) r.observe(b.length, { path: b.path });
-      }],
-    ];
-    for (const [g, cb] of callbacks) g.addCallback(cb);
-    return () => {
-      for (const [g, cb] of callbacks) g.removeCallback(cb);
-    };
+    const observables = [outbox, inFlight, oldest, letters, mailboxes];
+    m.addBatchObservableCallback(callback, observables);
+    return () => m.removeBatchObservableCallback(callback, observables);
   }
 }

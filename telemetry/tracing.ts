@@ -35,6 +35,7 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
+import type { HandleObserver } from '../runtime/index.ts';
 import { childTraceparent, createTraceparent, formatTraceparent, parseTraceparent } from '../protocol/index.ts';
 
 export const TRACER_NAME = 'shoal';
@@ -202,6 +203,26 @@ export class OosTracing {
       { kind: SpanKind.INTERNAL, links: sc ? [{ context: sc, attributes: { 'shoal.link': 'replay of' } }] : [], attributes },
       sc ? trace.setSpanContext(ROOT_CONTEXT, sc) : undefined,
     );
+  }
+
+  /**
+   * Actor-message spans for the kernel's handle observer: a sampled share of the handlings (one
+   * message, or one batch) each get an `actor <path>` span of its own, status ERROR when the
+   * handler crashed. Off unless asked for: the kernel's hot path then has no observer at all.
+   */
+  actorObserver(sampleRatio: number, random: () => number = Math.random): HandleObserver {
+    return (path, messages) => {
+      if (!(random() < sampleRatio) || !this.active) return undefined;
+      const first = messages[0] as { kind?: unknown } | undefined;
+      const span = this.tracer.startSpan(`actor ${path}`, {
+        kind: SpanKind.INTERNAL,
+        attributes: { 'shoal.actor.path': path, 'shoal.actor.messages': messages.length, ...(typeof first?.kind === 'string' ? { 'shoal.actor.message.kind': first.kind } : {}) },
+      });
+      return (error) => {
+        if (error !== undefined) failSpan(span, 'actor_crash', error instanceof Error ? error.message : String(error));
+        span.end();
+      };
+    };
   }
 
   private messageAttributes(req: TracedRequest, operation: 'send' | 'process', endpoint: string): Attributes {

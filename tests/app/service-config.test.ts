@@ -48,6 +48,17 @@ describe('shoal start configuration', () => {
     expect(c.retention).toEqual({ keepDays: 90, batch: 200, intervalMs: 3_600_000 });
   });
 
+  // Rule: the telemetry key is the service's (Shoal.start does not get it); what runs is shown with its defaults, nothing exported unless asked.
+  it('telemetry: exports nothing by default; a configured field merges over the defaults and stays out of the runtime configuration', () => {
+    const defaults = { traces: 'none', prometheusPort: 0, prometheusHost: '127.0.0.1', sampleRatio: 1, actorSpans: false, actorSampleRatio: 0.01 };
+    expect(effectiveConfig(load(), {}).telemetry).toEqual(defaults);
+    const s = load({ file: { telemetry: { traces: 'otlp', prometheusPort: 9464 } } });
+    expect(s.telemetry).toEqual({ traces: 'otlp', prometheusPort: 9464 });
+    expect('telemetry' in s.runtime).toBe(false);
+    expect(effectiveConfig(s, {}).telemetry).toEqual({ ...defaults, traces: 'otlp', prometheusPort: 9464 });
+    expect(() => load({ file: { telemetry: { traces: 'jaeger' } } })).toThrow(/configuration key 'telemetry\.traces' must be one of none, console, otlp, got "jaeger"/);
+  });
+
   // Rule: the host's SWIMMY_* variables describe where its sockets are: defaults, which any key written in a source overrides.
   it('an endpoint written in the file wins over the SWIMMY_* defaults', () => {
     const c = effectiveConfig(load({ file: { requestEndpoint: 'tcp://10.0.0.5:7000' } }), { SWIMMY_ZMQ_HOST: 'svc' });

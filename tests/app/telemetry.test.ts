@@ -154,6 +154,20 @@ describe('traces', () => {
   });
 });
 
+describe('actor-message spans', () => {
+  it('are off by default; asked for, the sampled handlings of the pipeline actors are spans of their own', async () => {
+    const { exporter, provider } = tracing();
+    const p = await pipeline(temp.dir(), { engine: echoEngine, telemetry: { tracerProvider: provider, actorSpanRatio: 1 } });
+    cleanups.push(() => p.close());
+    await p.shoal.upsertStrategies([hostStrategy('A')]);
+    const id = await enqueued(p, 'A');
+    await p.waitFor(() => getRequest(p.reader, id)?.state === 'done', 'the request to complete');
+    await until(() => exporter.getFinishedSpans().some((s) => s.name === `actor ${paths.resultHandler}`), 'a result-handler span');
+    const names = new Set(exporter.getFinishedSpans().map((s) => s.name));
+    for (const path of [paths.gate, paths.dbWriter, paths.sender, paths.resultHandler]) expect(names).toContain(`actor ${path}`);
+  });
+});
+
 describe('metrics', () => {
   /** Counter totals by name, summed over attributes (or only those matching `where`). */
   const total = (m: Map<string, DataPoint<unknown>[]>, name: string, where: Record<string, string> = {}) =>

@@ -224,7 +224,10 @@ describe('shoal start: running and stopping', () => {
       expect(await shoal.line('telemetry')).toMatchObject({ traces: 'otlp', prometheus: `http://127.0.0.1:${prometheusPort}/metrics` });
       let scrape = '';
       await until(async () => {
-        scrape = await fetch(`http://127.0.0.1:${prometheusPort}/metrics`).then((r) => r.text());
+        // A scrape that meets a kept-alive connection the server is closing is tried again, as Prometheus would.
+        scrape = await fetch(`http://127.0.0.1:${prometheusPort}/metrics`, { headers: { connection: 'close' } })
+          .then((r) => r.text())
+          .catch(() => '');
         return /^shoal_oos_completed_total(\{[^}]*\})? 2$/m.test(scrape);
       }, 'the scrape to show both results');
       expect(scrape).toMatch(/^# TYPE shoal_oos_end_to_end_seconds histogram$/m);

@@ -404,3 +404,32 @@ describe('resources across restarts', () => {
     expect(log.slice(0, 3)).toEqual(['open socket1', 'close socket1 (restart)', 'open socket2']);
   });
 });
+
+describe('the handle observer', () => {
+  // Rule: a handle observer is told every handling (one message, or one batch) and how it ended, sync or async, crash included.
+  it('is told each handling with its messages, and its end with the error when the handler crashed', async () => {
+    const told: string[] = [];
+    const sys = start({
+      clock: new ManualClock(),
+      deadLetterSink: new InMemoryDeadLetterSink(),
+      handleObserver: (path, messages) => {
+        told.push(`start ${path} ${JSON.stringify(messages)}`);
+        return (error) => told.push(`end ${path}${error ? ` ${(error as Error).message}` : ''}`);
+      },
+    });
+    const sync = spawn<number, number>(sys, (s, m) => {
+      if (m === 2) throw new Error('two');
+      return s + m;
+    }, 'sync', { initialState: 0, maxMessageRetries: 0 });
+    const later = spawn<number, number>(sys, async (s, m) => s + m, 'async', { initialState: 0 });
+    dispatch(sync, 1);
+    dispatch(sync, 2);
+    dispatch(later, 3);
+    const batch = sys.spawnCell(undefined, { initialState: 0, receiveBatch: (s: number, msgs: readonly number[]) => s + msgs.length }, 'batch', { batchSize: 10 });
+    batch.enqueue(4, undefined);
+    batch.enqueue(5, undefined);
+    await sys.whenIdle();
+    expect(told).toEqual(expect.arrayContaining(['start /sync [1]', 'end /sync', 'start /sync [2]', 'end /sync two', 'start /async [3]', 'end /async', 'start /batch [4,5]', 'end /batch']));
+    expect(told.indexOf('end /sync')).toBeGreaterThan(told.indexOf('start /sync [1]'));
+  });
+});

@@ -1,6 +1,6 @@
 /** The tracing helpers with no SDK registered (the API's no-op) and with one handed in. */
 import { describe, expect, it } from 'vitest';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OosTracing, contextOfTraceparent, spanContextOf, traceparentOf } from '../../telemetry/tracing.ts';
 import { isValidTraceparent, parseTraceparent } from '../../protocol/index.ts';
@@ -41,6 +41,23 @@ describe('OosTracing with an SDK', () => {
     expect(span.parentSpanContext?.spanId).toBe('d'.repeat(16));
     expect(send.traceparent).toBe(traceparentOf(span.spanContext()));
     expect(span.attributes).toMatchObject({ 'messaging.system': 'zeromq', 'messaging.operation.type': 'send', 'messaging.message.id': 'r', 'shoal.attempt': 2 });
+  });
+});
+
+describe('actor-message spans', () => {
+  it('trace the sampled share of handlings as `actor <path>` spans, a crash as status ERROR; without an SDK nothing is started', () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = new OosTracing({ tracerProvider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }) });
+    const draws = [0.005, 0.5, 0.001];
+    const observe = tracing.actorObserver(0.01, () => draws.shift()!);
+    observe('/shoal/pipeline/sender', [{ kind: 'wake' }, { kind: 'tick' }])?.();
+    expect(observe('/shoal/pipeline/sender', [{ kind: 'tick' }])).toBeUndefined(); // 0.5 is not in the 1 % sample
+    observe('/shoal/data-gate', [{ kind: 'enqueue' }])?.(new Error('boom'));
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.name)).toEqual(['actor /shoal/pipeline/sender', 'actor /shoal/data-gate']);
+    expect(spans[0].attributes).toEqual({ 'shoal.actor.path': '/shoal/pipeline/sender', 'shoal.actor.messages': 2, 'shoal.actor.message.kind': 'wake' });
+    expect(spans[1].status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'boom' });
+    expect(new OosTracing().actorObserver(1)('/x', [{}])).toBeUndefined();
   });
 });
 
