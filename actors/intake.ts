@@ -19,6 +19,7 @@ import { writeCommands } from './db-client.ts';
 import type { DataGateMessage, GateReply } from './data-gate.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import type { SenderMessage } from './sender.ts';
+import { frameLetter, readFramesIntoMailbox } from './frame-socket.ts';
 
 export type IntakeMessage = { readonly kind: 'frame'; readonly frame: Buffer; readonly receivedAt: number };
 
@@ -76,30 +77,9 @@ export function intake(config: IntakeConfig, stats = new IntakeStats()): ActorDe
   const highWater = config.highWater ?? 5_000;
   const gateTimeoutMs = config.gateTimeoutMs ?? 300_000;
 
-  const readLoop = async (state: State, ctx: ActorContext<IntakeMessage>) => {
-    try {
-      for (;;) {
-        const frame = await state.pull.receive();
-        ctx.self.tell({ kind: 'frame', frame, receivedAt: ctx.clock.now() });
-        while (ctx.mailboxLength() > highWater && !state.closed) await new Promise((r) => setImmediate(r));
-      }
-    } catch (e) {
-      if (!state.closed) ctx.crash(new Error(`intake socket ${state.pull.endpoint} failed: ${(e as Error).message}`));
-    }
-  };
-
-  /** Keeps a frame that could not be taken in; a replayed frame that fails again goes back to its letter. */
+  const readLoop = (state: State, ctx: ActorContext<IntakeMessage>) => readFramesIntoMailbox(state, ctx, highWater, 'intake socket');
   const letter = (ctx: ActorContext<IntakeMessage>, frame: Buffer, why: string, requestId: string | undefined, replayOf: number | undefined): WriteCommand =>
-    replayOf !== undefined
-      ? { type: 'deadLetterReturned', id: replayOf, error: why }
-      : {
-          type: 'insertDeadLetter',
-          source: ctx.path,
-          message: { kind: INTAKE_LETTER_KIND, frame: { $bytes: frame.toString('base64') }, text: frame.toString('utf8').slice(0, 2_000) },
-          error: why,
-          attempts: 1,
-          requestId,
-        };
+    frameLetter(ctx.path, INTAKE_LETTER_KIND, frame, why, requestId, replayOf);
 
   return {
     accepts: isIntakeMessage,

@@ -31,6 +31,7 @@ import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
 import type { ForwarderMessage } from './forwarder.ts';
 import type { SenderMessage } from './sender.ts';
+import { frameLetter, readFramesIntoMailbox } from './frame-socket.ts';
 
 export type ResultHandlerMessage = { readonly kind: 'frame'; readonly frame: Buffer; readonly receivedAt: number };
 
@@ -103,31 +104,9 @@ export function resultHandler(config: ResultHandlerConfig, stats = new ResultSta
   const highWater = config.highWater ?? 5_000;
   const tracing = config.tracing ?? defaultTracing;
 
-  /** Reads frames into the mailbox until the socket closes; pauses while the mailbox is behind. */
-  const readLoop = async (state: State, ctx: ActorContext<ResultHandlerMessage>) => {
-    try {
-      for (;;) {
-        const frame = await state.pull.receive();
-        ctx.self.tell({ kind: 'frame', frame, receivedAt: ctx.clock.now() });
-        while (ctx.mailboxLength() > highWater && !state.closed) await new Promise((r) => setImmediate(r));
-      }
-    } catch (e) {
-      if (!state.closed) ctx.crash(new Error(`result socket ${state.pull.endpoint} failed: ${(e as Error).message}`));
-    }
-  };
-
-  /** Keeps a frame that could not be used; a replayed frame that fails again goes back to its letter. */
+  const readLoop = (state: State, ctx: ActorContext<ResultHandlerMessage>) => readFramesIntoMailbox(state, ctx, highWater, 'result socket');
   const deadFrame = (ctx: ActorContext<ResultHandlerMessage>, frame: Buffer, why: string, requestId: string | undefined, replayOf: number | undefined): WriteCommand =>
-    replayOf !== undefined
-      ? { type: 'deadLetterReturned', id: replayOf, error: why }
-      : {
-          type: 'insertDeadLetter',
-          source: ctx.path,
-          message: { kind: 'frame', frame: { $bytes: frame.toString('base64') }, text: frame.toString('utf8').slice(0, 2_000) },
-          error: why,
-          attempts: 1,
-          requestId,
-        };
+    frameLetter(ctx.path, 'frame', frame, why, requestId, replayOf);
   const replayOf = (ctx: ActorContext<ResultHandlerMessage>, i: number): number | undefined => {
     const s = ctx.senders[i];
     return s instanceof ReceiptRef ? s.replayOf : undefined;
