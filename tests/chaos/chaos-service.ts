@@ -26,6 +26,8 @@ export class ChaosService {
   private pull?: Pull;
   private push?: Push;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** zeromq.js allows one send in progress per socket: answers queue behind each other. */
+  private sending: Promise<unknown> = Promise.resolve();
   rates: FaultRates;
   /** Frames the service could not read as a request (nothing shoal sends should land here). */
   unreadable = 0;
@@ -61,6 +63,7 @@ export class ChaosService {
     this.pull?.close();
     this.push?.close();
     this.pull = this.push = undefined;
+    this.sending = Promise.resolve();
   }
 
   private async serve(pull: Pull, push: Push): Promise<void> {
@@ -84,7 +87,9 @@ export class ChaosService {
       const frameOut = encodeBacktestResult(result);
       const send = (text: string | Buffer, what: ServiceAnswer) => {
         if (this.push !== push) return; // crashed meanwhile: the answer is lost with the process
-        void push.send(text).then(
+        const sent = this.sending.then(() => push.send(text));
+        this.sending = sent.catch(() => undefined);
+        void sent.then(
           () => {
             this.history.answered(req.requestId, Date.now(), what);
             this.onAnswer?.(req.requestId, what);
