@@ -8,7 +8,7 @@ import { paths } from '../../app/tree.ts';
 import { getRequest } from '../../persistence/outbox.ts';
 import { listDeadLetters } from '../../persistence/dead-letters.ts';
 import { useTempStores } from '../persistence/helpers.ts';
-import { hostStrategy, pipeline, requestInput, type Pipeline } from '../app/pipeline-harness.ts';
+import { heldEngine, hostStrategy, pipeline, requestInput, type Pipeline } from '../app/pipeline-harness.ts';
 
 const temp = useTempStores();
 
@@ -16,19 +16,6 @@ async function enqueued(p: Pipeline, name: string): Promise<string> {
   const o = await p.shoal.enqueue(name, requestInput(name));
   if (o.status !== 'enqueued') throw new Error(`${name}: ${JSON.stringify(o)}`);
   return o.requestId;
-}
-
-/** An engine whose answers wait until `release()`. */
-function heldEngine() {
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  let received = 0;
-  const engine: BacktestEngine = async (req) => {
-    received++;
-    await gate;
-    return echoEngine(req);
-  };
-  return { engine, release, received: () => received };
 }
 
 describe('sender pause and resume', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Pull, Push } from 'zeromq';
 import { ManualClock, type Clock } from '../../runtime/index.ts';
 import { startBacktestService, type BacktestService } from '../../backtester/service.ts';
-import type { BacktestEngine } from '../../backtester/engines.ts';
+import { echoEngine, type BacktestEngine } from '../../backtester/engines.ts';
 import { Shoal, type OosRequestInput } from '../../app/shoal.ts';
 import type { OosConfig } from '../../app/config.ts';
 import type { TelemetryOptions } from '../../app/telemetry.ts';
@@ -151,4 +151,17 @@ export function hostStrategy(name: string, overrides: Partial<Strategy> = {}): S
     maxDrawdown: 0.12,
     ...overrides,
   };
+}
+
+/** An engine whose answers wait until `release()`. */
+export function heldEngine() {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let received = 0;
+  const engine: BacktestEngine = async (req) => {
+    received++;
+    await gate;
+    return echoEngine(req);
+  };
+  return { engine, release, received: () => received };
 }

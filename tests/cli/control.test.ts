@@ -13,10 +13,10 @@ import { countByState } from '../../persistence/outbox.ts';
 import { getDeadLetter, listDeadLetters } from '../../persistence/dead-letters.ts';
 import { discoverControl } from '../../app/control/discovery.ts';
 import { callControl } from '../../app/control/client.ts';
-import { strategy, useTempStores, REPO_ROOT } from '../persistence/helpers.ts';
-import { freePort, requestInput, until } from '../app/pipeline-harness.ts';
+import { useTempStores, REPO_ROOT } from '../persistence/helpers.ts';
+import { freePort, until } from '../app/pipeline-harness.ts';
 import { BUILT_CLI, runCli } from './cli-process.ts';
-import { startService, type RunningService } from './service-process.ts';
+import { seedPending, startService, type RunningService } from './service-process.ts';
 
 const temp = useTempStores();
 
@@ -29,16 +29,7 @@ afterEach(() => {
 function seed(dbPath: string, dead: number): number[] {
   const store = openStore({ path: dbPath });
   try {
-    const names = Array.from({ length: dead + 1 }, (_, i) => `S${i}`);
-    const outcomes = applyBatch(
-      store,
-      names.flatMap((name) => [
-        { type: 'upsertStrategy' as const, strategy: strategy(name) },
-        { type: 'enqueueRequest' as const, strategyName: name, payload: { ...requestInput(name), candlesFile: '/data/USDJPY_M1.csv', startTime: 1_700_000_000, endTime: 1_700_086_400 } },
-      ]),
-      Date.now(),
-    );
-    const ids = outcomes.flatMap((o) => (o.type === 'enqueueRequest' && o.status === 'enqueued' ? [o.requestId] : []));
+    const ids = seedPending(store, dead + 1);
     applyBatch(store, ids.slice(0, dead).map((requestId) => ({ type: 'deadLetterRequest' as const, requestId, error: 'service gone', failureKind: 'timeout' as const, source: '/shoal/pipeline/sender' })), Date.now());
     return listDeadLetters(store, { state: 'dead' }).map((l) => l.id);
   } finally {

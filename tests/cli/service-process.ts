@@ -3,6 +3,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { REPO_ROOT } from '../persistence/helpers.ts';
 import { until } from '../wait.ts';
 import { BUILT_CLI } from './cli-process.ts';
+import { openStore, type Store } from '../../persistence/connection.ts';
+import { applyBatch } from '../../persistence/batch.ts';
+import { strategy } from '../persistence/helpers.ts';
+import { requestInput } from '../app/pipeline-harness.ts';
 
 export type LogLine = Record<string, unknown> & { event?: string; level?: string; msg?: string };
 
@@ -55,4 +59,28 @@ export function startService(args: readonly string[], env: Record<string, string
       return lines.find((l) => l.event === event)!;
     },
   };
+}
+
+/** Stores `n` pending requests (strategies S0..S<n-1>) as the data gate would have; their ids. */
+export function seedPending(store: Store, n: number): string[] {
+  const names = Array.from({ length: n }, (_, i) => `S${i}`);
+  const outcomes = applyBatch(
+    store,
+    names.flatMap((name) => [
+      { type: 'upsertStrategy' as const, strategy: strategy(name) },
+      { type: 'enqueueRequest' as const, strategyName: name, payload: { ...requestInput(name), candlesFile: '/data/USDJPY_M1.csv', startTime: 1_700_000_000, endTime: 1_700_086_400 } },
+    ]),
+    Date.now(),
+  );
+  return outcomes.flatMap((o) => (o.type === 'enqueueRequest' && o.status === 'enqueued' ? [o.requestId] : []));
+}
+
+/** seedPending on the database at `dbPath`. */
+export function seedOutbox(dbPath: string, n: number): string[] {
+  const store = openStore({ path: dbPath });
+  try {
+    return seedPending(store, n);
+  } finally {
+    store.close();
+  }
 }

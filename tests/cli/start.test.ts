@@ -9,12 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBacktestService, type BacktestService } from '../../backtester/service.ts';
 import { echoEngine, type BacktestEngine } from '../../backtester/engines.ts';
 import { openStore } from '../../persistence/connection.ts';
-import { applyBatch } from '../../persistence/batch.ts';
 import { START_FLAGS } from '../../app/service-config.ts';
-import { count, strategy, useTempStores } from '../persistence/helpers.ts';
-import { freePort, requestInput, until } from '../app/pipeline-harness.ts';
+import { count, useTempStores } from '../persistence/helpers.ts';
+import { freePort, heldEngine, until } from '../app/pipeline-harness.ts';
 import { runCli } from './cli-process.ts';
-import { startService, type RunningService } from './service-process.ts';
+import { seedOutbox, startService, type RunningService } from './service-process.ts';
 
 const temp = useTempStores();
 const SECRET = 'S3CR3T-W3BH00K-T0K3N';
@@ -32,25 +31,6 @@ function start(args: string[], env: Record<string, string> = {}): RunningService
   const r = startService(args, env);
   running.push(r);
   return r;
-}
-
-/** A database with `n` pending requests, as the data gate would have stored them. */
-function seedOutbox(dbPath: string, n: number): string[] {
-  const store = openStore({ path: dbPath });
-  try {
-    const names = Array.from({ length: n }, (_, i) => `S${i}`);
-    const outcomes = applyBatch(
-      store,
-      names.flatMap((name) => [
-        { type: 'upsertStrategy' as const, strategy: strategy(name) },
-        { type: 'enqueueRequest' as const, strategyName: name, payload: { ...requestInput(name), candlesFile: '/data/USDJPY_M1.csv', startTime: 1_700_000_000, endTime: 1_700_086_400 } },
-      ]),
-      Date.now(),
-    );
-    return outcomes.flatMap((o) => (o.type === 'enqueueRequest' && o.status === 'enqueued' ? [o.requestId] : []));
-  } finally {
-    store.close();
-  }
 }
 
 interface Setup {
@@ -76,19 +56,6 @@ async function service(s: Setup, engine: BacktestEngine, concurrency: number): P
   const svc = await startBacktestService({ bind: s.requestEndpoint, resultEndpoint: s.resultEndpoint, engine, concurrency });
   services.push(svc);
   return svc;
-}
-
-/** An engine whose answers wait until `release()`. */
-function heldEngine() {
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  let received = 0;
-  const engine: BacktestEngine = async (req) => {
-    received++;
-    await gate;
-    return echoEngine(req);
-  };
-  return { engine, release, received: () => received };
 }
 
 describe('shoal start: usage and configuration', () => {
