@@ -152,7 +152,14 @@ export async function serveControl(options: ControlServerOptions): Promise<Contr
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     stats.requests++;
-    const url = new URL(req.url ?? '/', 'http://control');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://control');
+    } catch {
+      // A target such as `//` is no path at all (the URL parser reads an empty host).
+      req.resume();
+      return fail(res, stats, new HttpError(400, 'bad_target', `the request target is not a path: ${JSON.stringify((req.url ?? '').slice(0, 100))}`));
+    }
     const match = matchRoute(options.routes, req.method ?? '', url.pathname);
     if ('status' in match) {
       req.resume();

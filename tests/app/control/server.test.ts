@@ -116,6 +116,15 @@ describe('control server over loopback HTTP', () => {
     expect(await callControl(server, 'GET', '/v1/ping')).toMatchObject({ status: 200 });
   });
 
+  // Found by tests/fuzz/control.fuzz.test.ts: `//` made the URL parser throw, a 500.
+  it('a request target that is no path (such as //) is a 400 bad_target, not a handler failure', async () => {
+    const { server, stats } = await serve();
+    const answer = await raw(server.url!, 'GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(answer).toContain('"code":"bad_target"');
+    expect(stats.failures).toBe(0);
+  });
+
   it('a handler that does not answer in time is a 503 timeout, counted', async () => {
     const { server, stats } = await serve({ requestTimeoutMs: 200 });
     expect(await callControl(server, 'GET', '/v1/hang')).toMatchObject({ status: 503, body: { error: { code: 'timeout' } } });
