@@ -54,11 +54,18 @@ export class ControlStats {
   failures = 0;
   /** Requests that were not HTTP at all, or not parseable (dropped by the parser with a 400). */
   malformed = 0;
+  /** Requests whose client closed the connection before its body was complete. */
+  aborted = 0;
 }
 
-export type Match = { readonly route: Route; readonly params: Record<string, string> } | { readonly status: 404 } | { readonly status: 405; readonly allow: readonly Method[] };
+export type Match =
+  | { readonly route: Route; readonly params: Record<string, string> }
+  /** A path segment whose %-escapes do not decode. */
+  | { readonly status: 400 }
+  | { readonly status: 404 }
+  | { readonly status: 405; readonly allow: readonly Method[] };
 
-/** Which route takes a request (pure): a path no route has is 404, a known path with another method 405. */
+/** Which route takes a request (pure): a path no route has is 404, a known path with another method 405, a parameter that is not valid %-encoding 400. */
 export function matchRoute(routes: readonly Route[], method: string, pathname: string): Match {
   const segments = pathname.split('/');
   const allow: Method[] = [];
@@ -66,14 +73,20 @@ export function matchRoute(routes: readonly Route[], method: string, pathname: s
     const pattern = route.path.split('/');
     if (pattern.length !== segments.length) continue;
     const params: Record<string, string> = {};
+    let undecodable = false;
     const same = pattern.every((p, i) => {
       if (p.startsWith(':')) {
         if (segments[i] === '') return false;
-        params[p.slice(1)] = decodeURIComponent(segments[i]);
+        try {
+          params[p.slice(1)] = decodeURIComponent(segments[i]);
+        } catch {
+          undecodable = true;
+        }
         return true;
       }
       return p === segments[i];
     });
+    if (same && undecodable) return { status: 400 };
     if (!same) continue;
     if (route.method === method) return { route, params };
     allow.push(route.method);
@@ -134,7 +147,8 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
       chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    // The client went away mid-body (its own doing, not the runtime's): a client error, counted as such.
+    req.on('error', (e) => reject(new HttpError(400, 'body_incomplete', `the connection closed before the whole body arrived (${e.message})`)));
   });
 }
 
@@ -163,6 +177,7 @@ export async function serveControl(options: ControlServerOptions): Promise<Contr
     const match = matchRoute(options.routes, req.method ?? '', url.pathname);
     if ('status' in match) {
       req.resume();
+      if (match.status === 400) return fail(res, stats, new HttpError(400, 'bad_target', `the request path is not valid %-encoding: ${JSON.stringify(url.pathname.slice(0, 100))}`));
       if (match.status === 405) return fail(res, stats, new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on ${url.pathname}; use ${match.allow.join(' or ')}`), { allow: match.allow.join(', ') });
       return fail(res, stats, new HttpError(404, 'not_found', `no route ${url.pathname} (the routes are listed in docs/operations.md)`));
     }
@@ -198,6 +213,7 @@ export async function serveControl(options: ControlServerOptions): Promise<Contr
       if (e instanceof HttpError) {
         if (e.status === 413) stats.tooLarge++;
         if (e.code === 'timeout') stats.timeouts++;
+        if (e.code === 'body_incomplete') stats.aborted++;
         // A refused body is not read any further: the connection goes with the answer.
         return fail(res, stats, e, e.status === 413 ? { connection: 'close' } : {});
       }

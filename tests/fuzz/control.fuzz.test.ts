@@ -54,7 +54,8 @@ describe('control endpoint fuzz', () => {
     async () => {
       const dir = temp.dir();
       const p = await pipeline(dir, { engine: echoEngine });
-      const c = await startControlEndpoint(p.shoal, controlSettings({}));
+      const failures: string[] = [];
+      const c = await startControlEndpoint(p.shoal, controlSettings({}), { onFailure: (e, at) => failures.push(`${at.method} ${at.path}: ${(e as Error).stack ?? String(e)}`) });
       const port = Number(new URL(c.url!).port);
       const token = readTokenFile(`${path.join(dir, 'shoal.db')}.token`);
       const pathArb = fc.oneof(fc.constantFrom(...ROUTES), fc.constantFrom(...ROUTES).chain((r) => fc.string({ maxLength: 12 }).map((x) => r + x)), fc.string({ maxLength: 30 }).map((x) => `/${x}`));
@@ -87,6 +88,7 @@ describe('control endpoint fuzz', () => {
         }),
         fuzzParams(RUNS),
       );
+      expect(failures).toEqual([]);
       expect(c.stats.failures).toBe(0);
       expect(p.shoal.status().restarts).toBe(0);
       const after = await exchange(port, Buffer.from('GET /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));

@@ -51,7 +51,14 @@ describe('data gate fuzz (actor, real store)', () => {
           const n = ++seq;
           const strategyName = `S${n}`;
           await writeCommand(t.system, t.writer, { type: 'upsertStrategy', strategy: strategy(strategyName) });
-          if (useFile) writeFileSync(path.join(dir, 'USDJPY_M1.csv'), file);
+          // Every fifth request is a good one (an intact file, no window), so accepted requests are always among the fuzzed.
+          const good = n % 5 === 0;
+          if (good) {
+            file = new TextEncoder().encode(csv(hourly(48)));
+            name = 'USDJPY_M1.csv';
+            window = { startTime: undefined, endTime: undefined };
+          }
+          if (useFile || good) writeFileSync(path.join(dir, 'USDJPY_M1.csv'), file);
           const request: OosRequestInput = {
             strategy: { name: `${strategyName}-OOS`, smaShort: 5, smaLong: 20, sl: 0.3, tp: 0.6, volume: 0.01, indicatorType: 'sma', timeframe: 60 },
             dataId: 'USDJPY_M1',

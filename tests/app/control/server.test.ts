@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ControlStats, HttpError, matchRoute, serveControl, type ControlServer, type Route } from '../../../app/control/server.ts';
 import { callControl } from '../../../app/control/client.ts';
 import { useTempStores } from '../../persistence/helpers.ts';
+import { until } from '../../wait.ts';
 
 const temp = useTempStores();
 const TOKEN = 'a-test-token-of-enough-length';
@@ -117,12 +118,22 @@ describe('control server over loopback HTTP', () => {
   });
 
   // Found by tests/fuzz/control.fuzz.test.ts: `//` made the URL parser throw, a 500.
-  it('a request target that is no path (such as //) is a 400 bad_target, not a handler failure', async () => {
+  it('a request target that is no path (such as //) or a parameter that does not decode (1%) is a 400 bad_target, not a handler failure', async () => {
     const { server, stats } = await serve();
     const answer = await raw(server.url!, 'GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400/);
     expect(answer).toContain('"code":"bad_target"');
+    // Also found by the fuzzer: a parameter whose %-escape does not decode.
+    expect(await raw(server.url!, 'GET /v1/items/1% HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 400[^]*bad_target/);
     expect(stats.failures).toBe(0);
+  });
+
+  // Found by the control endpoint fuzzer: a client that closes mid-body was counted as a handler failure.
+  it('a client that closes before its body is complete is counted as aborted, not as a failure', async () => {
+    const { server, stats, failures } = await serve();
+    await raw(server.url!, `POST /v1/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 50\r\n\r\n{"a":`);
+    await until(() => stats.aborted === 1, 'the abort to be counted');
+    expect([stats.failures, failures]).toEqual([0, []]);
   });
 
   it('a handler that does not answer in time is a 503 timeout, counted', async () => {
