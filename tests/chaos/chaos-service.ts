@@ -6,7 +6,8 @@
  * connection drops) and comes back. It speaks the host's protocol (protocol/), answering like the
  * bundled echo engine.
  */
-import { Pull, Push } from 'zeromq';
+import { Push } from 'zeromq';
+import { PullChannel } from '../../transport/pull-channel.ts';
 import { decodeBacktestRequest, encodeBacktestResult, type BacktestResultInput } from '../../protocol/index.ts';
 import { echoEngine, errorResult } from '../../backtester/engines.ts';
 import type { History, ServiceAnswer } from './history.ts';
@@ -23,7 +24,7 @@ export const NO_FAULTS: FaultRates = { hang: 0, late: 0, twice: 0, garbage: 0 };
 export const POISON_ERROR = 'Guardian process failure';
 
 export class ChaosService {
-  private pull?: Pull;
+  private pull?: PullChannel;
   private push?: Push;
   private readonly timers = new Set<NodeJS.Timeout>();
   /** zeromq.js allows one send in progress per socket: answers queue behind each other. */
@@ -47,9 +48,9 @@ export class ChaosService {
   }
 
   async start(): Promise<void> {
-    const pull = new Pull({ linger: 0 });
+    // The product's own bind, which waits out a port a crashed incarnation is still releasing.
+    const pull = await PullChannel.bind(this.bind);
     const push = new Push({ linger: 0, sendHighWaterMark: 100_000 });
-    await bindRetrying(pull, this.bind);
     push.connect(this.results);
     this.pull = pull;
     this.push = push;
@@ -66,11 +67,11 @@ export class ChaosService {
     this.sending = Promise.resolve();
   }
 
-  private async serve(pull: Pull, push: Push): Promise<void> {
+  private async serve(pull: PullChannel, push: Push): Promise<void> {
     for (;;) {
       let frame: Buffer;
       try {
-        [frame] = await pull.receive();
+        frame = await pull.receive();
       } catch {
         return; // closed by crash()
       }
@@ -132,18 +133,5 @@ export class ChaosService {
       fn();
     }, ms);
     this.timers.add(t);
-  }
-}
-
-/** A port just released by a crashed socket can still be "in use" for a moment. */
-async function bindRetrying(pull: Pull, endpoint: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      await pull.bind(endpoint);
-      return;
-    } catch (e) {
-      if (i >= 200 || !/in use/i.test((e as Error).message)) throw e;
-      await new Promise((r) => setTimeout(r, 10));
-    }
   }
 }

@@ -17,6 +17,7 @@ import { ChaosService, NO_FAULTS, type FaultRates } from './chaos-service.ts';
 import { check, describeRequest, type CheckSummary } from './checker.ts';
 import { History, type WorkItem } from './history.ts';
 import { readStoreView } from './store-view.ts';
+import { until } from '../wait.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -157,24 +158,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const host = spawnHost();
     await host.started;
     await host.allEnqueued;
-    const settleDeadline = Date.now() + 180_000;
-    for (;;) {
+    const unreplayedOf = (view: ReturnType<typeof readStoreView>) => owed.filter(([id, l]) => view.letters.get(id)?.state === 'dead' && view.letters.get(id)?.replayCount === l.replayCount);
+    try {
+      await until(() => {
+        const view = readStoreView(dbPath);
+        const allAccepted = work.every((w) => history.requests.get(w.requestId)?.acceptedAt !== undefined);
+        return allAccepted && view.live === 0 && view.replaying === 0 && unreplayedOf(view).length === 0;
+      }, 'the recovery to settle', 180_000);
+    } catch {
+      // Not settled: the checker names what is still live or owed a replay.
       const view = readStoreView(dbPath);
-      const allAccepted = work.every((w) => history.requests.get(w.requestId)?.acceptedAt !== undefined);
-      const unreplayed = owed.filter(([id, l]) => view.letters.get(id)?.state === 'dead' && view.letters.get(id)?.replayCount === l.replayCount);
-      if (allAccepted && view.live === 0 && view.replaying === 0 && unreplayed.length === 0) break;
-      if (Date.now() > settleDeadline) {
-        log(`recovery did not settle in 180 s: live ${view.live}, letters replaying ${view.replaying}, letters owed a replay ${unreplayed.length}`);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
+      log(`recovery did not settle in 180 s: live ${view.live}, letters replaying ${view.replaying}, letters owed a replay ${unreplayedOf(view).length}`);
     }
     host.child.kill('SIGTERM');
     const exit = await host.exited;
     log(`recovery: all requests settled; the host stopped on SIGTERM (${exit.code ?? exit.signal})`);
 
     const view = readStoreView(dbPath);
-    const unreplayed = owed.filter(([id, l]) => view.letters.get(id)?.state === 'dead' && view.letters.get(id)?.replayCount === l.replayCount).map(([id]) => id);
+    const unreplayed = unreplayedOf(view).map(([id]) => id);
     const summary = check({ history: history.requests, store: view.requests, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayed });
     const first = summary.violations[0];
     return {
@@ -250,14 +251,12 @@ function fillUp(file: string): number {
   return size;
 }
 
-/** Waits for `condition`, polled; gives up after `ms` and says so (the fault then lands anyway). */
-async function waitFor(condition: () => boolean, ms = 60_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return true;
+/** Waits for `condition` (tests/wait.ts); false after `ms` instead of throwing: the fault then lands anyway and the cycle line says so. */
+function waitFor(condition: () => boolean, ms = 60_000): Promise<boolean> {
+  return until(condition, 'a point to inject the fault at', ms).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function inflict(fault: Fault, c: FaultContext): Promise<string> {
@@ -312,8 +311,8 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
     }
     case 'service-crash': {
       await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k);
+      // Dies and comes back at once: the runtime's connection drops either way.
       c.service.crash();
-      await new Promise((r) => setTimeout(r, 300));
       await c.service.start();
       // The requests in flight when it died must come back without a runtime restart.
       const sendsAt = count((id) => c.history.requests.get(id)?.sends.length ?? 0);
