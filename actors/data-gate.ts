@@ -222,7 +222,7 @@ export function dataGate(config: DataGateConfig, stats = new GateStats()): Actor
     stats.enqueueRequests++;
     const enqueueSpan = tracing.startEnqueue(m.strategyName, m.traceparent);
     const span = enqueueSpan.span;
-    /** Ends the enqueue span once the caller is answered: its commit as a child, a refusal as an error. */
+    /** Ends the enqueue span once the caller is answered: its commit as an event, a refusal as an error. */
     const endSpan = (outcome: string, failure?: { kind: string; error: string }) => {
       if (failure) failSpan(span, failure.kind, failure.error);
       span.setAttribute(ATTR.outcome, outcome);

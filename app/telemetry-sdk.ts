@@ -12,7 +12,6 @@ import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
   InMemorySpanExporter,
-  ParentBasedSampler,
   SimpleSpanProcessor,
   TraceIdRatioBasedSampler,
   type SpanExporter,
@@ -22,6 +21,7 @@ import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { ParentOrRootSampler, POOLED_IDS } from './trace-sampling.ts';
 import { TELEMETRY_DEFAULTS, type TelemetryConfig } from './config-schema.ts';
 
 export interface TelemetrySdkOptions {
@@ -80,7 +80,7 @@ export async function startTelemetrySdk(input: TelemetryConfig = {}, options: Te
   if (fileSpans) processors.push(new SimpleSpanProcessor(fileSpans));
   const tracerProvider =
     processors.length > 0
-      ? new BasicTracerProvider({ resource, spanProcessors: processors, sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampleRatio) }) })
+      ? new BasicTracerProvider({ resource, spanProcessors: processors, sampler: new ParentOrRootSampler(new TraceIdRatioBasedSampler(config.sampleRatio)), idGenerator: POOLED_IDS })
       : undefined;
 
   const readers: MetricReader[] = [];

@@ -241,6 +241,15 @@ export function oosGate(criteria: RankCriteria = DEFAULT_RANK_CRITERIA): Criteri
   return criteria.A.filter((c) => phaseOf(c.metric) === 'oos');
 }
 
+/** The OOS gate per criteria value (immutable, as above): every applied result is judged against it. */
+const gateOf = new WeakMap<RankCriteria, readonly Criterion[]>();
+
+function cachedOosGate(criteria: RankCriteria): readonly Criterion[] {
+  let gate = gateOf.get(criteria);
+  if (gate === undefined) gateOf.set(criteria, (gate = oosGate(criteria)));
+  return gate;
+}
+
 /** An OOS result's metrics, as stored in oos_results. */
 export interface OosResultMetrics {
   readonly sharpe: number | null;
@@ -260,7 +269,7 @@ const OOS_FIELD: Partial<Record<RankMetric, keyof OosResultMetrics>> = {
 
 /** Whether one OOS result meets the OOS gate; an unknown value (NaN stored as NULL) or an infinite one does not. */
 export function passesOosGate(result: OosResultMetrics, criteria: RankCriteria = DEFAULT_RANK_CRITERIA): boolean {
-  return oosGate(criteria).every((c) => checkCriterion(result[OOS_FIELD[c.metric]!], c) === 'pass');
+  return cachedOosGate(criteria).every((c) => checkCriterion(result[OOS_FIELD[c.metric]!], c) === 'pass');
 }
 
 function deepFreeze<T>(value: T): T {

@@ -7,7 +7,7 @@
 import type { Database } from 'better-sqlite3';
 
 /** The version the last migration (migrations.ts) leaves. */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 export class SchemaVersionError extends Error {
   override readonly name = 'SchemaVersionError';

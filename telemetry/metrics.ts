@@ -99,10 +99,14 @@ export class OosMetrics {
   }
 
   record(points: readonly MetricPoint[]): void {
+    // Counters without attributes are summed first: one add per counter per commit, not one per request.
+    let sums: Partial<Record<CounterKey, number>> | undefined;
     for (const p of points) {
-      if ('counter' in p) this.counters[p.counter].add(p.value, p.attributes);
-      else this.histograms[p.histogram].record(p.seconds, p.attributes);
+      if (!('counter' in p)) this.histograms[p.histogram].record(p.seconds, p.attributes);
+      else if (p.attributes !== undefined) this.counters[p.counter].add(p.value, p.attributes);
+      else (sums ??= {})[p.counter] = (sums[p.counter] ?? 0) + p.value;
     }
+    if (sums !== undefined) for (const [key, value] of Object.entries(sums)) this.counters[key as CounterKey].add(value);
   }
 
   /** Registers the gauges, all fed by one `read` per collection; returns the function that unregisters them. */

@@ -7,13 +7,11 @@
  * context, so a retry, a restart or a dead-letter replay stays in the same trace, and a result is
  * joined to it by request_id even when the service does not echo the traceparent:
  *
- *   create <queue>            PRODUCER  enqueue: the data gate, the commit
+ *   create <queue>            PRODUCER  enqueue: the data gate; a `commit` event when durable
  *   ├─ data_gate check        INTERNAL
- *   ├─ commit                 INTERNAL  the transaction that made the step durable
  *   ├─ send <endpoint>        PRODUCER  one per attempt; its context travels in the frame
  *   ├─ attempt failed         INTERNAL  a lease that ran out (status ERROR)
- *   ├─ process <endpoint>     CONSUMER  the result handled (an error result: status ERROR)
- *   │   └─ commit             INTERNAL
+ *   ├─ process <endpoint>     CONSUMER  the result handled (an error result: status ERROR); a `commit` event
  *   └─ replay dead letter     INTERNAL  linked to the letter's context
  *
  * Attributes follow the OpenTelemetry messaging semantic conventions.
@@ -62,6 +60,9 @@ export const OUTBOX_DESTINATION = 'oos_requests';
 
 const SYSTEM = 'zeromq';
 
+/** More than the requests in flight at any usual window, so a result finds its send's context (a miss only parses again). */
+const CONTEXTS_KEPT = 4_096;
+
 /** The context a stored traceparent names, as a remote parent; undefined for none or an invalid one. */
 export function contextOfTraceparent(traceparent: string | null | undefined): Context | undefined {
   const sc = spanContextOf(traceparent);
@@ -82,6 +83,8 @@ export function traceparentOf(sc: SpanContext): string {
 /** The span's traceparent, unless it is not a span of its own: the no-op tracer hands back its parent's context (or an invalid one). */
 function ownTraceparent(span: Span, parent: Context | undefined): string | undefined {
   const sc = span.spanContext();
+  // A recording span is a real one with fresh ids: only the others need checking.
+  if (span.isRecording()) return traceparentOf(sc);
   if (!isSpanContextValid(sc)) return undefined;
   if (parent !== undefined && trace.getSpanContext(parent)?.spanId === sc.spanId) return undefined;
   return traceparentOf(sc);
@@ -118,6 +121,8 @@ export class OosTracing {
   readonly tracer: Tracer;
   /** The global provider, when that is what spans go to: until an SDK is registered there, no span is even started. */
   private readonly proxy: ProxyTracerProvider | undefined;
+  /** Recently parsed request contexts by traceparent, oldest first. */
+  private readonly contexts = new Map<string, Context>();
 
   constructor(options: OosTracingOptions = {}) {
     const provider = options.tracerProvider ?? trace.getTracerProvider();
@@ -154,21 +159,23 @@ export class OosTracing {
     return this.tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime, attributes }, trace.setSpan(ROOT_CONTEXT, parent));
   }
 
-  /** The commit that made a step durable, from when the write was handed to the db-writer to its answer. */
-  commit(parent: Span, startTime: TimeInput, endTime: TimeInput, commands: number): void {
-    if (!parent.isRecording()) return;
-    this.startChild(parent, 'commit', startTime, { 'db.system.name': 'sqlite', 'db.operation.batch.size': commands }).end(endTime);
+  /**
+   * The commit that made a step durable, as a `commit` event of the step's span at the commit's
+   * answer, with how long the step waited for it (from the write handed to the db-writer). An event,
+   * not a span: a group commit is shared by the whole batch, and a span per request cost as much
+   * as the step's own span (ADR 0012).
+   */
+  commit(span: Span, startMs: number, endMs: number, commands: number): void {
+    if (!span.isRecording()) return;
+    span.addEvent('commit', { 'db.system.name': 'sqlite', 'db.operation.batch.size': commands, 'shoal.commit.wait_ms': Math.max(0, endMs - startMs) }, endMs);
   }
 
   /** One send attempt of a request; `traceparent` is the one to put in its frame. */
   startSend(req: TracedRequest, endpoint: string): { span: Span; traceparent: string | null } {
     if (!this.active) return { span: NOT_RECORDED, traceparent: req.traceparent };
-    const parent = contextOfTraceparent(req.traceparent);
-    const span = this.tracer.startSpan(
-      `send ${endpoint}`,
-      { kind: SpanKind.PRODUCER, attributes: this.messageAttributes(req, 'send', endpoint) },
-      parent,
-    );
+    const parent = this.requestContext(req.traceparent);
+    const span = this.tracer.startSpan(`send ${endpoint}`, { kind: SpanKind.PRODUCER }, parent);
+    setMessageAttributes(span, req, 'send', endpoint);
     return { span, traceparent: ownTraceparent(span, parent) ?? req.traceparent };
   }
 
@@ -176,18 +183,33 @@ export class OosTracing {
   startProcess(req: TracedRequest, endpoint: string, startTime: TimeInput, echoed?: string): Span {
     if (!this.active) return NOT_RECORDED;
     const echo = spanContextOf(echoed);
-    const links: Link[] = echo ? [{ context: echo, attributes: { 'shoal.link': 'echoed traceparent' } }] : [];
-    return this.tracer.startSpan(
-      `process ${endpoint}`,
-      { kind: SpanKind.CONSUMER, startTime, links, attributes: this.messageAttributes(req, 'process', endpoint) },
-      contextOfTraceparent(req.traceparent),
-    );
+    const links: Link[] | undefined = echo ? [{ context: echo, attributes: { 'shoal.link': 'echoed traceparent' } }] : undefined;
+    const span = this.tracer.startSpan(`process ${endpoint}`, { kind: SpanKind.CONSUMER, startTime, links }, this.requestContext(req.traceparent));
+    setMessageAttributes(span, req, 'process', endpoint);
+    return span;
+  }
+
+  /**
+   * The context of a request's stored traceparent, parsed once for its send and again only if its
+   * result comes after a few thousand other requests' (the last ones parsed are kept).
+   */
+  private requestContext(traceparent: string | null): Context | undefined {
+    if (traceparent === null) return undefined;
+    let context = this.contexts.get(traceparent);
+    if (context === undefined) {
+      context = contextOfTraceparent(traceparent);
+      if (context === undefined) return undefined;
+      if (this.contexts.size >= CONTEXTS_KEPT) this.contexts.delete(this.contexts.keys().next().value!);
+      this.contexts.set(traceparent, context);
+    }
+    return context;
   }
 
   /** A failed attempt nobody was handling a span for (a lease that ran out): a short ERROR span in the request's trace. */
   attemptFailed(req: TracedRequest, endpoint: string, kind: string, error: string, outcome: string): void {
     if (!this.active) return;
-    const span = this.tracer.startSpan('attempt failed', { kind: SpanKind.INTERNAL, attributes: { ...this.messageAttributes(req, 'send', endpoint), [ATTR.failureKind]: kind, [ATTR.outcome]: outcome } }, contextOfTraceparent(req.traceparent));
+    const span = this.tracer.startSpan('attempt failed', { kind: SpanKind.INTERNAL, attributes: { [ATTR.failureKind]: kind, [ATTR.outcome]: outcome } }, this.requestContext(req.traceparent));
+    setMessageAttributes(span, req, 'send', endpoint);
     failSpan(span, kind, error);
     span.end();
   }
@@ -225,12 +247,22 @@ export class OosTracing {
     };
   }
 
-  private messageAttributes(req: TracedRequest, operation: 'send' | 'process', endpoint: string): Attributes {
-    const a: Attributes = { [ATTR.system]: SYSTEM, [ATTR.operationType]: operation, [ATTR.operationName]: operation, [ATTR.destination]: endpoint, [ATTR.messageId]: req.requestId };
-    if (req.attempts !== undefined) a[ATTR.attempt] = req.attempts;
-    if (req.strategyName !== undefined) a[ATTR.strategy] = req.strategyName;
-    return a;
-  }
+}
+
+/**
+ * A message span's attributes, set on the started span: passed to startSpan instead, the SDK
+ * copies and checks them twice more, a measurable share of a span's cost (ADR 0012). Samplers
+ * therefore do not see them; the SDK set-up's sampler looks only at the parent and the trace id.
+ */
+function setMessageAttributes(span: Span, req: TracedRequest, operation: 'send' | 'process', endpoint: string): void {
+  if (!span.isRecording()) return;
+  span.setAttribute(ATTR.system, SYSTEM);
+  span.setAttribute(ATTR.operationType, operation);
+  span.setAttribute(ATTR.operationName, operation);
+  span.setAttribute(ATTR.destination, endpoint);
+  span.setAttribute(ATTR.messageId, req.requestId);
+  if (req.attempts !== undefined) span.setAttribute(ATTR.attempt, req.attempts);
+  if (req.strategyName !== undefined) span.setAttribute(ATTR.strategy, req.strategyName);
 }
 
 /** The tracing of actors not told otherwise: the global provider, no-op until an SDK is registered. */

@@ -274,13 +274,20 @@ describe('outbox: reads', () => {
 
 describe('countInFlight', () => {
   const stores = useTempStores();
-  it('counts only in-flight requests, through the lease index', () => {
+  it('counts only in-flight requests, through an index seek (never a scan of the finished ones)', () => {
     const store = stores.open();
     seedRequests(store, ['a', 'b', 'c'], T0);
     applyOk(store, [{ type: 'claimDue', limit: 2, leaseMs: 1_000 }], T0);
     expect(countInFlight(store)).toBe(2);
     const plan = store.sqlite.prepare("explain query plan select count(*) as n from oos_requests where state = 'in_flight'").all() as { detail: string }[];
-    expect(plan.map((p) => p.detail).join()).toMatch(/oos_requests_lease/);
+    expect(plan.map((p) => p.detail).join()).toMatch(/USING (COVERING )?INDEX (oos_requests_lease|oos_requests_state \(state=\?\))/);
+  });
+
+  it('counts by state and finds the oldest live request through the state index, not the table', () => {
+    const store = stores.open();
+    const plan = (q: string) => (store.sqlite.prepare(`explain query plan ${q}`).all() as { detail: string }[]).map((p) => p.detail).join();
+    expect(plan('select state, count(*) as n from oos_requests group by state')).toMatch(/COVERING INDEX oos_requests_state/);
+    expect(plan("select min(enqueued_at) as at from oos_requests where state in ('pending', 'in_flight')")).toMatch(/COVERING INDEX oos_requests_state/);
   });
 });
 
