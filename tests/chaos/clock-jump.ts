@@ -31,13 +31,15 @@ export interface JumpedRequest {
   readonly requestId: string;
   readonly state: string;
   readonly outcomes: readonly string[];
+  /** Every answer it got came from the script (not a draw made before the script was in place). */
+  readonly scripted: boolean;
 }
 
-/** Every answer came within the lease, so any timeout is the step's doing; anything not done or dead is stuck. */
+/** Every scripted answer came within the lease, so any timeout is the step's doing; anything not done or dead is stuck. */
 export function judgeClockJump(requests: readonly JumpedRequest[], settleMs: number): Violation[] {
   const violations: Violation[] = [];
   for (const r of requests) {
-    const timeouts = r.outcomes.filter((o) => o === 'timeout').length;
+    const timeouts = r.scripted ? r.outcomes.filter((o) => o === 'timeout').length : 0;
     if (timeouts > 0) violations.push({ requestId: r.requestId, rule: 'spurious-timeout', detail: `${timeouts} attempt(s) timed out after a clock jump although every answer came within the lease` });
     if (r.state !== 'done' && r.state !== 'dead') violations.push({ requestId: r.requestId, rule: 'stuck', detail: `still ${r.state} ${settleMs / 1_000} s after a clock jump` });
   }
@@ -85,7 +87,8 @@ export async function inflictClockJump(c: FaultContext): Promise<string> {
     const found = judgeClockJump(
       ids.flatMap((id) => {
         const r = rows.get(id);
-        return r ? [{ requestId: id, ...r }] : [];
+        const answers = c.history.requests.get(id)?.answers ?? [];
+        return r ? [{ requestId: id, ...r, scripted: answers.every((a) => a.answer === 'ok' || a.answer === 'error') }] : [];
       }),
       SETTLE_MS,
     );
