@@ -6,9 +6,10 @@
 import type { Violation } from './checker.ts';
 
 export class Aims {
-  /** SIGKILLs sent on a "checkpoint started" line, and those that landed before it finished. */
+  /** SIGKILLs sent on a "checkpoint started" line, those that landed before it finished, and of those the ones that left frames in the WAL. */
   checkpointKills = 0;
   insideCheckpoint = 0;
+  insideWithFrames = 0;
   /** Wall-clock steps of the host, and how they reached it (libfaketime or a replaced Date.now). */
   clockJumps = 0;
   clockVia = '';

@@ -3,9 +3,11 @@
  * own checkpoints off, so the WAL holds every commit since the last one), prints a line as each
  * checkpoint starts (the runtime's checkpoint event, written synchronously to the pipe before the
  * checkpoint runs), and the driver SIGKILLs it on the first such line once the cycle's requests
- * are moving. Whether the kill landed inside: no "finished" line came after that "started" line
- * (the pipe is read to its end), and the WAL still held frames after the kill. The database must
- * then pass PRAGMA integrity_check before anything opens it for writing.
+ * are moving. The kill landed inside when no "finished" line came after that "started" line (the
+ * pipe is read to its end): the runtime never saw the checkpoint end. Where inside: the WAL still
+ * held frames after the kill (killed while copying or before the WAL was emptied), or it was empty
+ * (a SIGKILL sent during the truncation of a large WAL file is delivered as that call returns).
+ * The database must then pass PRAGMA integrity_check before anything opens it for writing.
  */
 import { statSync } from 'node:fs';
 import type { OosConfigInput } from '../../app/config.ts';
@@ -49,10 +51,8 @@ export async function inflictKillDuringCheckpoint(c: FaultContext): Promise<stri
   if (integrity !== 'ok') c.aims.violations.push({ requestId: `checkpoint kill in cycle ${c.cycle}`, rule: 'integrity', detail: integrity });
   if (!aimed) return `no checkpoint started within 30 s; SIGKILL; integrity ${integrity}`;
   c.aims.checkpointKills++;
-  const inside = !finished && walAfter > 0;
-  if (inside) c.aims.insideCheckpoint++;
-  return (
-    `SIGKILL on "checkpoint started" (${started?.mode}, WAL ${kib(started?.walBytes ?? 0)}) after ${k} sends: ` +
-    `${inside ? 'landed inside it' : finished ? 'missed: it had finished' : 'missed: the WAL was empty'} (${finished ? 'a' : 'no'} "finished" line; WAL after the kill ${kib(walAfter)}); integrity ${integrity}`
-  );
+  if (!finished) c.aims.insideCheckpoint++;
+  if (!finished && walAfter > 0) c.aims.insideWithFrames++;
+  const where = finished ? 'missed: it had finished (a "finished" line came)' : `landed inside it (no "finished" line), ${walAfter > 0 ? 'the WAL not yet emptied' : 'as the WAL was emptied'}`;
+  return `SIGKILL on "checkpoint started" (${started?.mode}, WAL file ${kib(started?.walBytes ?? 0)}) after ${k} sends: ${where}; WAL file after the kill ${kib(walAfter)}; integrity ${integrity}`;
 }

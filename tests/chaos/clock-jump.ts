@@ -71,7 +71,9 @@ export async function inflictClockJump(c: FaultContext): Promise<string> {
     const minutes = 5 + Math.floor(c.random() * 56);
     const direction = c.random() < 0.5 ? -1 : 1;
     const before = c.clock.offsetMs;
-    const after = c.clock.step(Math.max(-3_600_000, Math.min(3_600_000, before + direction * minutes * 60_000)));
+    // Within an hour of the real time: a step that would leave it goes the other way.
+    const ahead = before + direction * minutes * 60_000;
+    const after = c.clock.step(Math.abs(ahead) <= 3_600_000 ? ahead : before - direction * minutes * 60_000);
     const answer = await stepHostClock(c.host, after);
     c.aims.clockJumps++;
     c.aims.clockVia = c.clock.via;
