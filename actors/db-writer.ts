@@ -8,14 +8,20 @@
  * actor. The batch stays at the head of the mailbox, so after the supervisor restarts the writer
  * the commands are retried one by one; a command that keeps failing is dead-lettered (to the
  * spool, as the database is what fails) and its caller gets the error then.
+ *
+ * Checkpoints: every `checkpointIntervalMs` the WAL is copied into the database. Each one is told
+ * to `onCheckpoint` as it starts (with the WAL's size) and as it finishes (frames copied, how
+ * long), and counted in the health, so an operator sees a checkpoint that is slow or never
+ * catches up; a checkpoint that throws crashes the writer like a failed batch.
  */
+import { statSync } from 'node:fs';
 import { kindGuard, type ActorContext, type ActorRef } from '../runtime/index.ts';
 import { type BackoffPolicy, backoffDelay } from '../runtime/backoff.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { CommandOutcome, WriteCommand } from '../persistence/commands.ts';
 import { applyBatch } from '../persistence/batch.ts';
-import { type Store, type SynchronousMode, checkpoint, openStore } from '../persistence/connection.ts';
+import { type CheckpointMode, type Store, type SynchronousMode, checkpoint, openStore } from '../persistence/connection.ts';
 import { StoreError, type StoreErrorCode } from '../persistence/errors.ts';
 import type { DeadLetterSpool } from '../persistence/dead-letter-spool.ts';
 
@@ -37,6 +43,19 @@ export type DbWriterMessage = DbWrite | DbCheckpoint;
 
 export const isDbWriterMessage = kindGuard<DbWriterMessage>({ write: (m) => Array.isArray(m.commands), checkpoint: true });
 
+/** A periodic WAL checkpoint starting, or finished (a checkpoint that throws crashes the writer instead). */
+export type CheckpointEvent =
+  | { readonly phase: 'started'; readonly mode: CheckpointMode; readonly walBytes: number }
+  | {
+      readonly phase: 'finished';
+      readonly mode: CheckpointMode;
+      /** Readers or a writer kept it from copying every frame. */
+      readonly busy: boolean;
+      readonly walFrames: number;
+      readonly checkpointedFrames: number;
+      readonly durationMs: number;
+    };
+
 export type DbWriteReply =
   | { readonly kind: 'written'; readonly tag: unknown; readonly outcomes: CommandOutcome[] }
   | { readonly kind: 'write_failed'; readonly tag: unknown; readonly error: string; readonly code: StoreErrorCode };
@@ -53,6 +72,10 @@ export interface DbWriterConfig {
   readonly busyBackoff?: BackoffPolicy;
   /** WAL checkpoint period (TRUNCATE when idle keeps the WAL bounded). Default 30 s; 0 disables. */
   readonly checkpointIntervalMs?: number;
+  /** SQLite's own checkpoint after a commit leaves this many WAL pages (0: only the periodic ones). Default 1000. */
+  readonly walAutocheckpointPages?: number;
+  /** Told as each periodic checkpoint starts and finishes. A throwing observer is counted. */
+  readonly onCheckpoint?: (event: CheckpointEvent) => void;
   /** Messages merged into one transaction at most. Default 512. */
   readonly maxBatchMessages?: number;
   readonly maxMessageRetries?: number;
@@ -83,6 +106,11 @@ export class DbWriterHealth {
   spoolImported = 0;
   spoolImportFailures = 0;
   observerErrors = 0;
+  /** Periodic checkpoints finished, those readers kept from copying every frame, frames copied, and the last one's duration. */
+  checkpoints = 0;
+  busyCheckpoints = 0;
+  checkpointedFrames = 0;
+  lastCheckpointMs: number | undefined;
 }
 
 const defaultBusyBackoff: BackoffPolicy = { minMs: 5, maxMs: 500, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
@@ -107,6 +135,30 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
   };
 
   const reply = (w: DbWrite, r: DbWriteReply) => w.replyTo?.tell(r);
+
+  const toldCheckpoint = (event: CheckpointEvent) => {
+    if (!config.onCheckpoint) return;
+    try {
+      config.onCheckpoint(event);
+    } catch (e) {
+      health.observerErrors++;
+      health.lastError = `checkpoint observer failed: ${(e as Error).message}`;
+    }
+  };
+
+  const runCheckpoint = (state: WriterState, mode: CheckpointMode, ctx: ActorContext<DbWriterMessage>) => {
+    toldCheckpoint({ phase: 'started', mode, walBytes: walBytes(config.path) });
+    const started = ctx.clock.now();
+    // TRUNCATE reports 0 frames once it has emptied the WAL: a PASSIVE pass first copies them and counts.
+    const r = checkpoint(state.store, 'PASSIVE');
+    if (mode === 'TRUNCATE') r.busy = checkpoint(state.store, 'TRUNCATE').busy || r.busy;
+    const durationMs = ctx.clock.now() - started;
+    health.checkpoints++;
+    if (r.busy) health.busyCheckpoints++;
+    health.checkpointedFrames += Math.max(0, r.checkpointedFrames);
+    health.lastCheckpointMs = durationMs;
+    toldCheckpoint({ phase: 'finished', mode, busy: r.busy, walFrames: r.logFrames, checkpointedFrames: r.checkpointedFrames, durationMs });
+  };
 
   const committed = (commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]) => {
     if (!config.onCommitted) return;
@@ -154,7 +206,7 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
     }
     if (wantCheckpoint) {
       // PASSIVE never blocks; TRUNCATE only when nothing else is waiting, to bound the WAL file.
-      checkpoint(state.store, ctx.mailboxLength() > msgs.length ? 'PASSIVE' : 'TRUNCATE');
+      runCheckpoint(state, ctx.mailboxLength() > msgs.length ? 'PASSIVE' : 'TRUNCATE', ctx);
       importSpool(state.store, ctx.clock.now());
       schedule(state, ctx);
     }
@@ -209,7 +261,7 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
   return {
     accepts: isDbWriterMessage,
     init: (ctx) => {
-      const store = openStore({ path: config.path, synchronous: config.synchronous ?? 'FULL', busyTimeoutMs: config.busyTimeoutMs ?? 100 });
+      const store = openStore({ path: config.path, synchronous: config.synchronous ?? 'FULL', busyTimeoutMs: config.busyTimeoutMs ?? 100, walAutocheckpointPages: config.walAutocheckpointPages });
       if (config.maxPageCount !== undefined) store.sqlite.pragma(`max_page_count = ${Math.floor(config.maxPageCount)}`);
       importSpool(store, ctx.clock.now());
       const state: WriterState = { store };
@@ -228,6 +280,15 @@ export function dbWriter(config: DbWriterConfig, health = new DbWriterHealth()):
       mailboxCapacity: config.mailboxCapacity ?? 100_000,
     },
   };
+}
+
+/** Bytes in the WAL file now (0 when there is none, e.g. an in-memory database). */
+function walBytes(dbPath: string): number {
+  try {
+    return statSync(`${dbPath}-wal`).size;
+  } catch {
+    return 0;
+  }
 }
 
 export class DbWriteError extends Error {

@@ -97,6 +97,8 @@ export class SenderStats {
   pausedAt: number | null = null;
   /** Handshakes with the service that failed (CURVE: a wrong key on either side, or no CURVE there). */
   readonly refusals = new RefusalStats();
+  /** Leases and retry due times stored before a start that lay further ahead than this process could set them (a wall clock that stepped back). */
+  deadlinesRebased = 0;
 }
 
 interface SenderState {
@@ -118,6 +120,8 @@ interface SenderState {
   lostAt?: number;
   /** Set at stop: the socket's own close is not a lost service. */
   readonly life: { closed: boolean };
+  /** Whether the deadlines stored before this start have been pulled within bounds (rebaseDeadlines). */
+  rebased: boolean;
 }
 
 const defaultPause: BackoffPolicy = { minMs: 200, maxMs: 10_000, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
@@ -307,6 +311,7 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
         bucket: { tokens: burst, at: ctx.clock.now() },
         backlog: true,
         life,
+        rebased: false,
       };
       // Start-up recovery: leases that ran out while we were down are handled at once.
       ctx.self.tell({ kind: 'tick' });
@@ -343,6 +348,12 @@ export function sender(config: SenderConfig, stats = new SenderStats()): ActorDe
       }
       if (backAfterLoss !== undefined) await resendLost(state, ctx, backAfterLoss);
       if (tick) {
+        if (!state.rebased) {
+          // Deadlines from before this start were set by another clock reading (docs/adr/0014).
+          const [r] = await db(ctx, [{ type: 'rebaseDeadlines', leaseMs, maxBackoffMs: retry.backoff.maxMs }]);
+          if (r.type === 'rebaseDeadlines' && r.status === 'rebased') stats.deadlinesRebased += r.leases + r.retries;
+          state.rebased = true;
+        }
         await expireLeases(state, ctx);
         // Resynchronise with the store: results applied while we were restarting, lost wakes.
         state.inFlight = countInFlight(state.reader);

@@ -11,6 +11,7 @@ import type { StrategyInput } from '../persistence/strategies.ts';
 import type { OosResultRecord } from '../persistence/results.ts';
 import type { GateReply } from '../actors/data-gate.ts';
 import type { RetentionPass } from '../actors/janitor.ts';
+import type { CheckpointEvent } from '../actors/db-writer.ts';
 
 /** A strategy as the host defines it. `params` keys are camelCase here (smaShort); the store keeps the host's snake_case. */
 export interface Strategy {
@@ -88,7 +89,9 @@ export type ShoalEvent =
   /** A supervisor restarted an actor. */
   | { readonly type: 'restart'; readonly path: string; readonly error?: string }
   /** A retention pass deleted old finished work or stored daily figures, or failed (actors/janitor.ts). */
-  | ({ readonly type: 'retention' } & RetentionPass);
+  | ({ readonly type: 'retention' } & RetentionPass)
+  /** A periodic WAL checkpoint started (with the WAL's size) or finished (frames copied, how long). */
+  | ({ readonly type: 'checkpoint' } & CheckpointEvent);
 
 export type ShoalEventType = ShoalEvent['type'];
 

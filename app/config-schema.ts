@@ -161,6 +161,8 @@ export const TELEMETRY_DEFAULTS = { traces: 'none', prometheusPort: 0, prometheu
 export const CONFIG_KEYS = {
   dbPath: { description: 'The SQLite database file (created on first use). Everything durable is here.', defaultText: '(required)', check: nonEmptyString },
   synchronous: { description: "SQLite's synchronous mode: FULL survives a power cut; NORMAL may lose the last commits then (not on a process crash).", defaultText: 'FULL', check: oneOf('FULL', 'NORMAL') },
+  checkpointIntervalMs: { description: "How often the db-writer copies the WAL into the database (emptying it when idle); each one is logged as checkpoint_started and checkpoint_finished. 0: never (SQLite's own checkpoints only).", defaultText: '30000', unit: 'ms', check: integer(0) },
+  walAutocheckpointPages: { description: "SQLite's own checkpoint once a commit leaves this many WAL pages; 0 leaves it to checkpointIntervalMs.", defaultText: '1000', unit: 'pages', check: integer(0) },
   requestEndpoint: {
     description: "The backtest service's request socket; shoal's PUSH connects to it.",
     defaultText: 'tcp://$SWIMMY_ZMQ_HOST:$SWIMMY_PORT_BACKTEST_REQ (tcp://localhost:5580); in bridge mode tcp://localhost:5590',

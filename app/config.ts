@@ -21,6 +21,10 @@ export interface OosConfig {
   /** SQLite file (created on first use). */
   readonly dbPath: string;
   readonly synchronous: SynchronousMode;
+  /** WAL checkpoint period of the db-writer (0: SQLite's own checkpoints only). */
+  readonly checkpointIntervalMs: number;
+  /** SQLite's own checkpoint after this many WAL pages (0: off). */
+  readonly walAutocheckpointPages: number;
   /** The service's request socket (our PUSH connects). */
   readonly requestEndpoint: string;
   /** Our result socket (our PULL binds). */
@@ -131,6 +135,8 @@ export function oosConfig(overrides: OosConfigInput, env: Record<string, string 
   const endpoints = bridged?.service ?? endpointsFromEnv(env, { loopbackOnly });
   return {
     synchronous: 'FULL',
+    checkpointIntervalMs: 30_000,
+    walAutocheckpointPages: 1_000,
     requestEndpoint: endpoints.requests,
     resultEndpoint: endpoints.results,
     leaseMs: 120_000,

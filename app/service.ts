@@ -206,6 +206,11 @@ export function logRuntime(shoal: Shoal, log: Logger): () => void {
       if (e.error) log.warn({ event: 'retention_failed', ...pass }, `retention pass failed: ${e.error}`);
       else log.info({ event: 'retention', ...pass }, 'retention pass: old finished work deleted');
     }),
+    shoal.on('checkpoint', (e) => {
+      const { type: _type, phase, ...fields } = e;
+      if (phase === 'started') log.debug({ event: 'checkpoint_started', ...fields }, `checkpoint started (${e.mode}, WAL ${e.walBytes} bytes)`);
+      else log.debug({ event: 'checkpoint_finished', ...fields }, `checkpoint finished: ${e.checkpointedFrames} of ${e.walFrames} frames in ${e.durationMs} ms`);
+    }),
     shoal.system.events.subscribe((e: SystemEvent) => {
       if (e.type === 'actor_crashed' && e.error) lastCrash.set(e.path, e.error);
       else if (e.type === 'give_up') log.error({ event: 'give_up', path: e.path, reason: e.reason, error: e.error }, `supervisor ${e.path} gave up: ${e.reason ?? e.error ?? ''}`);

@@ -16,7 +16,7 @@ import type { SupervisorEventKind } from '../persistence/schema.ts';
 import { isValidTraceparent } from '../protocol/index.ts';
 import { PersistedDeadLetterSink } from '../actors/dead-letter-sink.ts';
 import { writeCommands } from '../actors/db-client.ts';
-import type { DbWriterMessage } from '../actors/db-writer.ts';
+import type { CheckpointEvent, DbWriterMessage } from '../actors/db-writer.ts';
 import type { ReplayerMessage, ReplayReport } from '../actors/replayer.ts';
 import type { SenderMessage, SendingState } from '../actors/sender.ts';
 import type { DataGateMessage, GateReply } from '../actors/data-gate.ts';
@@ -140,11 +140,12 @@ export class Shoal {
       for (const e of eventsFromCommit(commands, outcomes)) events.emit(e);
     };
     const onRetentionPass = (p: RetentionPass) => events.emit({ type: 'retention', ...p });
+    const onCheckpoint = (c: CheckpointEvent) => events.emit({ type: 'checkpoint', ...c });
     const onBatchFailed = (error: { code: string; message: string }) => {
       const alert = storeUnwritableAlert(error.code, error.message);
       if (alert) raiseAlert(system, paths.notifier, alert);
     };
-    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass, onBatchFailed, curve, tracing: telemetry.tracing });
+    const tree = oosTree(cfg, { stats, spool, notifications, verdicts: new VerdictCache(), replayRoutes, onResultsBound: options.onResultsBound, onIntakeBound: options.onIntakeBound, onCommitted, onRetentionPass, onBatchFailed, onCheckpoint, curve, tracing: telemetry.tracing });
     let root: Supervisor;
     try {
       root = await startSupervisor(system, tree, ROOT);

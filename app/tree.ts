@@ -117,6 +117,8 @@ export interface TreeDeps {
   readonly onRetentionPass?: (pass: RetentionPass) => void;
   /** Told each write batch the database refused as a whole (the disk full, read-only, ...). */
   readonly onBatchFailed?: (error: StoreError) => void;
+  /** Told as each periodic WAL checkpoint starts and finishes. */
+  readonly onCheckpoint?: DbWriterConfig['onCheckpoint'];
   /** CURVE options of the sockets (app/curve.ts), when enabled. */
   readonly curve?: SocketCurve;
   /** The spans of each request (enqueue, sends, results, replays); default the global provider's. */
@@ -136,7 +138,24 @@ export function oosTree(config: OosConfig, deps: TreeDeps): SupervisorSpec {
           strategy: 'rest_for_one',
           ...flags,
           children: [
-            { id: 'db-writer', shutdown: 10_000, start: () => dbWriter({ path: config.dbPath, synchronous: config.synchronous, spool: deps.spool, onCommitted: deps.onCommitted, onBatchFailed: deps.onBatchFailed }, deps.stats.writer) },
+            {
+              id: 'db-writer',
+              shutdown: 10_000,
+              start: () =>
+                dbWriter(
+                  {
+                    path: config.dbPath,
+                    synchronous: config.synchronous,
+                    checkpointIntervalMs: config.checkpointIntervalMs,
+                    walAutocheckpointPages: config.walAutocheckpointPages,
+                    spool: deps.spool,
+                    onCommitted: deps.onCommitted,
+                    onBatchFailed: deps.onBatchFailed,
+                    onCheckpoint: deps.onCheckpoint,
+                  },
+                  deps.stats.writer,
+                ),
+            },
             {
               id: 'result-handler',
               start: () =>

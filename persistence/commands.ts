@@ -18,7 +18,7 @@ import {
   insertDeadLetterSpec,
 } from './dead-letters.ts';
 import { recordFailureSpec, recordSupervisorEventSpec } from './events.ts';
-import { claimDueSpec, deadLetterRequestSpec, enqueueRequestSpec, expiredLeasesSpec, releaseClaimSpec, requeueRequestSpec, retryRequestSpec } from './outbox.ts';
+import { claimDueSpec, deadLetterRequestSpec, enqueueRequestSpec, expiredLeasesSpec, rebaseDeadlinesSpec, releaseClaimSpec, requeueRequestSpec, retryRequestSpec } from './outbox.ts';
 import { deadForwardSpec, forwardFailedSpec, forwardsHandedOffSpec, forwardsReopenedSpec, reviveForwardSpec } from './host-forwards.ts';
 import { applyResultSpec } from './results.ts';
 import { pruneBeforeSpec, storeDailySummarySpec } from './retention.ts';
@@ -31,6 +31,7 @@ export const WRITE_COMMANDS = [
   releaseClaimSpec,
   requeueRequestSpec,
   expiredLeasesSpec,
+  rebaseDeadlinesSpec,
   retryRequestSpec,
   deadLetterRequestSpec,
   // results (results.ts)

@@ -77,6 +77,19 @@ export interface ExpiredLeasesCommand {
   limit: number;
 }
 
+/**
+ * Pulls deadlines a previous process stored back within what this one could set (docs/adr/0014):
+ * a lease at most `leaseMs` and a retry's due time at most `maxBackoffMs` from now. Run at start:
+ * a wall clock that stepped back across the restart would otherwise make them look hours away.
+ * A deadline already within bounds is kept; a request scheduled on enqueue (no attempt yet) is not
+ * a retry and keeps its time.
+ */
+export interface RebaseDeadlinesCommand {
+  type: 'rebaseDeadlines';
+  leaseMs: number;
+  maxBackoffMs: number;
+}
+
 /** Sends a live request back to pending for another attempt and records the failure. */
 export interface RetryRequestCommand {
   type: 'retryRequest';
@@ -123,6 +136,9 @@ export type RequeueOutcome =
   | { type: 'requeueRequest'; status: 'duplicate_live'; requestId: string; existingRequestId: string };
 
 export type ExpiredLeasesOutcome = { type: 'expiredLeases'; status: 'listed'; requests: OutboxRequest[] };
+
+/** How many leases and retry due times were pulled in. */
+export type RebaseDeadlinesOutcome = { type: 'rebaseDeadlines'; status: 'rebased'; leases: number; retries: number };
 
 /** `not_live`: the request is done, dead or unknown (state null); nothing was written. */
 export type RetryOutcome =
@@ -269,6 +285,10 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .orderBy('request_id')
       .limit($.limit),
   ),
+  rebaseLeases: prepared(sqlite, ($: { latest: number }) => db.updateTable('oos_requests').set({ lease_until: $.latest }).where('state', '=', IN_FLIGHT).where('lease_until', '>', $.latest)),
+  rebaseRetries: prepared(sqlite, ($: { latest: number }) =>
+    db.updateTable('oos_requests').set({ next_attempt_at: $.latest }).where('state', '=', PENDING).where('next_attempt_at', '>', $.latest).where('attempts', '>', 0),
+  ),
   retry: prepared(sqlite, ($: { requestId: string; nextAttemptAt: number; error: string; kind: string; now: number }) =>
     db
       .updateTable('oos_requests')
@@ -387,6 +407,15 @@ function expiredLeases(store: Store, c: ExpiredLeasesCommand, now: number): Expi
   return { type: 'expiredLeases', status: 'listed', requests: listExpiredLeases(store, now, limit) };
 }
 
+function rebaseDeadlines(store: Store, c: RebaseDeadlinesCommand, now: number): RebaseDeadlinesOutcome {
+  const leaseMs = requirePositiveInteger('rebaseDeadlines', 'leaseMs', c.leaseMs);
+  const maxBackoffMs = requireInteger('rebaseDeadlines', 'maxBackoffMs', c.maxBackoffMs);
+  const s = statements(store);
+  const leases = Number(s.rebaseLeases.run({ latest: now + leaseMs }).changes);
+  const retries = Number(s.rebaseRetries.run({ latest: now + Math.max(0, maxBackoffMs) }).changes);
+  return { type: 'rebaseDeadlines', status: 'rebased', leases, retries };
+}
+
 function retryRequest(store: Store, c: RetryRequestCommand, now: number): RetryOutcome {
   const context = `retryRequest request=${c.requestId}`;
   requireText(context, 'requestId', c.requestId);
@@ -466,6 +495,11 @@ export const expiredLeasesSpec: CommandSpec<ExpiredLeasesCommand, ExpiredLeasesO
   type: 'expiredLeases',
   apply: expiredLeases,
   describe: (c) => `expiredLeases (oos_requests) limit=${c.limit}`,
+};
+export const rebaseDeadlinesSpec: CommandSpec<RebaseDeadlinesCommand, RebaseDeadlinesOutcome> = {
+  type: 'rebaseDeadlines',
+  apply: rebaseDeadlines,
+  describe: (c) => `rebaseDeadlines (oos_requests) leaseMs=${c.leaseMs} maxBackoffMs=${c.maxBackoffMs}`,
 };
 export const retryRequestSpec: CommandSpec<RetryRequestCommand, RetryOutcome> = {
   type: 'retryRequest',

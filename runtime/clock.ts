@@ -1,6 +1,11 @@
 /**
  * Time as a service. Everything in shoal that reads the time or waits takes a Clock, so tests
  * drive timing with a ManualClock instead of sleeping. All times are Unix epoch milliseconds.
+ *
+ * The real clock reads the wall clock once, at start, and moves on monotonic time from there
+ * (docs/adr/0014): a step of the wall clock (NTP, an operator) neither expires every lease at once
+ * nor holds a retry for hours, while the times it gives are still Unix ms that mean something
+ * after a restart.
  */
 export interface TimerHandle {
   readonly id: number;
@@ -13,12 +18,36 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: Date.now and Node's timers. */
+/** Where the real clock reads time: the wall clock (Unix ms) and a monotonic clock (ms, any origin). */
+export interface TimeSources {
+  readonly wall: () => number;
+  readonly monotonic: () => number;
+}
+
+const realSources: TimeSources = { wall: () => Date.now(), monotonic: () => performance.now() };
+
+/**
+ * The real clock: the wall time read once at construction plus monotonic time elapsed since, and
+ * Node's timers (which run on monotonic time already). A wall-clock step during the process's
+ * life shows only in `wallSkewMs`; the next process starts from the stepped wall clock.
+ */
 export class SystemClock implements Clock {
   private nextId = 1;
+  private readonly wallAtStart: number;
+  private readonly monotonicAtStart: number;
+
+  constructor(private readonly sources: TimeSources = realSources) {
+    this.wallAtStart = sources.wall();
+    this.monotonicAtStart = sources.monotonic();
+  }
 
   now(): number {
-    return Date.now();
+    return Math.floor(this.wallAtStart + (this.sources.monotonic() - this.monotonicAtStart));
+  }
+
+  /** How far the wall clock has moved from this clock since start (positive: the wall clock is ahead); for operators. */
+  wallSkewMs(): number {
+    return this.sources.wall() - this.now();
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {

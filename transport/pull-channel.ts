@@ -38,14 +38,15 @@ export class PullChannel {
     if (curve) watchHandshakes(socket, () => bound, 'server', onRefused);
     const release = () => curve?.release();
     const address = endpoint.replace(/:0$/, ':*');
-    const deadline = Date.now() + (options.rebindWaitMs ?? 2_000);
+    // Monotonic: a wall-clock step must not cut the wait short or stretch it.
+    const deadline = performance.now() + (options.rebindWaitMs ?? 2_000);
     for (;;) {
       try {
         await socket.bind(address);
         break;
       } catch (e) {
         const inUse = (e as { code?: string }).code === 'EADDRINUSE';
-        if (!inUse || Date.now() >= deadline) {
+        if (!inUse || performance.now() >= deadline) {
           socket.close();
           release();
           throw new Error(`cannot bind result socket ${endpoint}: ${(e as Error).message}`);

@@ -129,13 +129,14 @@ class ZapHandler {
 
 /** libzmq releases a closed socket's inproc name on its own thread: a prompt rebind may find it taken. */
 async function bindRetrying(router: Router): Promise<void> {
-  const deadline = Date.now() + REBIND_WAIT_MS;
+  // Monotonic: a wall-clock step must not cut the wait short or stretch it.
+  const deadline = performance.now() + REBIND_WAIT_MS;
   for (;;) {
     try {
       await router.bind(ZAP_ENDPOINT);
       return;
     } catch (e) {
-      if ((e as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= deadline) {
+      if ((e as { code?: string }).code !== 'EADDRINUSE' || performance.now() >= deadline) {
         router.close();
         throw new Error(`cannot start the ZAP handler at ${ZAP_ENDPOINT}: ${(e as Error).message}`);
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../runtime/index.ts';
 import { writeCommand, writeCommands } from '../../actors/db-client.ts';
-import { DbWriteError } from '../../actors/db-writer.ts';
+import { DbWriteError, type CheckpointEvent } from '../../actors/db-writer.ts';
 import { openStore } from '../../persistence/connection.ts';
 import { count, strategy, useTempStores } from '../persistence/helpers.ts';
 import { settle } from '../kernel-helpers.ts';
@@ -22,6 +22,24 @@ describe('db-writer', () => {
     expect(t.health.largestBatch).toBeGreaterThan(50);
     const reader = temp.open({ path: t.dbPath, readonly: true });
     expect(count(reader, 'strategies')).toBe(400);
+    await t.system.stop();
+  });
+
+  it('tells each periodic checkpoint as it starts, with the WAL holding the commits, and as it finishes, with the frames it copied; counted in the health', async () => {
+    const clock = new ManualClock();
+    const told: CheckpointEvent[] = [];
+    const t = await writerTree(temp.dir(), { clock, config: { checkpointIntervalMs: 1_000, walAutocheckpointPages: 0, onCheckpoint: (e) => told.push(e) } });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => writeCommand(t.system, t.writer, { type: 'upsertStrategy', strategy: strategy(`S${i}`) })));
+    expect(told).toEqual([]);
+    clock.advance(1_000);
+    await until(() => told.length === 2, 'the checkpoint to be told twice');
+    const [started, finished] = told;
+    expect(started).toMatchObject({ phase: 'started', mode: 'TRUNCATE' });
+    expect(started.phase === 'started' && started.walBytes).toBeGreaterThan(0);
+    expect(finished).toMatchObject({ phase: 'finished', mode: 'TRUNCATE', busy: false });
+    expect(finished.phase === 'finished' && finished.checkpointedFrames).toBeGreaterThan(0);
+    expect([t.health.checkpoints, t.health.busyCheckpoints]).toEqual([1, 0]);
+    expect(t.health.checkpointedFrames).toBe(finished.phase === 'finished' ? finished.checkpointedFrames : -1);
     await t.system.stop();
   });
 

@@ -21,6 +21,11 @@ export interface FaultRates {
 
 export const NO_FAULTS: FaultRates = { hang: 0, late: 0, twice: 0, garbage: 0 };
 
+export interface PlannedAnswer {
+  readonly answer: 'ok' | 'error';
+  readonly delayMs: number;
+}
+
 export const POISON_ERROR = 'Guardian process failure';
 
 export class ChaosService {
@@ -34,6 +39,11 @@ export class ChaosService {
   unreadable = 0;
   /** Told after every answer is handed to the socket (the driver kills at chosen points). */
   onAnswer?: (requestId: string, answer: ServiceAnswer) => void;
+  /**
+   * A fault's own script for some requests (send number from 1): what to answer and after how
+   * long, instead of a draw from `rates`. Poison requests stay poison.
+   */
+  plan?: (requestId: string, send: number) => PlannedAnswer | undefined;
 
   constructor(
     private readonly bind: string,
@@ -82,9 +92,11 @@ export class ChaosService {
       }
       const req = decoded.value;
       this.history.sent(req.requestId, Date.now(), req.traceparent);
-      const poison = this.history.requests.get(req.requestId)?.item.poison ?? false;
-      const answer: ServiceAnswer = poison ? 'error' : this.pick();
-      const result = poison ? errorResult(req, POISON_ERROR) : (echoEngine(req) as BacktestResultInput);
+      const seen = this.history.requests.get(req.requestId);
+      const poison = seen?.item.poison ?? false;
+      const planned = poison ? undefined : this.plan?.(req.requestId, seen?.sends.length ?? 0);
+      const answer: ServiceAnswer = poison ? 'error' : (planned?.answer ?? this.pick());
+      const result = answer === 'error' ? errorResult(req, POISON_ERROR) : (echoEngine(req) as BacktestResultInput);
       const frameOut = encodeBacktestResult(result);
       const send = (text: string | Buffer, what: ServiceAnswer) => {
         if (this.push !== push) return; // crashed meanwhile: the answer is lost with the process
@@ -113,7 +125,7 @@ export class ChaosService {
           this.later(5, () => send(frameOut, 'twice'));
           break;
         default:
-          this.later(Math.floor(this.random() * 20), () => send(frameOut, answer));
+          this.later(planned?.delayMs ?? Math.floor(this.random() * 20), () => send(frameOut, answer));
       }
     }
   }

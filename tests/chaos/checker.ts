@@ -26,9 +26,24 @@ export interface CheckInput {
   readonly maxReplays: number;
   /** Dead letters (by id) that had replays left when the final recovery started and were not replayed by it. */
   readonly unreplayedLetters?: readonly number[];
+  /** Violations the faults found as they happened (a spurious timeout, a request stuck after a clock jump, a failed integrity check). */
+  readonly faultViolations?: readonly Violation[];
 }
 
-export type Rule = 'lost' | 'applied-twice' | 'not-accepted' | 'phantom-result' | 'trace-split' | 'send-not-claimed' | 'replay-uncapped' | 'replay-missing' | 'dead-without-reason';
+export type Rule =
+  | 'lost'
+  | 'applied-twice'
+  | 'not-accepted'
+  | 'phantom-result'
+  | 'trace-split'
+  | 'send-not-claimed'
+  | 'replay-uncapped'
+  | 'replay-missing'
+  | 'dead-without-reason'
+  // judged by the aimed faults themselves (clock-jump.ts, checkpoint-kill.ts) and passed in
+  | 'spurious-timeout'
+  | 'stuck'
+  | 'integrity';
 
 export interface Violation {
   readonly requestId: string;
@@ -88,6 +103,7 @@ export function check(input: CheckInput): CheckSummary {
   }
   for (const id of input.store.keys()) if (!input.history.has(id)) flag(id, 'phantom-result', 'in the store but never planned');
   for (const letter of input.unreplayedLetters ?? []) flag(`letter ${letter}`, 'replay-missing', 'a dead letter with replays left was not replayed after recovery');
+  violations.push(...(input.faultViolations ?? []));
   const count = (rule: Rule) => new Set(violations.filter((v) => v.rule === rule).map((v) => v.requestId)).size;
   return { requests: input.history.size, accepted, done, dead, sends, lost: count('lost'), appliedTwice: count('applied-twice'), violations };
 }

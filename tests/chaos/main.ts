@@ -5,24 +5,26 @@
  * violation, printing the history of the first violating request.
  */
 import { parseArgs } from 'node:util';
-import { runChaos } from './run.ts';
+import { FAULTS, runChaos, type Fault } from './run.ts';
 
-const USAGE = `Usage: npm run chaos -- [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]
+const USAGE = `Usage: npm run chaos -- [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--faults a,b] [--keep]
 
 Runs shoal in a child process beside a misbehaving backtest service (late, duplicate, garbage and
-missing answers, poison requests), ends every cycle with a fault (SIGKILL at a chosen point, the
-service crashing, a second process holding the write lock, a graceful stop), recovers, and checks
-the history against the store: nothing lost, nothing applied twice.
+missing answers, poison requests), ends every cycle with a fault (SIGKILL at a chosen point or
+inside a WAL checkpoint, the service crashing, a second process holding the write lock, the wall
+clock stepping by up to an hour, a graceful stop), recovers, and checks the history against the
+store: nothing lost, nothing applied twice, no spurious timeout, nothing stuck, an intact database.
 
   --minutes N     run cycles for N minutes (at least one of each fault)
   --cycles N      run exactly N cycles (default: one of each fault)
   --seed S        the schedule's seed (default: random, printed first)
   --per-cycle N   new requests per cycle (default 24)
+  --faults a,b    only these faults (default all: ${FAULTS.join(', ')})
   --keep          keep the run's folder (database, workload) and print where it is
 `;
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string' }, cycles: { type: 'string' }, seed: { type: 'string' }, 'per-cycle': { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  options: { minutes: { type: 'string' }, cycles: { type: 'string' }, seed: { type: 'string' }, 'per-cycle': { type: 'string' }, faults: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   strict: true,
 });
 if (values.help) {
@@ -38,6 +40,12 @@ const num = (name: string, v: string | undefined) => {
   }
   return n;
 };
+const faults = values.faults?.split(',').map((f) => f.trim());
+const unknown = faults?.filter((f) => !(FAULTS as readonly string[]).includes(f)) ?? [];
+if (unknown.length > 0 || faults?.length === 0) {
+  process.stderr.write(`chaos: --faults takes names from ${FAULTS.join(', ')}; not known: ${unknown.join(', ')}\n`);
+  process.exit(2);
+}
 const seed = num('seed', values.seed) ?? Math.floor(Math.random() * 2 ** 31);
 console.log(`seed ${seed}`);
 const report = await runChaos({
@@ -45,11 +53,16 @@ const report = await runChaos({
   minutes: num('minutes', values.minutes),
   cycles: num('cycles', values.cycles),
   perCycle: num('per-cycle', values['per-cycle']),
+  faults: faults as Fault[] | undefined,
   keep: values.keep,
   log: (line) => console.log(line),
 });
 const s = report.summary;
 console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, sends seen by the service ${s.sends}`);
+const a = report.aims;
+console.log(`SIGKILLs aimed at a checkpoint ${a.checkpointKills}, landed inside one ${a.insideCheckpoint} (the WAL not yet emptied: ${a.insideWithFrames})`);
+console.log(`clock jumps ${a.clockJumps}${a.clockJumps > 0 ? ` (via ${a.clockVia})` : ''}, spurious timeouts ${a.spuriousTimeouts}, stuck ${a.stuck}`);
+console.log(`integrity ${report.integrity}`);
 console.log(`violations ${s.violations.length}`);
 console.log(`lost ${s.lost}`);
 console.log(`applied twice ${s.appliedTwice}`);

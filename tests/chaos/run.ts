@@ -16,13 +16,31 @@ import { freePort } from '../../transport/free-port.ts';
 import { ChaosService, NO_FAULTS, type FaultRates } from './chaos-service.ts';
 import { check, describeRequest, type CheckSummary } from './checker.ts';
 import { History, type WorkItem } from './history.ts';
-import { readStoreView } from './store-view.ts';
+import { integrityCheck, readStoreView } from './store-view.ts';
+import type { OosConfigInput } from '../../app/config.ts';
+import { Aims } from './aims.ts';
+import { clockJumpConfig, inflictClockJump } from './clock-jump.ts';
+import { checkpointKillConfig, inflictKillDuringCheckpoint } from './checkpoint-kill.ts';
+import { WallClockControl } from './wall-clock-control.ts';
 import { until } from '../wait.ts';
+import { waitFor } from './wait-for.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** The faults a cycle can end with. */
-export const FAULTS = ['kill-after-enqueue', 'kill-after-send', 'kill-after-result', 'kill-anytime', 'kill-during-replay', 'service-crash', 'lock-holder', 'disk-full', 'graceful-stop'] as const;
+export const FAULTS = [
+  'kill-after-enqueue',
+  'kill-after-send',
+  'kill-after-result',
+  'kill-anytime',
+  'kill-during-replay',
+  'service-crash',
+  'lock-holder',
+  'disk-full',
+  'graceful-stop',
+  'clock-jump',
+  'kill-during-checkpoint',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface ChaosOptions {
@@ -46,6 +64,10 @@ export interface ChaosReport {
   readonly summary: CheckSummary;
   /** The history of the first violating request, for the report. */
   readonly firstViolation?: string;
+  /** Where the aimed faults landed (kills inside a checkpoint, clock steps). */
+  readonly aims: Aims;
+  /** PRAGMA integrity_check of the database after the recovery. */
+  readonly integrity: string;
   readonly dir: string;
 }
 
@@ -67,8 +89,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-interface HostProcess {
+export interface HostProcess {
   readonly child: ChildProcessWithoutNullStreams;
+  /** Told every JSON line the host prints (the aimed faults listen for theirs). */
+  readonly lines: Set<(msg: Record<string, unknown>) => void>;
+  /** The host's stdout has been read to its end. */
+  readonly stdoutClosed: Promise<void>;
   readonly started: Promise<void>;
   readonly allEnqueued: Promise<void>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -95,25 +121,32 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const t0 = Date.now();
   const work: WorkItem[] = [];
   let kills = 0;
+  const aims = new Aims();
+  const clock = new WallClockControl(dir);
 
-  const spawnHost = (): HostProcess => {
+  const spawnHost = (config?: Partial<OosConfigInput>): HostProcess => {
     const workloadFile = path.join(dir, 'workload.json');
     writeFileSync(workloadFile, JSON.stringify(work));
-    const settings = { dbPath, dataDir: dir, requestEndpoint, resultEndpoint, workloadFile, window: 8, leaseMs: LEASE_MS, maxReplays: MAX_REPLAYS };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'tests/chaos/fixtures/host.ts'), JSON.stringify(settings)], { cwd: REPO_ROOT, stdio: 'pipe' });
+    const settings = { dbPath, dataDir: dir, requestEndpoint, resultEndpoint, workloadFile, window: 8, leaseMs: LEASE_MS, maxReplays: MAX_REPLAYS, clockOffsetMs: clock.offsetMs, config };
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'tests/chaos/fixtures/host.ts'), JSON.stringify(settings)], { cwd: REPO_ROOT, stdio: 'pipe', env: clock.env() });
     let resolveStarted!: () => void;
     let resolveAll!: () => void;
     const started = new Promise<void>((r) => (resolveStarted = r));
     const allEnqueued = new Promise<void>((r) => (resolveAll = r));
-    const host: HostProcess = { child, started, allEnqueued, exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal }))), stderr: '' };
+    const lines = createInterface({ input: child.stdout });
+    const stdoutClosed = new Promise<void>((r) => lines.once('close', r));
+    const host: HostProcess = { child, lines: new Set(), stdoutClosed, started, allEnqueued, exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal }))), stderr: '' };
     child.stderr.on('data', (d: Buffer) => (host.stderr = (host.stderr + d.toString()).slice(-4_000)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    // A host killed with a step request unread: the write fails, the fault says the step was not confirmed.
+    child.stdin.on('error', () => undefined);
+    lines.on('line', (line) => {
       let msg: { t?: string; id?: string; status?: string };
       try {
         msg = JSON.parse(line);
       } catch {
         return;
       }
+      for (const listener of host.lines) listener(msg);
       if (msg.t === 'started') resolveStarted();
       else if (msg.t === 'all-enqueued') resolveAll();
       else if (msg.t === 'enqueue' && msg.id && (msg.status === 'enqueued' || msg.status === 'exists')) history.accepted(msg.id, Date.now());
@@ -139,10 +172,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       // Every kind of fault once first (in a seeded order), then any.
       const fault = cycle <= faults.length ? faults[(cycle - 1 + Math.floor(options.seed % faults.length)) % faults.length] : faults[Math.floor(random() * faults.length)];
-      const host = spawnHost();
+      const host = spawnHost(AIMED_CONFIG[fault]);
       const startedAt = Date.now();
       await Promise.race([host.started, host.exited.then((e) => Promise.reject(new Error(`the host exited before starting (${e.code ?? e.signal}): ${host.stderr}`)))]);
-      const detail = await inflict(fault, { host, history, service, random, dbPath, cycleItems: work.slice(-perCycle), kill, dir, smallFs });
+      const detail = await inflict(fault, { host, history, service, random, dbPath, cycleItems: work.slice(-perCycle), kill, dir, smallFs, cycle, aims, clock });
       history.fault(cycle, Date.now(), fault, detail);
       const view = readStoreView(dbPath);
       const states = [...view.requests.values()];
@@ -176,7 +209,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const view = readStoreView(dbPath);
     const unreplayed = unreplayedOf(view).map(([id]) => id);
-    const summary = check({ history: history.requests, store: view.requests, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayed });
+    const integrity = integrityCheck(dbPath);
+    if (integrity !== 'ok') aims.violations.push({ requestId: 'the database', rule: 'integrity', detail: integrity });
+    const summary = check({ history: history.requests, store: view.requests, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayed, faultViolations: aims.violations });
     const first = summary.violations[0];
     return {
       seed: options.seed,
@@ -184,6 +219,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       kills,
       summary,
       firstViolation: first ? `${first.rule}: ${first.detail}\n${describeRequest(history.requests.get(first.requestId), view.requests.get(first.requestId), t0)}` : undefined,
+      aims,
+      integrity,
       dir,
     };
   } finally {
@@ -193,7 +230,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-interface FaultContext {
+export interface FaultContext {
   readonly host: HostProcess;
   readonly history: History;
   readonly service: ChaosService;
@@ -203,7 +240,13 @@ interface FaultContext {
   readonly cycleItems: readonly WorkItem[];
   readonly kill: (host: HostProcess) => Promise<void>;
   readonly smallFs: SmallFs;
+  readonly cycle: number;
+  readonly aims: Aims;
+  readonly clock: WallClockControl;
 }
+
+/** The host's own settings in the cycles of the aimed faults (their modules say why). */
+const AIMED_CONFIG: Partial<Record<Fault, Partial<OosConfigInput>>> = { 'clock-jump': clockJumpConfig, 'kill-during-checkpoint': checkpointKillConfig };
 
 interface SmallFs {
   readonly mounted: boolean;
@@ -249,14 +292,6 @@ function fillUp(file: string): number {
     closeSync(fd);
   }
   return size;
-}
-
-/** Waits for `condition` (tests/wait.ts); false after `ms` instead of throwing: the fault then lands anyway and the cycle line says so. */
-function waitFor(condition: () => boolean, ms = 60_000): Promise<boolean> {
-  return until(condition, 'a point to inject the fault at', ms).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function inflict(fault: Fault, c: FaultContext): Promise<string> {
@@ -349,6 +384,10 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
       await c.kill(c.host);
       return `the file system was full (${Math.round(bytes / 2 ** 20)} MiB of filler) for 2-4 s, then freed; ${alive ? 'the runtime stayed up' : 'the runtime had exited'}${resumed ? ', sending resumed' : ', no send after'}; then SIGKILL`;
     }
+    case 'clock-jump':
+      return inflictClockJump(c);
+    case 'kill-during-checkpoint':
+      return inflictKillDuringCheckpoint(c);
     case 'graceful-stop': {
       await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k, 30_000);
       c.host.child.kill('SIGTERM');

@@ -1,5 +1,6 @@
 /** Reads what the chaos checker judges from the store: one plain row per request. */
 import { openStore } from '../../persistence/connection.ts';
+import { toAttempts } from '../../persistence/records.ts';
 import type { StoredRequest } from './checker.ts';
 
 export interface StoreView {
@@ -48,6 +49,33 @@ export function readStoreView(dbPath: string): StoreView {
     const live = rows.filter((r) => r.state === 'pending' || r.state === 'in_flight').length;
     const replaying = [...byId.values()].filter((l) => l.state === 'replaying').length;
     return { requests, live, replaying, letters: byId };
+  } finally {
+    store.close();
+  }
+}
+
+/** The state of each of `ids` and the outcome of each of its finished attempts (timeout, error_result, ...). */
+export function readAttempts(dbPath: string, ids: readonly string[]): Map<string, { readonly state: string; readonly outcomes: readonly string[] }> {
+  const store = openStore({ path: dbPath, readonly: true });
+  try {
+    const get = store.sqlite.prepare('select state, history from oos_requests where request_id = ?');
+    const out = new Map<string, { state: string; outcomes: string[] }>();
+    for (const id of ids) {
+      const row = get.get(id) as { state: string; history: string } | undefined;
+      if (row) out.set(id, { state: row.state, outcomes: toAttempts(row.history).map((a) => a.outcome ?? '') });
+    }
+    return out;
+  } finally {
+    store.close();
+  }
+}
+
+/** SQLite's `PRAGMA integrity_check`: 'ok', or what it found. */
+export function integrityCheck(dbPath: string): string {
+  const store = openStore({ path: dbPath, readonly: true });
+  try {
+    const rows = store.sqlite.pragma('integrity_check') as { integrity_check: string }[];
+    return rows.map((r) => r.integrity_check).join('; ');
   } finally {
     store.close();
   }

@@ -128,6 +128,26 @@ describe('outbox: claim, leases, retry', () => {
     expect(getRequest(store, a)?.state).toBe('in_flight');
   });
 
+  it('rebaseDeadlines, run at start, pulls a lease or a retry due time stored further ahead than leaseMs or the backoff cap back to that bound, and keeps the rest', () => {
+    const store = temp.open();
+    const HOUR = 3_600_000;
+    // Stored by a process whose wall clock was an hour ahead of this one's.
+    const [far, near, retry, scheduled, fresh] = seedRequests(store, ['far', 'near', 'retry', 'scheduled', 'fresh'], T0);
+    claim(store, T0 + HOUR, 1, 2_000);
+    claim(store, T0, 1, 2_000);
+    claim(store, T0, 1, 2_000);
+    applyOk(store, [{ type: 'retryRequest', requestId: retry, nextAttemptAt: T0 + HOUR, error: 'e', failureKind: 'timeout' }], T0);
+    store.sqlite.prepare('update oos_requests set next_attempt_at = ? where request_id = ?').run(T0 + HOUR, scheduled);
+    const o = applyOne(store, { type: 'rebaseDeadlines', leaseMs: 2_000, maxBackoffMs: 500 }, T0 + 100);
+    expect(o).toEqual({ type: 'rebaseDeadlines', status: 'rebased', leases: 1, retries: 1 });
+    expect(getRequest(store, far)?.leaseUntil).toBe(T0 + 2_100);
+    expect(getRequest(store, near)?.leaseUntil).toBe(T0 + 2_000);
+    expect(getRequest(store, retry)?.nextAttemptAt).toBe(T0 + 600);
+    // Scheduled at enqueue, not a retry: its time is the caller's, not a backoff.
+    expect(getRequest(store, scheduled)?.nextAttemptAt).toBe(T0 + HOUR);
+    expect(getRequest(store, fresh)?.nextAttemptAt).toBe(T0);
+  });
+
   it('retryRequest puts a live request back to pending, records the failure and closes the attempt in the history', () => {
     const store = temp.open();
     const [id] = seedRequests(store, ['a'], T0);

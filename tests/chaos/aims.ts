@@ -1,0 +1,19 @@
+/**
+ * What the aimed faults did: whether each landed where it was aimed (a SIGKILL inside a
+ * checkpoint, a clock step while a lease and a backoff were running), for the run's summary, and
+ * the violations they judged as they happened, for the checker.
+ */
+import type { Violation } from './checker.ts';
+
+export class Aims {
+  /** SIGKILLs sent on a "checkpoint started" line, those that landed before it finished, and of those the ones that left frames in the WAL. */
+  checkpointKills = 0;
+  insideCheckpoint = 0;
+  insideWithFrames = 0;
+  /** Wall-clock steps of the host, and how they reached it (libfaketime or a replaced Date.now). */
+  clockJumps = 0;
+  clockVia = '';
+  spuriousTimeouts = 0;
+  stuck = 0;
+  readonly violations: Violation[] = [];
+}
