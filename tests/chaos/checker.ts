@@ -28,7 +28,10 @@ export interface CheckInput {
   readonly unreplayedLetters?: readonly number[];
 }
 
-export type Rule = 'lost' | 'applied-twice' | 'not-accepted' | 'phantom-result' | 'trace-split' | 'send-not-claimed' | 'replay-uncapped' | 'replay-missing' | 'dead-without-reason';
+export type Rule = 'lost' | 'applied-twice' | 'not-accepted' | 'phantom-result' | 'trace-split' | 'send-not-claimed' | 'replay-uncapped' | 'replay-missing' | 'dead-without-reason' | BridgeRule;
+
+/** Bridge mode's own (bridge-checker.ts). */
+export type BridgeRule = 'dropped' | 'not-delivered' | 'superseded-without-successor' | 'forwarded-not-done';
 
 export interface Violation {
   readonly requestId: string;
@@ -47,7 +50,7 @@ export interface CheckSummary {
   readonly violations: readonly Violation[];
 }
 
-const traceId = (tp: string | null | undefined) => (tp ? tp.split('-')[1] : undefined);
+export const traceId = (tp: string | null | undefined) => (tp ? tp.split('-')[1] : undefined);
 const answeredOk = (h: RequestHistory) => h.answers.some((a) => a.answer === 'ok' || a.answer === 'twice' || a.answer === 'late');
 
 export function check(input: CheckInput): CheckSummary {

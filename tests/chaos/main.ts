@@ -1,19 +1,24 @@
 /**
- * `npm run chaos -- [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]`: the long form
+ * `npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]`: the long form
  * of the fault-injection suite. Prints the seed first (rerun with it to replay the schedule), one
  * line per cycle, then a summary ending in `lost N` and `applied twice N`; exits 1 on any
  * violation, printing the history of the first violating request.
  */
 import { parseArgs } from 'node:util';
 import { runChaos } from './run.ts';
+import { isBridgeReport } from './bridge.ts';
 
-const USAGE = `Usage: npm run chaos -- [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]
+const USAGE = `Usage: npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]
 
 Runs shoal in a child process beside a misbehaving backtest service (late, duplicate, garbage and
 missing answers, poison requests), ends every cycle with a fault (SIGKILL at a chosen point, the
 service crashing, a second process holding the write lock, a graceful stop), recovers, and checks
 the history against the store: nothing lost, nothing applied twice.
 
+  --mode M        direct (default): shoal embedded in a host process; bridge: the built
+                  \`shoal start --bridge\` between a stand-in host process (killed and
+                  restarted too) and the service; a frame the host sent that shoal never
+                  stored is counted (the host's protocol has no acknowledgement)
   --minutes N     run cycles for N minutes (at least one of each fault)
   --cycles N      run exactly N cycles (default: one of each fault)
   --seed S        the schedule's seed (default: random, printed first)
@@ -22,7 +27,7 @@ the history against the store: nothing lost, nothing applied twice.
 `;
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string' }, cycles: { type: 'string' }, seed: { type: 'string' }, 'per-cycle': { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  options: { mode: { type: 'string' }, minutes: { type: 'string' }, cycles: { type: 'string' }, seed: { type: 'string' }, 'per-cycle': { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   strict: true,
 });
 if (values.help) {
@@ -38,10 +43,15 @@ const num = (name: string, v: string | undefined) => {
   }
   return n;
 };
+if (values.mode !== undefined && values.mode !== 'direct' && values.mode !== 'bridge') {
+  process.stderr.write(`chaos: --mode must be direct or bridge, got '${values.mode}'\n`);
+  process.exit(2);
+}
 const seed = num('seed', values.seed) ?? Math.floor(Math.random() * 2 ** 31);
 console.log(`seed ${seed}`);
 const report = await runChaos({
   seed,
+  mode: values.mode as 'direct' | 'bridge' | undefined,
   minutes: num('minutes', values.minutes),
   cycles: num('cycles', values.cycles),
   perCycle: num('per-cycle', values['per-cycle']),
@@ -49,7 +59,15 @@ const report = await runChaos({
   log: (line) => console.log(line),
 });
 const s = report.summary;
-console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, sends seen by the service ${s.sends}`);
+if (isBridgeReport(report)) {
+  const b = report.bridge;
+  console.log(
+    `cycles ${report.cycles}, SIGKILLs ${report.kills} (shoal ${report.shoalKills}, host ${report.hostKills}), service crashes ${report.serviceCrashes}, strategies ${b.strategies}, requests sent by the host ${b.requests}, stored ${b.accepted}, refused by the intake ${b.refused}, done ${b.done}, dead ${b.dead}, superseded ${b.superseded}, sends seen by the service ${b.sends}`,
+  );
+  console.log(`results received by the host ${b.hostReceived}, duplicates to the host ${b.duplicatesToHost}`);
+  console.log(`frames never stored ${b.neverStored.length}${b.neverStored.length > 0 ? `: ${b.neverStored.join(', ')}` : ''}`);
+  console.log(`strategies without a result for their latest request: poison ${b.unanswered.poison}, refused ${b.unanswered.refused}, other ${b.unanswered.other.length}${b.unanswered.other.length > 0 ? ` (${b.unanswered.other.join('; ')})` : ''}`);
+} else console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, sends seen by the service ${s.sends}`);
 console.log(`violations ${s.violations.length}`);
 console.log(`lost ${s.lost}`);
 console.log(`applied twice ${s.appliedTwice}`);

@@ -18,6 +18,7 @@ import { check, describeRequest, type CheckSummary } from './checker.ts';
 import { History, type WorkItem } from './history.ts';
 import { readStoreView } from './store-view.ts';
 import { until } from '../wait.ts';
+import { runBridgeChaos, type BridgeOptions } from './bridge.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -37,6 +38,9 @@ export interface ChaosOptions {
   readonly log?: (line: string) => void;
   /** Keep the run's folder (database, logs) for a look afterwards. */
   readonly keep?: boolean;
+  /** direct (default): shoal embedded in a host process; bridge: `shoal start --bridge` between a host process and the service (bridge.ts). */
+  readonly mode?: 'direct' | 'bridge';
+  readonly bridge?: BridgeOptions;
 }
 
 export interface ChaosReport {
@@ -50,9 +54,9 @@ export interface ChaosReport {
 }
 
 /** The runtime's settings in the child: short leases and quick retries so a run takes minutes. */
-const LEASE_MS = 1_500;
+export const LEASE_MS = 1_500;
 export const MAX_REPLAYS = 2;
-const DEFAULT_RATES: FaultRates = { hang: 0.04, late: 0.04, twice: 0.05, garbage: 0.03 };
+export const DEFAULT_RATES: FaultRates = { hang: 0.04, late: 0.04, twice: 0.05, garbage: 0.03 };
 
 /** xorshift32: the run's only source of randomness, so a seed replays the same schedule. */
 export function seededRandom(seed: number): () => number {
@@ -76,6 +80,7 @@ interface HostProcess {
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  if (options.mode === 'bridge') return runBridgeChaos(options);
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
   const faults = options.faults ?? FAULTS;
@@ -252,7 +257,7 @@ function fillUp(file: string): number {
 }
 
 /** Waits for `condition` (tests/wait.ts); false after `ms` instead of throwing: the fault then lands anyway and the cycle line says so. */
-function waitFor(condition: () => boolean, ms = 60_000): Promise<boolean> {
+export function waitFor(condition: () => boolean, ms = 60_000): Promise<boolean> {
   return until(condition, 'a point to inject the fault at', ms).then(
     () => true,
     () => false,
