@@ -51,6 +51,8 @@ export interface BridgeSummary extends CheckSummary {
   /** Result frames the host got, duplicates included; and the copies beyond the first. */
   readonly hostReceived: number;
   readonly duplicatesToHost: number;
+  /** Of those, copies with no stop of shoal and no death of the host since the copy before (the reopen window, ADR 0009, or a late read of the host's output). */
+  readonly duplicatesWithoutStop: number;
   /** Frames the host sent that shoal never stored (lost with a stopped shoal or a dead host). */
   readonly neverStored: readonly string[];
   /** Strategies whose latest ask never got a result to the host: by why. */
@@ -72,6 +74,7 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
   let sends = 0;
   let hostReceived = 0;
   let duplicates = 0;
+  let duplicatesWithoutStop = 0;
   const neverStored: string[] = [];
   const byStrategy = new Map<string, HostAsk[]>();
   for (const [id, a] of input.asks) {
@@ -80,6 +83,7 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
     sends += h?.sends.length ?? 0;
     hostReceived += a.got.length;
     duplicates += Math.max(0, a.got.length - 1);
+    for (let i = 1; i < a.got.length; i++) if (!input.stops.some((t) => t >= a.got[i - 1] && t <= a.got[i])) duplicatesWithoutStop++;
     if (a.askedAt === undefined) {
       if (row || store.refused.has(id)) flag(id, 'phantom-result', 'stored, but the host never sent it');
       continue;
@@ -160,6 +164,7 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
     appliedTwice: count('applied-twice') + count('forwarded-not-done'),
     hostReceived,
     duplicatesToHost: duplicates,
+    duplicatesWithoutStop,
     neverStored,
     unanswered,
     violations,
