@@ -37,6 +37,8 @@ export interface BridgeCheckInput {
   readonly store: BridgeStore;
   /** When shoal exited (SIGKILL or stop) or the host died: frames sent before were in socket buffers that died. */
   readonly stops: readonly number[];
+  /** When the host died (a subset of stops): shoal then forwards again what it handed off just before (ADR 0009's reopen window). */
+  readonly hostDeaths?: readonly number[];
   readonly maxReplays: number;
   readonly unreplayedLetters?: readonly number[];
   /** Result frames the host got whose request id it could not read or never asked. */
@@ -53,6 +55,8 @@ export interface BridgeSummary extends CheckSummary {
   readonly duplicatesToHost: number;
   /** Of those, copies with no stop of shoal and no death of the host since the copy before (the reopen window, ADR 0009, or a late read of the host's output). */
   readonly duplicatesWithoutStop: number;
+  /** Of those, copies with a death of the host since the copy before. */
+  readonly duplicatesAfterHostDeath: number;
   /** Frames the host sent that shoal never stored (lost with a stopped shoal or a dead host). */
   readonly neverStored: readonly string[];
   /** Strategies whose latest ask never got a result to the host: by why. */
@@ -75,6 +79,8 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
   let hostReceived = 0;
   let duplicates = 0;
   let duplicatesWithoutStop = 0;
+  let duplicatesAfterHostDeath = 0;
+  const between = (times: readonly number[] | undefined, from: number, to: number) => (times ?? []).some((t) => t >= from && t <= to);
   const neverStored: string[] = [];
   const byStrategy = new Map<string, HostAsk[]>();
   for (const [id, a] of input.asks) {
@@ -83,7 +89,10 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
     sends += h?.sends.length ?? 0;
     hostReceived += a.got.length;
     duplicates += Math.max(0, a.got.length - 1);
-    for (let i = 1; i < a.got.length; i++) if (!input.stops.some((t) => t >= a.got[i - 1] && t <= a.got[i])) duplicatesWithoutStop++;
+    for (let i = 1; i < a.got.length; i++) {
+      if (!between(input.stops, a.got[i - 1], a.got[i])) duplicatesWithoutStop++;
+      if (between(input.hostDeaths, a.got[i - 1], a.got[i])) duplicatesAfterHostDeath++;
+    }
     if (a.askedAt === undefined) {
       if (row || store.refused.has(id)) flag(id, 'phantom-result', 'stored, but the host never sent it');
       continue;
@@ -165,6 +174,7 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
     hostReceived,
     duplicatesToHost: duplicates,
     duplicatesWithoutStop,
+    duplicatesAfterHostDeath,
     neverStored,
     unanswered,
     violations,

@@ -113,6 +113,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   const strategies: PlannedStrategy[] = [];
   const byStrategy = new Map<string, PlannedStrategy>();
   const stops: number[] = [];
+  const hostDeaths: number[] = [];
   let strayResults = 0;
   const service = new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
   await service.start();
@@ -194,6 +195,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
     h.child.kill('SIGKILL');
     await h.exited;
     stops.push(Date.now());
+    hostDeaths.push(Date.now());
     hostKills++;
   };
 
@@ -261,9 +263,11 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
 
     // Recovery: the faults stop (poison stays poison), every process up, until the host asks no more and shoal is idle.
     service.rates = NO_FAULTS;
-    if (!shoalUp()) await startShoal();
-    if (!host || host.child.exitCode !== null || host.child.signalCode !== null) await startHost();
+    // A fresh start, as in the direct mode: letters are replayed at start-up (after the quiet period).
+    if (shoalUp()) log(`recovery: shoal stopped on SIGTERM before the recovery start (${await stopShoal()})`);
     const owed = [...view().letters].filter(([, l]) => l.state === 'dead' && l.replayCount < MAX_REPLAYS);
+    await startShoal();
+    if (!host || host.child.exitCode !== null || host.child.signalCode !== null) await startHost();
     const unreplayedOf = (v: BridgeStoreView) => owed.filter(([id, l]) => v.letters.get(id)?.state === 'dead' && v.letters.get(id)?.replayCount === l.replayCount);
     const lastStop = () => stops.at(-1) ?? 0;
     const settled = (v: BridgeStoreView) => {
@@ -290,7 +294,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
 
     const v = view();
     const summary = checkBridge(
-      { asks, service: history.requests, store: v, stops, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayedOf(v).map(([id]) => id), strayResults },
+      { asks, service: history.requests, store: v, stops, hostDeaths, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayedOf(v).map(([id]) => id), strayResults },
       (s) => byStrategy.get(s)?.poison ?? false,
       (s) => byStrategy.get(s)?.refused ?? false,
     );
