@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkBridge, type BridgeStore, type HostAsk } from './bridge-checker.ts';
 import type { StoredRequest } from './checker.ts';
+import type { StoreAudit } from '../../persistence/audit.ts';
 import type { RequestHistory } from './history.ts';
 
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -17,6 +18,7 @@ const svc = (id: string, over: Partial<RequestHistory> = {}): RequestHistory => 
 const row = (id: string, over: Partial<StoredRequest> = {}): StoredRequest => ({ requestId: id, state: 'done', sends: 1, traceparent: TP, results: 1, appliedTo: 0, letters: [], lastError: null, ...over });
 
 interface Case {
+  audit?: StoreAudit;
   asks: HostAsk[];
   service?: RequestHistory[];
   rows?: StoredRequest[];
@@ -33,7 +35,7 @@ function run(c: Case) {
     refused: new Map(Object.entries(c.refused ?? {})),
   };
   return checkBridge(
-    { asks: new Map(c.asks.map((a) => [a.requestId, a])), service: new Map((c.service ?? []).map((h) => [h.item.requestId, h])), store, stops: c.stops ?? [], maxReplays: 2 },
+    { asks: new Map(c.asks.map((a) => [a.requestId, a])), service: new Map((c.service ?? []).map((h) => [h.item.requestId, h])), store, stops: c.stops ?? [], maxReplays: 2, audit: c.audit },
     (s) => s.startsWith('S-p'),
     () => false,
   );
@@ -94,5 +96,18 @@ describe('bridge chaos checker', () => {
       forwards: { 'a.1': 'forwarded', 'b.1': 'forwarded' },
     });
     expect(rules(s)).toEqual(['a.1:trace-split', 'b.1:send-not-claimed', 'c.1:lost']);
+  });
+
+  it("the store's own audit must count what the history counts: requests, done, dead, superseded, forwards, nothing lost or applied twice", () => {
+    const audit = (over: Partial<StoreAudit>): StoreAudit => ({
+      requests: 1, live: 0, done: 1, dead: 0, superseded: 0, results: 1, forwards: { pending: 0, forwarded: 1, dead: 0 }, doneWithoutForward: 0, forwardWithoutDone: 0, deadForwardWithoutLetter: 0,
+      doneWithoutResult: 0, deadWithoutLetter: 0, resultWithoutDone: 0, resultsTwice: 0, duplicatesIgnored: 0, lost: 0, appliedTwice: 0, ...over,
+    });
+    const c = { asks: [ask('a.1')], service: [svc('a.1')], rows: [row('a.1')], forwards: { 'a.1': 'forwarded' } };
+    expect(rules(run({ ...c, audit: audit({}) }))).toEqual([]);
+    expect(run({ ...c, audit: audit({ requests: 2, lost: 1 }) }).violations.map((v) => v.detail)).toEqual([
+      "the store's audit counts requests 2, the history 1",
+      "the store's audit counts lost 1, the history 0",
+    ]);
   });
 });

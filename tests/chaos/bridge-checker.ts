@@ -9,6 +9,7 @@
  */
 import { traceId, type CheckSummary, type Rule, type StoredRequest, type Violation } from './checker.ts';
 import type { RequestHistory } from './history.ts';
+import type { StoreAudit } from '../../persistence/audit.ts';
 
 /** One request the host may send: the first ask for a strategy or an ask again. */
 export interface HostAsk {
@@ -41,6 +42,8 @@ export interface BridgeCheckInput {
   readonly hostDeaths?: readonly number[];
   readonly maxReplays: number;
   readonly unreplayedLetters?: readonly number[];
+  /** The store's own account (persistence/audit.ts): its counts must equal the history's. */
+  readonly audit?: StoreAudit;
   /** Result frames the host got whose request id it could not read or never asked. */
   readonly strayResults?: number;
 }
@@ -149,6 +152,16 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
   for (const id of store.requests.keys()) if (!input.asks.has(id)) flag(id, 'phantom-result', 'in the store but never planned');
   for (const letter of input.unreplayedLetters ?? []) flag(`letter ${letter}`, 'replay-missing', 'a dead letter with replays left was not replayed after recovery');
   if (input.strayResults) flag('-', 'phantom-result', `the host got ${input.strayResults} result frames for request ids it never sent`);
+
+  if (input.audit) {
+    const a = input.audit;
+    const counted = { requests: accepted, done, dead, superseded, live: 0, 'forwards forwarded or dead': done, lost: 0, 'applied twice': 0 };
+    const stored = { requests: a.requests, done: a.done, dead: a.dead, superseded: a.superseded, live: a.live, 'forwards forwarded or dead': a.forwards.forwarded + a.forwards.dead, lost: a.lost, 'applied twice': a.appliedTwice };
+    for (const [k, v] of Object.entries(counted)) {
+      const s = stored[k as keyof typeof stored];
+      if (s !== v) flag('-', 'counter-mismatch', `the store's audit counts ${k} ${s}, the history ${v}`);
+    }
+  }
 
   // Per strategy: did the host get the result of its latest ask?
   const unanswered = { poison: 0, refused: 0, other: [] as string[] };

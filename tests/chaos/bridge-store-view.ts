@@ -1,4 +1,5 @@
 /** Reads what the bridge checker judges from the store: the request rows (store-view.ts), superseded links, forwards to the host and the intake's refusals. */
+import { auditStore, type StoreAudit } from '../../persistence/audit.ts';
 import { openStore } from '../../persistence/connection.ts';
 import { INTAKE_LETTER_KIND } from '../../actors/intake.ts';
 import type { BridgeStore } from './bridge-checker.ts';
@@ -22,6 +23,35 @@ export function readBridgeStoreView(dbPath: string): BridgeStoreView {
     for (const l of letters) refused.set(l.request_id, [...(refused.get(l.request_id) ?? []), l.error]);
     const pendingForwards = [...forwards.values()].filter((f) => f.state === 'pending').length;
     return { ...view, supersededBy, forwards, refused, pendingForwards };
+  } finally {
+    store.close();
+  }
+}
+
+/** The store's own audit (persistence/audit.ts). */
+export function readAudit(dbPath: string): StoreAudit {
+  const store = openStore({ path: dbPath, readonly: true });
+  try {
+    return auditStore(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** Light reads for the fault points, polled while the run goes on: how many of `ids` are stored; how many letters are being replayed. */
+export function countStored(dbPath: string, ids: readonly string[]): number {
+  const store = openStore({ path: dbPath, readonly: true });
+  try {
+    return (store.sqlite.prepare(`select count(*) as n from oos_requests where request_id in (select value from json_each(?))`).get(JSON.stringify(ids)) as { n: number }).n;
+  } finally {
+    store.close();
+  }
+}
+
+export function countReplaying(dbPath: string): number {
+  const store = openStore({ path: dbPath, readonly: true });
+  try {
+    return (store.sqlite.prepare(`select count(*) as n from dead_letters where state = 'replaying'`).get() as { n: number }).n;
   } finally {
     store.close();
   }

@@ -21,7 +21,8 @@ import { exited, REPO_ROOT } from '../persistence/helpers.ts';
 import { startService, type RunningService } from '../cli/service-process.ts';
 import { until } from '../wait.ts';
 import { checkBridge, type BridgeSummary, type HostAsk } from './bridge-checker.ts';
-import { readBridgeStoreView, type BridgeStoreView } from './bridge-store-view.ts';
+import { countReplaying, countStored, readAudit, readBridgeStoreView, type BridgeStoreView } from './bridge-store-view.ts';
+import type { StoreAudit } from '../../persistence/audit.ts';
 import { ChaosService, NO_FAULTS } from './chaos-service.ts';
 import { describeRequest } from './checker.ts';
 import type { BridgeHostItem, BridgeHostSettings } from './fixtures/bridge-host.ts';
@@ -45,6 +46,8 @@ export interface BridgeReport extends ChaosReport {
   readonly shoalKills: number;
   readonly hostKills: number;
   readonly serviceCrashes: number;
+  /** The store's own account at the end (persistence/audit.ts). */
+  readonly audit: StoreAudit;
 }
 
 /** A strategy of the workload: poison ones fail at the service every time, refused ones name a candle file that is not there. */
@@ -242,6 +245,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
         service,
         dbPath,
         killShoal,
+        signalShoal: () => shoal?.child.kill('SIGKILL'),
         stopShoal,
         restartHost: async () => {
           await killHost();
@@ -293,8 +297,9 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
     hostKills--; // the run's end, not a fault
 
     const v = view();
+    const audit = readAudit(dbPath);
     const summary = checkBridge(
-      { asks, service: history.requests, store: v, stops, hostDeaths, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayedOf(v).map(([id]) => id), strayResults },
+      { asks, service: history.requests, store: v, stops, hostDeaths, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayedOf(v).map(([id]) => id), strayResults, audit },
       (s) => byStrategy.get(s)?.poison ?? false,
       (s) => byStrategy.get(s)?.refused ?? false,
     );
@@ -307,6 +312,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       shoalKills,
       hostKills,
       serviceCrashes,
+      audit,
       summary,
       bridge: summary,
       firstViolation: first
@@ -330,6 +336,8 @@ interface BridgeFaultContext {
   readonly service: ChaosService;
   readonly dbPath: string;
   readonly killShoal: () => Promise<void>;
+  /** SIGKILL now, from a callback; killShoal then waits for the exit. */
+  readonly signalShoal: () => void;
   readonly stopShoal: () => Promise<string>;
   readonly restartHost: () => Promise<void>;
   readonly crashService: () => Promise<void>;
@@ -343,12 +351,7 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
   switch (fault) {
     case 'kill-after-enqueue': {
       // Stored: the bridge's durable point (there is no acknowledgement to the host).
-      const seen = await waitFor(
-        throttled(() => {
-          const stored = readBridgeStoreView(c.dbPath).requests;
-          return ids.filter((id) => stored.has(id)).length >= k;
-        }, 50),
-      );
+      const seen = await waitFor(throttled(() => countStored(c.dbPath, ids) >= k, 50));
       await c.killShoal();
       return `SIGKILL of shoal after ${k} stored${seen ? '' : ' (not reached)'}`;
     }
@@ -362,7 +365,11 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
       let reached = false;
       c.service.onAnswer = (id, answer) => {
         if (!idSet.has(id) || (answer !== 'ok' && answer !== 'twice' && answer !== 'late')) return;
-        if (++answered === k) reached = true;
+        // Killed the moment the answer is handed over: it is in flight to a shoal that dies.
+        if (++answered === k) {
+          reached = true;
+          c.signalShoal();
+        }
       };
       await waitFor(() => reached);
       c.service.onAnswer = undefined;
@@ -376,7 +383,7 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
       return `SIGKILL of shoal ${ms} ms into the cycle`;
     }
     case 'kill-during-replay': {
-      const replaying = await waitFor(throttled(() => readBridgeStoreView(c.dbPath).replaying > 0, 50), 20_000);
+      const replaying = await waitFor(throttled(() => countReplaying(c.dbPath) > 0, 50), 20_000);
       await c.killShoal();
       return replaying ? 'SIGKILL of shoal while a dead letter was being replayed' : 'SIGKILL of shoal (no replay under way within 20 s)';
     }

@@ -31,7 +31,7 @@ export interface CheckInput {
 export type Rule = 'lost' | 'applied-twice' | 'not-accepted' | 'phantom-result' | 'trace-split' | 'send-not-claimed' | 'replay-uncapped' | 'replay-missing' | 'dead-without-reason' | BridgeRule;
 
 /** Bridge mode's own (bridge-checker.ts). */
-export type BridgeRule = 'dropped' | 'not-delivered' | 'superseded-without-successor' | 'forwarded-not-done';
+export type BridgeRule = 'dropped' | 'not-delivered' | 'superseded-without-successor' | 'forwarded-not-done' | 'counter-mismatch';
 
 export interface Violation {
   readonly requestId: string;

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { runChaos } from './run.ts';
 import { isBridgeReport } from './bridge.ts';
+import { formatAudit } from '../../persistence/audit.ts';
 
 const USAGE = `Usage: npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]
 
@@ -64,6 +65,7 @@ if (isBridgeReport(report)) {
   console.log(
     `cycles ${report.cycles}, SIGKILLs ${report.kills} (shoal ${report.shoalKills}, host ${report.hostKills}), service crashes ${report.serviceCrashes}, strategies ${b.strategies}, requests sent by the host ${b.requests}, stored ${b.accepted}, refused by the intake ${b.refused}, done ${b.done}, dead ${b.dead}, superseded ${b.superseded}, sends seen by the service ${b.sends}`,
   );
+  console.log(`the store's audit: ${formatAudit(report.audit)}`);
   console.log(`results received by the host ${b.hostReceived}, duplicates to the host ${b.duplicatesToHost} (${b.duplicatesAfterHostDeath} after the host died, forwarded again by the reopen window; ${b.duplicatesWithoutStop} with no stop of shoal or the host between the copies)`);
   console.log(`frames never stored ${b.neverStored.length}${b.neverStored.length > 0 ? `: ${b.neverStored.join(', ')}` : ''}`);
   console.log(`strategies without a result for their latest request: poison ${b.unanswered.poison}, refused ${b.unanswered.refused}, other ${b.unanswered.other.length}${b.unanswered.other.length > 0 ? ` (${b.unanswered.other.join('; ')})` : ''}`);
