@@ -292,14 +292,17 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       const v = view();
       log(`recovery did not settle in 300 s: live ${v.live}, letters replaying ${v.replaying}, forwards pending ${v.pendingForwards}, letters owed a replay ${unreplayedOf(v).length}`);
     }
+    // The run's end, not faults: a frame sent before these stops must have been stored by then.
+    const faultStops = [...stops];
+    const faultHostDeaths = [...hostDeaths];
     log(`recovery: shoal stopped on SIGTERM (${await stopShoal()})`);
-    await killHost();
-    hostKills--; // the run's end, not a fault
+    host!.child.kill('SIGKILL');
+    await host!.exited;
 
     const v = view();
     const audit = readAudit(dbPath);
     const summary = checkBridge(
-      { asks, service: history.requests, store: v, stops, hostDeaths, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayedOf(v).map(([id]) => id), strayResults, audit },
+      { asks, service: history.requests, store: v, stops: faultStops, hostDeaths: faultHostDeaths, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayedOf(v).map(([id]) => id), strayResults, audit },
       (s) => byStrategy.get(s)?.poison ?? false,
       (s) => byStrategy.get(s)?.refused ?? false,
     );
