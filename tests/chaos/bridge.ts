@@ -380,8 +380,10 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
       return `SIGKILL of shoal right after result ${k} was sent${reached ? '' : ' (not reached)'}`;
     }
     case 'kill-anytime': {
+      // A moment drawn from the seed, not a state: the clock is the condition.
       const ms = Math.floor(c.random() * 2_000);
-      await new Promise((r) => setTimeout(r, ms));
+      const at = Date.now() + ms;
+      await waitFor(() => Date.now() >= at, ms + 1_000);
       await c.killShoal();
       return `SIGKILL of shoal ${ms} ms into the cycle`;
     }
