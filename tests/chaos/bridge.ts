@@ -308,6 +308,8 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
     );
     const first = summary.violations[0];
     const firstAsk = first ? asks.get(first.requestId) : undefined;
+    // The host is told nothing (no acknowledgement): acceptance is the store line, so the direct mode's "accepted" line is left out.
+    const describe = (id: string) => describeRequest(history.requests.get(id), v.requests.get(id), t0).replace(/\n {2}accepted: [^\n]*/, '');
     return {
       seed: options.seed,
       cycles: cycle,
@@ -319,7 +321,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       summary,
       bridge: summary,
       firstViolation: first
-        ? `${first.rule}: ${first.detail}\n${describeRequest(history.requests.get(first.requestId), v.requests.get(first.requestId), t0)}\n  host: ${firstAsk ? `asked ${firstAsk.askedAt === undefined ? 'never' : `+${firstAsk.askedAt - t0} ms`}, got ${firstAsk.got.map((t) => `+${t - t0} ms`).join(', ') || 'nothing'}` : '-'}; shoal/host stops at ${stops.map((t) => `+${t - t0}`).join(', ')} ms`
+        ? `${first.rule}: ${first.detail}\n${describe(first.requestId)}\n  host: ${firstAsk ? `asked ${firstAsk.askedAt === undefined ? 'never' : `+${firstAsk.askedAt - t0} ms`}, got ${firstAsk.got.map((t) => `+${t - t0} ms`).join(', ') || 'nothing'}` : '-'}; shoal/host stops at ${stops.map((t) => `+${t - t0}`).join(', ')} ms`
         : undefined,
       dir,
     };
