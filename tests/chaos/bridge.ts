@@ -10,7 +10,7 @@
  * the faults off, and bridge-checker.ts judges the host's and the service's history and the store.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,7 @@ import { freePort } from '../../transport/free-port.ts';
 import { csv, validLines } from '../domain/candles/fixtures.ts';
 import { exited, REPO_ROOT } from '../persistence/helpers.ts';
 import { startService, type RunningService } from '../cli/service-process.ts';
+import { BUILT_CLI } from '../cli/cli-process.ts';
 import { until } from '../wait.ts';
 import { checkBridge, type BridgeSummary, type HostAsk } from './bridge-checker.ts';
 import { countReplaying, countStored, readAudit, readBridgeStoreView, type BridgeStoreView } from './bridge-store-view.ts';
@@ -86,6 +87,7 @@ export function isBridgeReport(r: ChaosReport): r is BridgeReport {
 }
 
 export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeReport> {
+  if (!existsSync(BUILT_CLI)) throw new Error(`bridge mode runs the built command ${BUILT_CLI}: run npm run build first`);
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
   const faults = BRIDGE_FAULTS;

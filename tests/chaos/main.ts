@@ -19,7 +19,8 @@ the history against the store: nothing lost, nothing applied twice.
   --mode M        direct (default): shoal embedded in a host process; bridge: the built
                   \`shoal start --bridge\` between a stand-in host process (killed and
                   restarted too) and the service; a frame the host sent that shoal never
-                  stored is counted (the host's protocol has no acknowledgement)
+                  stored is counted (the host's protocol has no acknowledgement);
+                  runs dist/: npm run build first
   --minutes N     run cycles for N minutes (at least one of each fault)
   --cycles N      run exactly N cycles (default: one of each fault)
   --seed S        the schedule's seed (default: random, printed first)
