@@ -84,6 +84,18 @@ interface State {
 
 const defaultPause: BackoffPolicy = { minMs: 100, maxMs: 5_000, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false };
 
+/**
+ * The hand-offs to forward again when the host's connection dropped at `lostAt` and the loss is
+ * handled at `now`: those marked from `reopenWindowMs` before the drop up to now. Not only up to
+ * the drop: a hand-off's mark is timestamped when it commits, which can come after the drop it
+ * went down with (the socket took the frame just before the disconnect was seen). One marked after
+ * a new host connected is forwarded twice, which the host's protocol allows; a cut at the drop
+ * would lose it. Pure.
+ */
+export function reopenSpan(lostAt: number, now: number, policy: Pick<ForwardPolicy, 'reopenWindowMs'>): { since: number; until: number } {
+  return { since: lostAt - policy.reopenWindowMs, until: Math.max(lostAt, now) };
+}
+
 /** Why a pending forward must be given up now, or undefined while it may still be tried. Pure. */
 export function forwardExpired(f: Pick<HostForward, 'attempts' | 'firstAt'>, now: number, policy: Pick<ForwardPolicy, 'maxAttempts' | 'maxAgeMs'>): string | undefined {
   if (f.attempts >= policy.maxAttempts) return `${f.attempts} of ${policy.maxAttempts} hand-offs to the host failed`;
@@ -184,7 +196,7 @@ export function forwarder(config: ForwarderConfig, stats = new ForwarderStats())
       for (const m of msgs) {
         if (m.kind === 'tick') tick = true;
         else if (m.kind === 'hostLost') {
-          const [o] = await db(ctx, [{ type: 'forwardsReopened', since: m.at - policy.reopenWindowMs, until: m.at }]);
+          const [o] = await db(ctx, [{ type: 'forwardsReopened', ...reopenSpan(m.at, ctx.clock.now(), policy) }]);
           if (o.type === 'forwardsReopened' && o.status === 'reopened') stats.reopened += o.reopened;
         } else if (m.hostUp) state.pausedUntil = 0;
       }

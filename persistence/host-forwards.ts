@@ -46,8 +46,9 @@ export interface DeadForwardCommand {
 }
 
 /**
- * The host's connection dropped at `until`: forwards handed off at or after `since` may have died
- * with it in transit (the host's protocol has no acknowledgement), so they are pending again.
+ * The host's connection dropped: forwards marked handed off from `since` to `until` may have died
+ * with it in transit (the host's protocol has no acknowledgement), so they are pending again. The
+ * forwarder's span (reopenSpan) runs past the drop to when the loss is handled.
  */
 export interface ForwardsReopenedCommand {
   type: 'forwardsReopened';

@@ -1,6 +1,6 @@
 /** The forwarder's bound on a forward, as a pure rule (its behaviour on sockets: tests/app/bridge.test.ts). */
 import { describe, expect, it } from 'vitest';
-import { forwardExpired } from '../../actors/forwarder.ts';
+import { forwardExpired, reopenSpan } from '../../actors/forwarder.ts';
 
 const policy = { maxAttempts: 3, maxAgeMs: 1_000 };
 
@@ -15,5 +15,15 @@ describe('forwardExpired', () => {
 
   it('is given up at maxAgeMs after its result was stored, saying the host was not reachable', () => {
     expect(forwardExpired({ attempts: 0, firstAt: 0 }, 1_000, policy)).toContain('not handed to the host within 1000 ms');
+  });
+});
+
+describe('reopenSpan', () => {
+  it("reopens the hand-offs of reopenWindowMs before the host's connection dropped and every one marked since, up to the loss being handled: a mark that commits after the drop went down with it", () => {
+    expect(reopenSpan(10_000, 10_040, { reopenWindowMs: 1_000 })).toEqual({ since: 9_000, until: 10_040 });
+  });
+
+  it('never ends before the drop, whatever the clock says when the loss is handled', () => {
+    expect(reopenSpan(10_000, 9_990, { reopenWindowMs: 1_000 })).toEqual({ since: 9_000, until: 10_000 });
   });
 });

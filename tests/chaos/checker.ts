@@ -43,7 +43,11 @@ export type Rule =
   // judged by the aimed faults themselves (clock-jump.ts, checkpoint-kill.ts) and passed in
   | 'spurious-timeout'
   | 'stuck'
-  | 'integrity';
+  | 'integrity'
+  | BridgeRule;
+
+/** Bridge mode's own (bridge-checker.ts). */
+export type BridgeRule = 'dropped' | 'not-delivered' | 'superseded-without-successor' | 'forwarded-not-done' | 'counter-mismatch';
 
 export interface Violation {
   readonly requestId: string;
@@ -62,7 +66,7 @@ export interface CheckSummary {
   readonly violations: readonly Violation[];
 }
 
-const traceId = (tp: string | null | undefined) => (tp ? tp.split('-')[1] : undefined);
+export const traceId = (tp: string | null | undefined) => (tp ? tp.split('-')[1] : undefined);
 const answeredOk = (h: RequestHistory) => h.answers.some((a) => a.answer === 'ok' || a.answer === 'twice' || a.answer === 'late');
 
 export function check(input: CheckInput): CheckSummary {

@@ -1,13 +1,15 @@
 /**
- * `npm run chaos -- [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]`: the long form
+ * `npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]`: the long form
  * of the fault-injection suite. Prints the seed first (rerun with it to replay the schedule), one
  * line per cycle, then a summary ending in `lost N` and `applied twice N`; exits 1 on any
  * violation, printing the history of the first violating request.
  */
 import { parseArgs } from 'node:util';
 import { FAULTS, runChaos, type Fault } from './run.ts';
+import { isBridgeReport } from './bridge.ts';
+import { formatAudit } from '../../persistence/audit.ts';
 
-const USAGE = `Usage: npm run chaos -- [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--faults a,b] [--keep]
+const USAGE = `Usage: npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--faults a,b] [--keep]
 
 Runs shoal in a child process beside a misbehaving backtest service (late, duplicate, garbage and
 missing answers, poison requests), ends every cycle with a fault (SIGKILL at a chosen point or
@@ -15,16 +17,21 @@ inside a WAL checkpoint, the service crashing, a second process holding the writ
 clock stepping by up to an hour, a graceful stop), recovers, and checks the history against the
 store: nothing lost, nothing applied twice, no spurious timeout, nothing stuck, an intact database.
 
+  --mode M        direct (default): shoal embedded in a host process; bridge: the built
+                  \`shoal start --bridge\` between a stand-in host process (killed and
+                  restarted too) and the service; a frame the host sent that shoal never
+                  stored is counted (the host's protocol has no acknowledgement);
+                  runs dist/: npm run build first
   --minutes N     run cycles for N minutes (at least one of each fault)
   --cycles N      run exactly N cycles (default: one of each fault)
   --seed S        the schedule's seed (default: random, printed first)
   --per-cycle N   new requests per cycle (default 24)
-  --faults a,b    only these faults (default all: ${FAULTS.join(', ')})
+  --faults a,b    direct mode: only these faults (default all: ${FAULTS.join(', ')})
   --keep          keep the run's folder (database, workload) and print where it is
 `;
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string' }, cycles: { type: 'string' }, seed: { type: 'string' }, 'per-cycle': { type: 'string' }, faults: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  options: { mode: { type: 'string' }, minutes: { type: 'string' }, cycles: { type: 'string' }, seed: { type: 'string' }, 'per-cycle': { type: 'string' }, faults: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   strict: true,
 });
 if (values.help) {
@@ -40,6 +47,14 @@ const num = (name: string, v: string | undefined) => {
   }
   return n;
 };
+if (values.mode !== undefined && values.mode !== 'direct' && values.mode !== 'bridge') {
+  process.stderr.write(`chaos: --mode must be direct or bridge, got '${values.mode}'\n`);
+  process.exit(2);
+}
+if (values.mode === 'bridge' && values.faults !== undefined) {
+  process.stderr.write('chaos: --faults picks among the direct mode\'s faults; bridge mode runs its own schedule\n');
+  process.exit(2);
+}
 const faults = values.faults?.split(',').map((f) => f.trim());
 const unknown = faults?.filter((f) => !(FAULTS as readonly string[]).includes(f)) ?? [];
 if (unknown.length > 0 || faults?.length === 0) {
@@ -50,6 +65,7 @@ const seed = num('seed', values.seed) ?? Math.floor(Math.random() * 2 ** 31);
 console.log(`seed ${seed}`);
 const report = await runChaos({
   seed,
+  mode: values.mode as 'direct' | 'bridge' | undefined,
   minutes: num('minutes', values.minutes),
   cycles: num('cycles', values.cycles),
   perCycle: num('per-cycle', values['per-cycle']),
@@ -58,11 +74,22 @@ const report = await runChaos({
   log: (line) => console.log(line),
 });
 const s = report.summary;
-console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, sends seen by the service ${s.sends}`);
-const a = report.aims;
-console.log(`SIGKILLs aimed at a checkpoint ${a.checkpointKills}, landed inside one ${a.insideCheckpoint} (the WAL not yet emptied: ${a.insideWithFrames})`);
-console.log(`clock jumps ${a.clockJumps}${a.clockJumps > 0 ? ` (via ${a.clockVia})` : ''}, spurious timeouts ${a.spuriousTimeouts}, stuck ${a.stuck}`);
-console.log(`integrity ${report.integrity}`);
+if (isBridgeReport(report)) {
+  const b = report.bridge;
+  console.log(
+    `cycles ${report.cycles}, SIGKILLs ${report.kills} (shoal ${report.shoalKills}, host ${report.hostKills}), service crashes ${report.serviceCrashes}, strategies ${b.strategies}, requests sent by the host ${b.requests}, stored ${b.accepted}, refused by the intake ${b.refused}, done ${b.done}, dead ${b.dead}, superseded ${b.superseded}, sends seen by the service ${b.sends}`,
+  );
+  console.log(`the store's audit: ${formatAudit(report.audit)}`);
+  console.log(`results received by the host ${b.hostReceived}, duplicates to the host ${b.duplicatesToHost} (${b.duplicatesAfterHostDeath} after the host died, forwarded again by the reopen window; ${b.duplicatesWithoutStop} with no stop of shoal or the host between the copies)`);
+  console.log(`frames never stored ${b.neverStored.length}${b.neverStored.length > 0 ? `: ${b.neverStored.join(', ')}` : ''}`);
+  console.log(`strategies without a result for their latest request: poison ${b.unanswered.poison}, refused ${b.unanswered.refused}, other ${b.unanswered.other.length}${b.unanswered.other.length > 0 ? ` (${b.unanswered.other.join('; ')})` : ''}`);
+} else {
+  console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, sends seen by the service ${s.sends}`);
+  const a = report.aims;
+  console.log(`SIGKILLs aimed at a checkpoint ${a.checkpointKills}, landed inside one ${a.insideCheckpoint} (the WAL not yet emptied: ${a.insideWithFrames})`);
+  console.log(`clock jumps ${a.clockJumps}${a.clockJumps > 0 ? ` (via ${a.clockVia})` : ''}, spurious timeouts ${a.spuriousTimeouts}, stuck ${a.stuck}`);
+  console.log(`integrity ${report.integrity}`);
+}
 console.log(`violations ${s.violations.length}`);
 console.log(`lost ${s.lost}`);
 console.log(`applied twice ${s.appliedTwice}`);

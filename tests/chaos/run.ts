@@ -24,6 +24,7 @@ import { checkpointKillConfig, inflictKillDuringCheckpoint } from './checkpoint-
 import { WallClockControl } from './wall-clock-control.ts';
 import { until } from '../wait.ts';
 import { waitFor } from './wait-for.ts';
+import { runBridgeChaos, type BridgeOptions } from './bridge.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -55,6 +56,9 @@ export interface ChaosOptions {
   readonly log?: (line: string) => void;
   /** Keep the run's folder (database, logs) for a look afterwards. */
   readonly keep?: boolean;
+  /** direct (default): shoal embedded in a host process; bridge: `shoal start --bridge` between a host process and the service (bridge.ts). */
+  readonly mode?: 'direct' | 'bridge';
+  readonly bridge?: BridgeOptions;
 }
 
 export interface ChaosReport {
@@ -72,9 +76,9 @@ export interface ChaosReport {
 }
 
 /** The runtime's settings in the child: short leases and quick retries so a run takes minutes. */
-const LEASE_MS = 1_500;
+export const LEASE_MS = 1_500;
 export const MAX_REPLAYS = 2;
-const DEFAULT_RATES: FaultRates = { hang: 0.04, late: 0.04, twice: 0.05, garbage: 0.03 };
+export const DEFAULT_RATES: FaultRates = { hang: 0.04, late: 0.04, twice: 0.05, garbage: 0.03 };
 
 /** xorshift32: the run's only source of randomness, so a seed replays the same schedule. */
 export function seededRandom(seed: number): () => number {
@@ -102,6 +106,7 @@ export interface HostProcess {
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  if (options.mode === 'bridge') return runBridgeChaos(options);
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
   const faults = options.faults ?? FAULTS;

@@ -1,0 +1,32 @@
+/**
+ * The short form of the fault-injection suite in bridge mode: the built `shoal start --bridge`
+ * between a stand-in host process and the misbehaving service, one cycle of each fault (SIGKILL
+ * of shoal after a request was stored, after a send, right after a result, at a random moment,
+ * during a dead-letter replay; the service crashing and coming back; SIGKILL and restart of the
+ * host; a graceful stop of shoal), a recovery, then the bridge checker. The long form is
+ * `npm run chaos -- --mode bridge --cycles N`.
+ */
+import { describe, expect, it } from 'vitest';
+import { BRIDGE_FAULTS, isBridgeReport } from './bridge.ts';
+import { runChaos } from './run.ts';
+
+describe('chaos, bridge mode (short form)', () => {
+  it('every request shoal stored ends done and reaches the host, or dead or refused with its reason; none applied twice; one trace id per request, the host’s; frames never stored only across a stop, counted', async () => {
+    const seed = Number(process.env.SHOAL_CHAOS_SEED ?? 20_261_207);
+    const lines: string[] = [];
+    const report = await runChaos({ seed, mode: 'bridge', perCycle: 8, bridge: { resendAfterMs: 6_000, maxAsks: 2 }, log: (l) => lines.push(l) });
+    if (!isBridgeReport(report)) throw new Error('not a bridge report');
+    const s = report.bridge;
+    const context = `seed ${seed}\n${lines.join('\n')}\n${report.firstViolation ?? ''}`;
+    expect(report.cycles).toBe(BRIDGE_FAULTS.length);
+    expect(report.firstViolation, context).toBeUndefined();
+    expect([s.lost, s.appliedTwice, s.violations.length], context).toEqual([0, 0, 0]);
+    // Every ask the host sent is stored, refused, or counted as never stored; every stored one ended.
+    expect(s.accepted + s.refused + s.neverStored.length, context).toBe(s.requests);
+    expect(s.done + s.dead + s.superseded, context).toBe(s.accepted);
+    expect(s.done, context).toBeGreaterThan(0);
+    expect(s.hostReceived - s.duplicatesToHost, context).toBe(s.done);
+    expect(report.shoalKills, context).toBeGreaterThanOrEqual(5);
+    expect(report.hostKills, context).toBe(1);
+  }, 480_000);
+});

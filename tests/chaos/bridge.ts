@@ -1,0 +1,426 @@
+/**
+ * The chaos driver's bridge mode (`runChaos({ mode: 'bridge' })`, `npm run chaos -- --mode bridge`):
+ * three processes as deployed: the built `shoal start --bridge`, a stand-in host
+ * (fixtures/bridge-host.ts: PUSHes OOS requests under its own ids, asks a strategy again under a
+ * new id when no result came, keeps a journal across its restarts) and the misbehaving stand-in
+ * service (chaos-service.ts, in the driver's process). Each cycle gives the host new strategies
+ * and ends in a fault: SIGKILL of shoal after a request was stored, after a send, right after a
+ * result was sent, at a random moment or during a dead-letter replay; the service crashing and
+ * coming back; SIGKILL and restart of the host; a graceful stop of shoal. Then one recovery with
+ * the faults off, and bridge-checker.ts judges the host's and the service's history and the store.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { createTraceparent } from '../../protocol/index.ts';
+import { freePort } from '../../transport/free-port.ts';
+import { csv, validLines } from '../domain/candles/fixtures.ts';
+import { exited, REPO_ROOT } from '../persistence/helpers.ts';
+import { startService, type RunningService } from '../cli/service-process.ts';
+import { BUILT_CLI } from '../cli/cli-process.ts';
+import { until } from '../wait.ts';
+import { checkBridge, type BridgeSummary, type HostAsk } from './bridge-checker.ts';
+import { countReplaying, countStored, readAudit, readBridgeStoreView, type BridgeStoreView } from './bridge-store-view.ts';
+import type { StoreAudit } from '../../persistence/audit.ts';
+import { ChaosService, NO_FAULTS } from './chaos-service.ts';
+import { describeRequest } from './checker.ts';
+import type { BridgeHostItem, BridgeHostSettings } from './fixtures/bridge-host.ts';
+import { History } from './history.ts';
+import { DEFAULT_RATES, LEASE_MS, MAX_REPLAYS, seededRandom, type ChaosOptions, type ChaosReport } from './run.ts';
+import { waitFor } from './wait-for.ts';
+import { Aims } from './aims.ts';
+import { integrityCheck } from './store-view.ts';
+
+export const BRIDGE_FAULTS = ['kill-after-enqueue', 'kill-after-send', 'kill-after-result', 'kill-anytime', 'kill-during-replay', 'service-crash', 'host-kill', 'graceful-stop'] as const;
+export type BridgeFault = (typeof BRIDGE_FAULTS)[number];
+
+/** The options of bridge mode (ChaosOptions.bridge). */
+export interface BridgeOptions {
+  /** How long the host waits for a result before it asks again under a new id (the host's 600 s, scaled down). */
+  readonly resendAfterMs?: number;
+  /** Asks per strategy at most, the first included (the host asks for ever; a run must end). */
+  readonly maxAsks?: number;
+}
+
+export interface BridgeReport extends ChaosReport {
+  readonly summary: BridgeSummary;
+  readonly bridge: BridgeSummary;
+  readonly shoalKills: number;
+  readonly hostKills: number;
+  readonly serviceCrashes: number;
+  /** The store's own account at the end (persistence/audit.ts). */
+  readonly audit: StoreAudit;
+}
+
+/** A strategy of the workload: poison ones fail at the service every time, refused ones name a candle file that is not there. */
+interface PlannedStrategy extends BridgeHostItem {
+  readonly poison: boolean;
+  readonly refused: boolean;
+}
+
+const HOST = path.join(REPO_ROOT, 'tests/chaos/fixtures/bridge-host.ts');
+const CANDLES = 'USDJPY_M1.csv';
+
+interface HostProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly exited: Promise<unknown>;
+  stderr: string;
+}
+
+/** Evaluates `check` at most every `everyMs` (a store read per 5 ms turn of tests/wait.ts would load the machine); false while it throws (no database yet). */
+function throttled(check: () => boolean, everyMs = 100): () => boolean {
+  let last = 0;
+  let value = false;
+  return () => {
+    if (Date.now() - last < everyMs) return value;
+    last = Date.now();
+    try {
+      value = check();
+    } catch {
+      value = false;
+    }
+    return value;
+  };
+}
+
+export function isBridgeReport(r: ChaosReport): r is BridgeReport {
+  return 'bridge' in r;
+}
+
+export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeReport> {
+  if (!existsSync(BUILT_CLI)) throw new Error(`bridge mode runs the built command ${BUILT_CLI}: run npm run build first`);
+  const log = options.log ?? (() => undefined);
+  const random = seededRandom(options.seed);
+  const faults = BRIDGE_FAULTS;
+  const perCycle = options.perCycle ?? 16;
+  const maxAsks = options.bridge?.maxAsks ?? 3;
+  const resendAfterMs = options.bridge?.resendAfterMs ?? 15_000;
+  const deadline = options.minutes === undefined ? undefined : Date.now() + options.minutes * 60_000;
+  const cycles = options.cycles ?? (deadline === undefined ? faults.length : Number.POSITIVE_INFINITY);
+  const dir = mkdtempSync(path.join(tmpdir(), 'shoal-bridge-chaos-'));
+  const dbPath = path.join(dir, 'shoal.db');
+  writeFileSync(path.join(dir, CANDLES), csv(validLines(200)));
+  const [intake, hostResults, requestEndpoint, resultEndpoint] = (await Promise.all([freePort(), freePort(), freePort(), freePort()])).map((p) => `tcp://127.0.0.1:${p}`);
+  const config = path.join(dir, 'shoal.json');
+  // Short leases and quick retries as in the direct mode, so a run takes minutes.
+  writeFileSync(
+    config,
+    JSON.stringify({
+      leaseMs: LEASE_MS,
+      tickMs: 100,
+      drainTimeoutMs: 5_000,
+      retry: { maxAttempts: 3, backoff: { minMs: 50, maxMs: 400, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false } },
+      replay: { quietMs: 300, maxReplays: MAX_REPLAYS, scanIntervalMs: 300, replayAtStartup: true },
+      forward: { tickMs: 200 },
+    }),
+  );
+  const history = new History();
+  const asks = new Map<string, HostAsk>();
+  const strategies: PlannedStrategy[] = [];
+  const byStrategy = new Map<string, PlannedStrategy>();
+  const stops: number[] = [];
+  const hostDeaths: number[] = [];
+  let strayResults = 0;
+  const service = new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
+  await service.start();
+  const t0 = Date.now();
+  let shoalKills = 0;
+  let hostKills = 0;
+  let serviceCrashes = 0;
+
+  // ---- shoal ----
+  let shoal: RunningService | undefined;
+  const shoalUp = () => shoal !== undefined && shoal.child.exitCode === null && shoal.child.signalCode === null;
+  const startShoal = async () => {
+    const s = startService(
+      ['--bridge', '--config', config, '--db', dbPath, '--data-dir', dir, '--intake', intake, '--host-results', hostResults, '--service', requestEndpoint, '--service-results', resultEndpoint, '--window', '8'],
+      { SHOAL_LOG_LEVEL: 'info' },
+    );
+    shoal = s;
+    await s.line('intake_bound', 120_000);
+  };
+  const killShoal = async () => {
+    const s = shoal!;
+    s.child.kill('SIGKILL');
+    await s.exited;
+    stops.push(Date.now());
+    shoalKills++;
+  };
+  const stopShoal = async (): Promise<string> => {
+    const s = shoal!;
+    s.child.kill('SIGTERM');
+    const exit = await s.exited;
+    stops.push(Date.now());
+    return exit.code === 0 ? 'exit 0' : `exit ${exit.code ?? exit.signal}: ${s.stderr().trim().split('\n').slice(-3).join(' / ')}`;
+  };
+
+  // ---- the host ----
+  let host: HostProcess | undefined;
+  const journal = path.join(dir, 'host-journal.jsonl');
+  const give = (h: HostProcess, items: readonly PlannedStrategy[]) => {
+    const plain: BridgeHostItem[] = items.map(({ strategy, candlesFile, asks: a }) => ({ strategy, candlesFile, asks: a }));
+    h.child.stdin.write(`${JSON.stringify({ items: plain })}\n`);
+  };
+  const startHost = async () => {
+    const settings: BridgeHostSettings = { intake, results: hostResults, journal, intervalMs: 25, resendAfterMs };
+    const child = spawn(process.execPath, ['--import', 'tsx', HOST, JSON.stringify(settings)], { cwd: REPO_ROOT, stdio: 'pipe' });
+    const h: HostProcess = { child, exited: exited(child), stderr: '' };
+    child.stderr.on('data', (d: Buffer) => (h.stderr = (h.stderr + d.toString()).slice(-4_000)));
+    let started = false;
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let msg: { t?: string; id?: string | null; at?: number };
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (msg.t === 'started') started = true;
+      else if (msg.t === 'ask' && msg.id) {
+        const a = asks.get(msg.id);
+        if (a && a.askedAt === undefined) a.askedAt = msg.at ?? Date.now();
+      } else if (msg.t === 'got') {
+        const a = msg.id ? asks.get(msg.id) : undefined;
+        if (a) a.got.push(Date.now());
+        else strayResults++;
+      }
+    });
+    host = h;
+    await until(
+      () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the stand-in host exited before starting: ${h.stderr}`);
+        return started;
+      },
+      'the stand-in host to start',
+      120_000,
+    );
+    // Its whole workload: it asks what its journal says it never asked, and keeps the times of the rest.
+    give(h, strategies);
+  };
+  const killHost = async () => {
+    const h = host!;
+    h.child.kill('SIGKILL');
+    await h.exited;
+    stops.push(Date.now());
+    hostDeaths.push(Date.now());
+    hostKills++;
+  };
+
+  const plan = (n: number): PlannedStrategy => {
+    const poison = random() < 0.06;
+    const refused = !poison && random() < 0.03;
+    const strategy = `CB${n}-OOS`;
+    const s: PlannedStrategy = {
+      strategy,
+      candlesFile: refused ? 'MISSING_M1.csv' : CANDLES,
+      asks: Array.from({ length: maxAsks }, (_, k) => ({ id: `chaos-bridge-${options.seed}-${n}.${k + 1}`, traceparent: createTraceparent() })),
+      poison,
+      refused,
+    };
+    for (const a of s.asks) {
+      asks.set(a.id, { requestId: a.id, strategy, traceparent: a.traceparent, got: [] });
+      history.plan({ requestId: a.id, strategy, traceparent: a.traceparent, poison });
+    }
+    return s;
+  };
+
+  const view = () => readBridgeStoreView(dbPath);
+  try {
+    let cycle = 0;
+    while (cycle < cycles && (deadline === undefined || Date.now() < deadline || cycle < faults.length)) {
+      cycle++;
+      const items: PlannedStrategy[] = [];
+      for (let i = 0; i < perCycle; i++) {
+        const s = plan(strategies.length);
+        strategies.push(s);
+        byStrategy.set(s.strategy, s);
+        items.push(s);
+      }
+      const startedAt = Date.now();
+      if (!shoalUp()) await startShoal();
+      if (!host) await startHost();
+      else give(host, items);
+      const fault = cycle <= faults.length ? faults[(cycle - 1 + Math.floor(options.seed % faults.length)) % faults.length] : faults[Math.floor(random() * faults.length)];
+      const detail = await inflict(fault, {
+        items,
+        random,
+        history,
+        asks,
+        service,
+        dbPath,
+        killShoal,
+        signalShoal: () => shoal?.child.kill('SIGKILL'),
+        stopShoal,
+        restartHost: async () => {
+          await killHost();
+          await startHost();
+        },
+        crashService: async () => {
+          service.crash();
+          serviceCrashes++;
+          await service.start();
+        },
+      });
+      history.fault(cycle, Date.now(), fault, detail);
+      const v = view();
+      const states = [...v.requests.values()];
+      log(
+        `cycle ${cycle}${Number.isFinite(cycles) ? `/${cycles}` : ''} ${fault}: ${detail} (${Date.now() - startedAt} ms) | asks sent ${[...asks.values()].filter((a) => a.askedAt !== undefined).length}, stored ${v.requests.size}, refused ${v.refused.size}, done ${states.filter((r) => r.state === 'done').length}, dead ${states.filter((r) => r.state === 'dead').length}, superseded ${states.filter((r) => r.state === 'superseded').length}, live ${v.live}`,
+      );
+    }
+
+    // Recovery: the faults stop (poison stays poison), every process up, until the host asks no more and shoal is idle.
+    service.rates = NO_FAULTS;
+    // A fresh start, as in the direct mode: letters are replayed at start-up (after the quiet period).
+    if (shoalUp()) log(`recovery: shoal stopped on SIGTERM before the recovery start (${await stopShoal()})`);
+    const owed = [...view().letters].filter(([, l]) => l.state === 'dead' && l.replayCount < MAX_REPLAYS);
+    await startShoal();
+    if (!host || host.child.exitCode !== null || host.child.signalCode !== null) await startHost();
+    const unreplayedOf = (v: BridgeStoreView) => owed.filter(([id, l]) => v.letters.get(id)?.state === 'dead' && v.letters.get(id)?.replayCount === l.replayCount);
+    const lastStop = () => stops.at(-1) ?? 0;
+    const settled = (v: BridgeStoreView) => {
+      const hostDone = strategies.every((s) => {
+        const sent = s.asks.map((a) => asks.get(a.id)!).filter((a) => a.askedAt !== undefined);
+        const latest = sent.at(-1);
+        return latest !== undefined && (latest.got.length > 0 || sent.length === s.asks.length);
+      });
+      // Every ask since the last stop is stored or refused (an earlier one may have died in a socket buffer).
+      const intakeDone = [...asks.values()].every((a) => a.askedAt === undefined || a.askedAt <= lastStop() || v.requests.has(a.requestId) || v.refused.has(a.requestId));
+      const delivered = [...v.forwards].every(([id, f]) => f.state !== 'forwarded' || (asks.get(id)?.got.length ?? 0) > 0);
+      return hostDone && intakeDone && delivered && v.live === 0 && v.replaying === 0 && v.pendingForwards === 0 && unreplayedOf(v).length === 0;
+    };
+    try {
+      await until(throttled(() => settled(view()), 250), 'the recovery to settle', 300_000);
+      log('recovery: settled (the host asks no more, nothing live, no forward pending, owed replays done)');
+    } catch {
+      const v = view();
+      log(`recovery did not settle in 300 s: live ${v.live}, letters replaying ${v.replaying}, forwards pending ${v.pendingForwards}, letters owed a replay ${unreplayedOf(v).length}`);
+    }
+    // The run's end, not faults: a frame sent before these stops must have been stored by then.
+    const faultStops = [...stops];
+    const faultHostDeaths = [...hostDeaths];
+    log(`recovery: shoal stopped on SIGTERM (${await stopShoal()})`);
+    host!.child.kill('SIGKILL');
+    await host!.exited;
+
+    const v = view();
+    const audit = readAudit(dbPath);
+    const judged = checkBridge(
+      { asks, service: history.requests, store: v, stops: faultStops, hostDeaths: faultHostDeaths, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayedOf(v).map(([id]) => id), strayResults, audit },
+      (s) => byStrategy.get(s)?.poison ?? false,
+      (s) => byStrategy.get(s)?.refused ?? false,
+    );
+    // The database after kills at any moment (a commit, a checkpoint) must still be sound.
+    const integrity = integrityCheck(dbPath);
+    const summary: BridgeSummary = integrity === 'ok' ? judged : { ...judged, violations: [{ requestId: 'the database', rule: 'integrity', detail: integrity }, ...judged.violations] };
+    const first = summary.violations[0];
+    const firstAsk = first ? asks.get(first.requestId) : undefined;
+    // The host is told nothing (no acknowledgement): acceptance is the store line, so the direct mode's "accepted" line is left out.
+    const describe = (id: string) => describeRequest(history.requests.get(id), v.requests.get(id), t0).replace(/\n {2}accepted: [^\n]*/, '');
+    return {
+      seed: options.seed,
+      cycles: cycle,
+      kills: shoalKills + hostKills,
+      shoalKills,
+      hostKills,
+      serviceCrashes,
+      audit,
+      summary,
+      bridge: summary,
+      // The aimed faults (checkpoint kills, clock steps) are the direct mode's.
+      aims: new Aims(),
+      integrity,
+      firstViolation: first
+        ? `${first.rule}: ${first.detail}\n${describe(first.requestId)}\n  host: ${firstAsk ? `asked ${firstAsk.askedAt === undefined ? 'never' : `+${firstAsk.askedAt - t0} ms`}, got ${firstAsk.got.map((t) => `+${t - t0} ms`).join(', ') || 'nothing'}` : '-'}; shoal/host stops at ${stops.map((t) => `+${t - t0}`).join(', ')} ms`
+        : undefined,
+      dir,
+    };
+  } finally {
+    if (shoal && shoalUp()) shoal.child.kill('SIGKILL');
+    if (host) host.child.kill('SIGKILL');
+    service.crash();
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface BridgeFaultContext {
+  readonly items: readonly PlannedStrategy[];
+  readonly random: () => number;
+  readonly history: History;
+  readonly asks: ReadonlyMap<string, HostAsk>;
+  readonly service: ChaosService;
+  readonly dbPath: string;
+  readonly killShoal: () => Promise<void>;
+  /** SIGKILL now, from a callback; killShoal then waits for the exit. */
+  readonly signalShoal: () => void;
+  readonly stopShoal: () => Promise<string>;
+  readonly restartHost: () => Promise<void>;
+  readonly crashService: () => Promise<void>;
+}
+
+async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<string> {
+  const ids = c.items.flatMap((s) => s.asks.map((a) => a.id));
+  const idSet = new Set(ids);
+  const sends = () => ids.reduce((n, id) => n + (c.history.requests.get(id)?.sends.length ?? 0), 0);
+  const k = 1 + Math.floor(c.random() * Math.max(1, c.items.length - 1));
+  switch (fault) {
+    case 'kill-after-enqueue': {
+      // Stored: the bridge's durable point (there is no acknowledgement to the host).
+      const seen = await waitFor(throttled(() => countStored(c.dbPath, ids) >= k, 50));
+      await c.killShoal();
+      return `SIGKILL of shoal after ${k} stored${seen ? '' : ' (not reached)'}`;
+    }
+    case 'kill-after-send': {
+      const seen = await waitFor(() => sends() >= k);
+      await c.killShoal();
+      return `SIGKILL of shoal after ${k} sends${seen ? '' : ' (not reached)'}`;
+    }
+    case 'kill-after-result': {
+      let answered = 0;
+      let reached = false;
+      c.service.onAnswer = (id, answer) => {
+        if (!idSet.has(id) || (answer !== 'ok' && answer !== 'twice' && answer !== 'late')) return;
+        // Killed the moment the answer is handed over: it is in flight to a shoal that dies.
+        if (++answered === k) {
+          reached = true;
+          c.signalShoal();
+        }
+      };
+      await waitFor(() => reached);
+      c.service.onAnswer = undefined;
+      await c.killShoal();
+      return `SIGKILL of shoal right after result ${k} was sent${reached ? '' : ' (not reached)'}`;
+    }
+    case 'kill-anytime': {
+      // A moment drawn from the seed, not a state: the clock is the condition.
+      const ms = Math.floor(c.random() * 2_000);
+      const at = Date.now() + ms;
+      await waitFor(() => Date.now() >= at, ms + 1_000);
+      await c.killShoal();
+      return `SIGKILL of shoal ${ms} ms into the cycle`;
+    }
+    case 'kill-during-replay': {
+      const replaying = await waitFor(throttled(() => countReplaying(c.dbPath) > 0, 50), 20_000);
+      await c.killShoal();
+      return replaying ? 'SIGKILL of shoal while a dead letter was being replayed' : 'SIGKILL of shoal (no replay under way within 20 s)';
+    }
+    case 'service-crash': {
+      await waitFor(() => sends() >= k);
+      await c.crashService();
+      const at = sends();
+      const resumed = await waitFor(() => sends() > at, 30_000);
+      return `the service crashed after ${k} sends and came back; ${resumed ? 'sending resumed' : 'no send within 30 s'}`;
+    }
+    case 'host-kill': {
+      // Killed with its frames in flight and results on their way: its journal brings it back.
+      const asked = await waitFor(() => ids.filter((id) => c.asks.get(id)?.askedAt !== undefined).length >= k);
+      await c.restartHost();
+      return `SIGKILL of the host after ${k} asks${asked ? '' : ' (not reached)'}, restarted from its journal`;
+    }
+    case 'graceful-stop': {
+      await waitFor(() => sends() >= k, 30_000);
+      return `SIGTERM of shoal after ${k} sends: ${await c.stopShoal()}`;
+    }
+  }
+}
