@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--keep]`: the long form
+ * `npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--faults a,b] [--keep]`: the long form
  * of the fault-injection suite. Prints the seed first (rerun with it to replay the schedule), one
  * line per cycle, then a summary ending in `lost N` and `applied twice N`; exits 1 on any
  * violation, printing the history of the first violating request.
