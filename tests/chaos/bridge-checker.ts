@@ -7,7 +7,7 @@
  * when shoal stopped or the host died after it was sent (it was in a socket buffer); a frame lost
  * with no such stop is a violation (`dropped`).
  */
-import { traceId, type CheckSummary, type Rule, type StoredRequest, type Violation } from './checker.ts';
+import { countMismatches, traceId, type CheckSummary, type Rule, type StoredRequest, type Violation } from './checker.ts';
 import type { RequestHistory } from './history.ts';
 import type { StoreAudit } from '../../persistence/audit.ts';
 
@@ -157,10 +157,7 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
     const a = input.audit;
     const counted = { requests: accepted, done, dead, superseded, live: 0, 'forwards forwarded or dead': done, lost: 0, 'applied twice': 0 };
     const stored = { requests: a.requests, done: a.done, dead: a.dead, superseded: a.superseded, live: a.live, 'forwards forwarded or dead': a.forwards.forwarded + a.forwards.dead, lost: a.lost, 'applied twice': a.appliedTwice };
-    for (const [k, v] of Object.entries(counted)) {
-      const s = stored[k as keyof typeof stored];
-      if (s !== v) flag('-', 'counter-mismatch', `the store's audit counts ${k} ${s}, the history ${v}`);
-    }
+    violations.push(...countMismatches("the store's audit", counted, stored));
   }
 
   // Per strategy: did the host get the result of its latest ask?

@@ -22,7 +22,7 @@ import { startService, type RunningService } from '../cli/service-process.ts';
 import { BUILT_CLI } from '../cli/cli-process.ts';
 import { until } from '../wait.ts';
 import { checkBridge, type BridgeSummary, type HostAsk } from './bridge-checker.ts';
-import { countReplaying, countStored, readAudit, readBridgeStoreView, type BridgeStoreView } from './bridge-store-view.ts';
+import { countReplaying, countStored, readBridgeStoreView, type BridgeStoreView } from './bridge-store-view.ts';
 import type { StoreAudit } from '../../persistence/audit.ts';
 import { ChaosService, NO_FAULTS } from './chaos-service.ts';
 import { describeRequest } from './checker.ts';
@@ -31,7 +31,7 @@ import { History } from './history.ts';
 import { DEFAULT_RATES, LEASE_MS, MAX_REPLAYS, seededRandom, type ChaosOptions, type ChaosReport } from './run.ts';
 import { waitFor } from './wait-for.ts';
 import { Aims } from './aims.ts';
-import { integrityCheck } from './store-view.ts';
+import { integrityCheck, readAudit } from './store-view.ts';
 
 export const BRIDGE_FAULTS = ['kill-after-enqueue', 'kill-after-send', 'kill-after-result', 'kill-anytime', 'kill-during-replay', 'service-crash', 'host-kill', 'graceful-stop'] as const;
 export type BridgeFault = (typeof BRIDGE_FAULTS)[number];

@@ -1,6 +1,6 @@
 /** The chaos checker catches each kind of broken promise it is there for. */
 import { describe, expect, it } from 'vitest';
-import { check, type StoredRequest } from './checker.ts';
+import { check, countMismatches, type StoredRequest } from './checker.ts';
 import type { RequestHistory } from './history.ts';
 
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -46,5 +46,14 @@ describe('chaos checker', () => {
 
   it('a planned request the host was never told is durable is flagged', () => {
     expect(rules(run([hist('a', { acceptedAt: undefined })], []))).toEqual(['a:not-accepted']);
+  });
+
+  it("the store's own counts (its audit, the flow metrics `shoal metrics` derives) must equal the history's: each difference is a counter-mismatch", () => {
+    const history = new Map([hist('a'), hist('b')].map((x) => [x.item.requestId, x]));
+    const store = new Map([row('a'), row('b')].map((x) => [x.requestId, x]));
+    const flow = { from: 0, to: 1, enqueued: 2, sent: 2, completed: 1, completedPerMinute: 0, queueDwellMs: null, attemptMs: null, endToEndMs: null };
+    const s = check({ history, store, maxReplays: 2, flow });
+    expect(s.violations).toEqual([{ requestId: '-', rule: 'counter-mismatch', detail: "the store's flow metrics counts completed 1, the history 2" }]);
+    expect(countMismatches('x', { done: 3, dead: 1 }, { done: 3, dead: 1 })).toEqual([]);
   });
 });

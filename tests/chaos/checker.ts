@@ -4,6 +4,8 @@
  * could break; a violation names the request and the rule.
  */
 import type { RequestHistory } from './history.ts';
+import type { StoreAudit } from '../../persistence/audit.ts';
+import type { FlowMetrics } from '../../domain/flow-metrics.ts';
 
 /** One request as the store left it. */
 export interface StoredRequest {
@@ -28,6 +30,10 @@ export interface CheckInput {
   readonly unreplayedLetters?: readonly number[];
   /** Violations the faults found as they happened (a spurious timeout, a request stuck after a clock jump, a failed integrity check). */
   readonly faultViolations?: readonly Violation[];
+  /** The store's own account (persistence/audit.ts): its counts must equal the history's. */
+  readonly audit?: StoreAudit;
+  /** What `shoal metrics --since` derives from the store's timestamps over the run: its counts too. */
+  readonly flow?: FlowMetrics;
 }
 
 export type Rule =
@@ -44,10 +50,12 @@ export type Rule =
   | 'spurious-timeout'
   | 'stuck'
   | 'integrity'
+  // the store's own counts against the history's
+  | 'counter-mismatch'
   | BridgeRule;
 
 /** Bridge mode's own (bridge-checker.ts). */
-export type BridgeRule = 'dropped' | 'not-delivered' | 'superseded-without-successor' | 'forwarded-not-done' | 'counter-mismatch';
+export type BridgeRule = 'dropped' | 'not-delivered' | 'superseded-without-successor' | 'forwarded-not-done';
 
 export interface Violation {
   readonly requestId: string;
@@ -108,8 +116,20 @@ export function check(input: CheckInput): CheckSummary {
   for (const id of input.store.keys()) if (!input.history.has(id)) flag(id, 'phantom-result', 'in the store but never planned');
   for (const letter of input.unreplayedLetters ?? []) flag(`letter ${letter}`, 'replay-missing', 'a dead letter with replays left was not replayed after recovery');
   violations.push(...(input.faultViolations ?? []));
+  if (input.audit) {
+    const a = input.audit;
+    violations.push(...countMismatches("the store's audit", { requests: accepted, done, dead, live: 0, superseded: 0, lost: 0, 'applied twice': 0 }, { requests: a.requests, done: a.done, dead: a.dead, live: a.live, superseded: a.superseded, lost: a.lost, 'applied twice': a.appliedTwice }));
+  }
+  if (input.flow) violations.push(...countMismatches('the store\'s flow metrics', { enqueued: accepted, completed: done }, { enqueued: input.flow.enqueued, completed: input.flow.completed }));
   const count = (rule: Rule) => new Set(violations.filter((v) => v.rule === rule).map((v) => v.requestId)).size;
   return { requests: input.history.size, accepted, done, dead, sends, lost: count('lost'), appliedTwice: count('applied-twice'), violations };
+}
+
+/** A counter-mismatch for each count the store gives (`stored`) that is not the history's (`counted`). */
+export function countMismatches(source: string, counted: Readonly<Record<string, number>>, stored: Readonly<Record<string, number>>): Violation[] {
+  return Object.entries(counted)
+    .filter(([k, v]) => stored[k] !== v)
+    .map(([k, v]) => ({ requestId: '-', rule: 'counter-mismatch', detail: `${source} counts ${k} ${stored[k]}, the history ${v}` }));
 }
 
 /** The history of one request, for the report of its violation. */

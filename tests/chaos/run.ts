@@ -16,7 +16,7 @@ import { freePort } from '../../transport/free-port.ts';
 import { ChaosService, NO_FAULTS, type FaultRates } from './chaos-service.ts';
 import { check, describeRequest, type CheckSummary } from './checker.ts';
 import { History, type WorkItem } from './history.ts';
-import { integrityCheck, readStoreView } from './store-view.ts';
+import { integrityCheck, readAudit, readFlow, readStoreView } from './store-view.ts';
 import type { OosConfigInput } from '../../app/config.ts';
 import { Aims } from './aims.ts';
 import { clockJumpConfig, inflictClockJump } from './clock-jump.ts';
@@ -216,7 +216,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const unreplayed = unreplayedOf(view).map(([id]) => id);
     const integrity = integrityCheck(dbPath);
     if (integrity !== 'ok') aims.violations.push({ requestId: 'the database', rule: 'integrity', detail: integrity });
-    const summary = check({ history: history.requests, store: view.requests, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayed, faultViolations: aims.violations });
+    const summary = check({ history: history.requests, store: view.requests, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayed, faultViolations: aims.violations, audit: readAudit(dbPath), flow: readFlow(dbPath) });
     const first = summary.violations[0];
     return {
       seed: options.seed,

@@ -1,5 +1,8 @@
 /** Reads what the chaos checker judges from the store: one plain row per request. */
 import { openStore } from '../../persistence/connection.ts';
+import { auditStore, type StoreAudit } from '../../persistence/audit.ts';
+import { requestTimes } from '../../persistence/flow-metrics.ts';
+import { flowMetrics, type FlowMetrics } from '../../domain/flow-metrics.ts';
 import { toAttempts } from '../../persistence/records.ts';
 import type { StoredRequest } from './checker.ts';
 
@@ -14,68 +17,82 @@ export interface StoreView {
 }
 
 export function readStoreView(dbPath: string): StoreView {
-  const store = openStore({ path: dbPath, readonly: true });
-  try {
-    const db = store.sqlite;
-    const letters = new Map<string, { state: string; replayCount: number; error: string }[]>();
-    const byId = new Map<number, { state: string; replayCount: number }>();
-    for (const l of db.prepare('select id, request_id, state, replay_count, error from dead_letters where request_id is not null').all() as { id: number; request_id: string; state: string; replay_count: number; error: string }[]) {
-      byId.set(l.id, { state: l.state, replayCount: l.replay_count });
-      const list = letters.get(l.request_id) ?? [];
-      list.push({ state: l.state, replayCount: l.replay_count, error: l.error });
-      letters.set(l.request_id, list);
-    }
-    const rows = db
-      .prepare(
-        `select r.request_id, r.state, r.sends, r.traceparent, r.last_error,
-                (select count(*) from oos_results x where x.request_id = r.request_id) as results,
-                (select count(*) from strategies s where s.oos_request_id = r.request_id) as applied
-           from oos_requests r`,
-      )
-      .all() as { request_id: string; state: string; sends: number; traceparent: string | null; last_error: string | null; results: number; applied: number }[];
-    const requests = new Map<string, StoredRequest>();
-    for (const r of rows) {
-      requests.set(r.request_id, {
-        requestId: r.request_id,
-        state: r.state,
-        sends: r.sends,
-        traceparent: r.traceparent,
-        results: r.results,
-        appliedTo: r.applied,
-        letters: letters.get(r.request_id) ?? [],
-        lastError: r.last_error,
-      });
-    }
-    const live = rows.filter((r) => r.state === 'pending' || r.state === 'in_flight').length;
-    const replaying = [...byId.values()].filter((l) => l.state === 'replaying').length;
-    return { requests, live, replaying, letters: byId };
-  } finally {
-    store.close();
-  }
+  return readingStore(dbPath, (store) => {
+      const db = store.sqlite;
+      const letters = new Map<string, { state: string; replayCount: number; error: string }[]>();
+      const byId = new Map<number, { state: string; replayCount: number }>();
+      for (const l of db.prepare('select id, request_id, state, replay_count, error from dead_letters where request_id is not null').all() as { id: number; request_id: string; state: string; replay_count: number; error: string }[]) {
+        byId.set(l.id, { state: l.state, replayCount: l.replay_count });
+        const list = letters.get(l.request_id) ?? [];
+        list.push({ state: l.state, replayCount: l.replay_count, error: l.error });
+        letters.set(l.request_id, list);
+      }
+      const rows = db
+        .prepare(
+          `select r.request_id, r.state, r.sends, r.traceparent, r.last_error,
+                  (select count(*) from oos_results x where x.request_id = r.request_id) as results,
+                  (select count(*) from strategies s where s.oos_request_id = r.request_id) as applied
+             from oos_requests r`,
+        )
+        .all() as { request_id: string; state: string; sends: number; traceparent: string | null; last_error: string | null; results: number; applied: number }[];
+      const requests = new Map<string, StoredRequest>();
+      for (const r of rows) {
+        requests.set(r.request_id, {
+          requestId: r.request_id,
+          state: r.state,
+          sends: r.sends,
+          traceparent: r.traceparent,
+          results: r.results,
+          appliedTo: r.applied,
+          letters: letters.get(r.request_id) ?? [],
+          lastError: r.last_error,
+        });
+      }
+      const live = rows.filter((r) => r.state === 'pending' || r.state === 'in_flight').length;
+      const replaying = [...byId.values()].filter((l) => l.state === 'replaying').length;
+      return { requests, live, replaying, letters: byId };
+  });
 }
 
 /** The state of each of `ids` and the outcome of each of its finished attempts (timeout, error_result, ...). */
 export function readAttempts(dbPath: string, ids: readonly string[]): Map<string, { readonly state: string; readonly outcomes: readonly string[] }> {
-  const store = openStore({ path: dbPath, readonly: true });
-  try {
-    const get = store.sqlite.prepare('select state, history from oos_requests where request_id = ?');
-    const out = new Map<string, { state: string; outcomes: string[] }>();
-    for (const id of ids) {
-      const row = get.get(id) as { state: string; history: string } | undefined;
-      if (row) out.set(id, { state: row.state, outcomes: toAttempts(row.history).map((a) => a.outcome ?? '') });
-    }
-    return out;
-  } finally {
-    store.close();
-  }
+  return readingStore(dbPath, (store) => {
+      const get = store.sqlite.prepare('select state, history from oos_requests where request_id = ?');
+      const out = new Map<string, { state: string; outcomes: string[] }>();
+      for (const id of ids) {
+        const row = get.get(id) as { state: string; history: string } | undefined;
+        if (row) out.set(id, { state: row.state, outcomes: toAttempts(row.history).map((a) => a.outcome ?? '') });
+      }
+      return out;
+  });
 }
 
 /** SQLite's `PRAGMA integrity_check`: 'ok', or what it found. */
 export function integrityCheck(dbPath: string): string {
+  return readingStore(dbPath, (store) => {
+      const rows = store.sqlite.pragma('integrity_check') as { integrity_check: string }[];
+      return rows.map((r) => r.integrity_check).join('; ');
+  });
+}
+
+/** The store's own account of its requests (what the demo's final check prints). */
+export function readAudit(dbPath: string): StoreAudit {
+  return readingStore(dbPath, auditStore);
+}
+
+/**
+ * What `shoal metrics --since` reports from the store, over every timestamp of the run: the
+ * clock-step fault stores times up to an hour off, so the period is unbounded.
+ */
+export function readFlow(dbPath: string): FlowMetrics {
+  return readingStore(dbPath, (store) => flowMetrics(requestTimes(store, 0, Number.MAX_SAFE_INTEGER), 0, Number.MAX_SAFE_INTEGER));
+}
+
+/** Runs `read` on the database opened read-only, and closes it. */
+export function readingStore<T>(dbPath: string, read: (store: ReturnType<typeof openStore>) => T): T {
   const store = openStore({ path: dbPath, readonly: true });
   try {
-    const rows = store.sqlite.pragma('integrity_check') as { integrity_check: string }[];
-    return rows.map((r) => r.integrity_check).join('; ');
+    return read(store);
   } finally {
     store.close();
   }
