@@ -60,9 +60,6 @@ export const OUTBOX_DESTINATION = 'oos_requests';
 
 const SYSTEM = 'zeromq';
 
-/** More than the requests in flight at any usual window, so a result finds its send's context (a miss only parses again). */
-const CONTEXTS_KEPT = 4_096;
-
 /** The context a stored traceparent names, as a remote parent; undefined for none or an invalid one. */
 export function contextOfTraceparent(traceparent: string | null | undefined): Context | undefined {
   const sc = spanContextOf(traceparent);
@@ -121,8 +118,6 @@ export class OosTracing {
   readonly tracer: Tracer;
   /** The global provider, when that is what spans go to: until an SDK is registered there, no span is even started. */
   private readonly proxy: ProxyTracerProvider | undefined;
-  /** Recently parsed request contexts by traceparent, oldest first. */
-  private readonly contexts = new Map<string, Context>();
 
   constructor(options: OosTracingOptions = {}) {
     const provider = options.tracerProvider ?? trace.getTracerProvider();
@@ -173,7 +168,7 @@ export class OosTracing {
   /** One send attempt of a request; `traceparent` is the one to put in its frame. */
   startSend(req: TracedRequest, endpoint: string): { span: Span; traceparent: string | null } {
     if (!this.active) return { span: NOT_RECORDED, traceparent: req.traceparent };
-    const parent = this.requestContext(req.traceparent);
+    const parent = contextOfTraceparent(req.traceparent);
     const span = this.tracer.startSpan(`send ${endpoint}`, { kind: SpanKind.PRODUCER }, parent);
     setMessageAttributes(span, req, 'send', endpoint);
     return { span, traceparent: ownTraceparent(span, parent) ?? req.traceparent };
@@ -184,31 +179,15 @@ export class OosTracing {
     if (!this.active) return NOT_RECORDED;
     const echo = spanContextOf(echoed);
     const links: Link[] | undefined = echo ? [{ context: echo, attributes: { 'shoal.link': 'echoed traceparent' } }] : undefined;
-    const span = this.tracer.startSpan(`process ${endpoint}`, { kind: SpanKind.CONSUMER, startTime, links }, this.requestContext(req.traceparent));
+    const span = this.tracer.startSpan(`process ${endpoint}`, { kind: SpanKind.CONSUMER, startTime, links }, contextOfTraceparent(req.traceparent));
     setMessageAttributes(span, req, 'process', endpoint);
     return span;
-  }
-
-  /**
-   * The context of a request's stored traceparent, parsed once for its send and again only if its
-   * result comes after a few thousand other requests' (the last ones parsed are kept).
-   */
-  private requestContext(traceparent: string | null): Context | undefined {
-    if (traceparent === null) return undefined;
-    let context = this.contexts.get(traceparent);
-    if (context === undefined) {
-      context = contextOfTraceparent(traceparent);
-      if (context === undefined) return undefined;
-      if (this.contexts.size >= CONTEXTS_KEPT) this.contexts.delete(this.contexts.keys().next().value!);
-      this.contexts.set(traceparent, context);
-    }
-    return context;
   }
 
   /** A failed attempt nobody was handling a span for (a lease that ran out): a short ERROR span in the request's trace. */
   attemptFailed(req: TracedRequest, endpoint: string, kind: string, error: string, outcome: string): void {
     if (!this.active) return;
-    const span = this.tracer.startSpan('attempt failed', { kind: SpanKind.INTERNAL, attributes: { [ATTR.failureKind]: kind, [ATTR.outcome]: outcome } }, this.requestContext(req.traceparent));
+    const span = this.tracer.startSpan('attempt failed', { kind: SpanKind.INTERNAL, attributes: { [ATTR.failureKind]: kind, [ATTR.outcome]: outcome } }, contextOfTraceparent(req.traceparent));
     setMessageAttributes(span, req, 'send', endpoint);
     failSpan(span, kind, error);
     span.end();
