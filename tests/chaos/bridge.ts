@@ -5,9 +5,14 @@
  * new id when no result came, keeps a journal across its restarts) and the misbehaving stand-in
  * service (chaos-service.ts, in the driver's process). Each cycle gives the host new strategies
  * and ends in a fault: SIGKILL of shoal after a request was stored, after a send, right after a
- * result was sent, at a random moment or during a dead-letter replay; the service crashing and
- * coming back; SIGKILL and restart of the host; a graceful stop of shoal. Then one recovery with
- * the faults off, and bridge-checker.ts judges the host's and the service's history and the store.
+ * result was sent, at a random moment, during a dead-letter replay or on its "checkpoint started"
+ * line (checkpoint-kill.ts); the service crashing and coming back; SIGKILL and restart of the host;
+ * a graceful stop of shoal; a second process holding the write lock (lock-holder.ts) or the
+ * database's file system filling up (small-fs.ts) while the host sends the cycle's frames; shoal's
+ * wall clock stepping by up to an hour (clock-jump.ts; shoal runs under libfaketime, the fault is
+ * skipped and named without it). Then one recovery with the faults off, and bridge-checker.ts
+ * judges the host's and the service's history and the store, with what the aimed and blocking
+ * faults judged as they happened (aims.ts).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -490,6 +495,7 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
     case 'disk-full': {
       if (!c.smallFs.mounted) {
         c.giveItems();
+        c.aims.skipped.push(`disk-full in cycle ${c.cycle}: no small file system to fill (${c.smallFs.why})`);
         return `skipped: no small file system to fill here (${c.smallFs.why}); SIGTERM of shoal: ${await c.stopShoal()}`;
       }
       const bytes = await fillFor(c.smallFs, c.random, c.giveItems);
@@ -520,12 +526,15 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
       });
     }
     case 'clock-jump': {
-      if (!c.clock.library) return `skipped: shoal start is a separate process and only libfaketime can step its wall clock (${c.clock.why}); SIGTERM of shoal: ${await c.stopShoal()}`;
+      if (!c.clock.library) {
+        c.aims.skipped.push(`clock-jump in cycle ${c.cycle}: shoal start is a separate process and only libfaketime can step its wall clock (${c.clock.why})`);
+        return `skipped: shoal start is a separate process and only libfaketime can step its wall clock (${c.clock.why}); SIGTERM of shoal: ${await c.stopShoal()}`;
+      }
       const s = c.shoal();
       return jumpClock({
         all: ids,
-        // The asks the host sent: the others (asks again never needed) shoal never sees.
-        judged: () => ids.filter((id) => c.asks.get(id)?.askedAt !== undefined),
+        // The asks the host sent (an ask again never needed shoal never sees) whose strategy the intake does not refuse by design.
+        judged: () => c.items.filter((it) => !it.refused).flatMap((it) => it.asks.map((a) => a.id)).filter((id) => c.asks.get(id)?.askedAt !== undefined),
         ended: ['done', 'dead', 'superseded'],
         service: c.service,
         history: c.history,

@@ -329,6 +329,7 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
       if (!c.smallFs.mounted) {
         c.host.child.kill('SIGTERM');
         await c.host.exited;
+        c.aims.skipped.push(`disk-full in cycle ${c.cycle}: no small file system to fill (${c.smallFs.why})`);
         return `skipped: no small file system to fill here (${c.smallFs.why}); stopped by SIGTERM`;
       }
       await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= Math.min(k, 2), 30_000);
