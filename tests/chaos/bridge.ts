@@ -487,8 +487,9 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
     }
     case 'lock-holder': {
       // The cycle's frames reach shoal while the lock is held.
+      const from = c.shoal().lines.length;
       const heldMs = await holdWriteLock(c.dbPath, c.random, c.giveItems);
-      const judged = await judgeUnblocked(c, ids, 'the lock was released');
+      const judged = await judgeUnblocked(c, ids, from, 'the lock was released');
       await c.killShoal();
       return `a second process held the write lock for ${heldMs} ms while the host sent the cycle's frames; ${judged}; then SIGKILL of shoal`;
     }
@@ -498,8 +499,9 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
         c.aims.skipped.push(`disk-full in cycle ${c.cycle}: no small file system to fill (${c.smallFs.why})`);
         return `skipped: no small file system to fill here (${c.smallFs.why}); SIGTERM of shoal: ${await c.stopShoal()}`;
       }
+      const from = c.shoal().lines.length;
       const bytes = await fillFor(c.smallFs, c.random, c.giveItems);
-      const judged = await judgeUnblocked(c, ids, 'space was freed');
+      const judged = await judgeUnblocked(c, ids, from, 'space was freed');
       await c.killShoal();
       return `the file system of the database was full (${Math.round(bytes / 2 ** 20)} MiB of filler) for 2-4 s while the host sent the cycle's frames, then freed; ${judged}; then SIGKILL of shoal`;
     }
@@ -566,6 +568,13 @@ async function seenInLog(s: RunningService, after: number): Promise<ClockAnswer 
   return answer;
 }
 
+/** What shoal warned of in `lines` (the runtime's account of a blocked store), as `event xN` by event. */
+function warnings(lines: readonly LogLine[]): string {
+  const counts = new Map<string, number>();
+  for (const l of lines) if (l.level === 'warn' || l.level === 'error' || l.level === 'fatal') counts.set(String(l.event ?? l.msg), (counts.get(String(l.event ?? l.msg)) ?? 0) + 1);
+  return counts.size === 0 ? 'no warning logged' : `logged ${[...counts].map(([e, n]) => `${e} x${n}`).join(', ')}`;
+}
+
 /** How long the intake gets to store (or refuse) what came in while it was blocked, once unblocked: generous, for a loaded machine. */
 const UNBLOCKED_MS = 60_000;
 
@@ -574,7 +583,7 @@ const UNBLOCKED_MS = 60_000;
  * its batch until the store takes writes again, so shoal stays up and every frame the host sent
  * this cycle ends stored or refused; none may be lost while shoal was up. Violations go to the aims.
  */
-async function judgeUnblocked(c: BridgeFaultContext, ids: readonly string[], unblocked: string): Promise<string> {
+async function judgeUnblocked(c: BridgeFaultContext, ids: readonly string[], from: number, unblocked: string): Promise<string> {
   const sent = ids.filter((id) => c.asks.get(id)?.askedAt !== undefined);
   const pending = () => {
     const v = readBridgeStoreView(c.dbPath);
@@ -585,5 +594,5 @@ async function judgeUnblocked(c: BridgeFaultContext, ids: readonly string[], unb
   if (!up) c.aims.violations.push({ requestId: `cycle ${c.cycle}`, rule: 'exited-while-blocked', detail: `shoal exited while the store was blocked (${unblocked} after), instead of retrying until it took writes again` });
   const missing = up ? pending() : [];
   for (const id of missing) c.aims.violations.push({ requestId: id, rule: 'not-stored-after-unblock', detail: `sent by the host, neither stored nor refused ${UNBLOCKED_MS / 1_000} s after ${unblocked}` });
-  return `${up ? 'shoal stayed up' : 'shoal had exited'}; ${sent.length - missing.length} of the ${sent.length} frames sent so far stored or refused${settled ? '' : ` (waited ${UNBLOCKED_MS / 1_000} s)`} after ${unblocked}`;
+  return `${up ? 'shoal stayed up' : 'shoal had exited'} (${warnings(c.shoal().lines.slice(from))}); ${sent.length - missing.length} of the ${sent.length} frames sent so far stored or refused${settled ? '' : ` (waited ${UNBLOCKED_MS / 1_000} s)`} after ${unblocked}`;
 }
