@@ -5,7 +5,10 @@
  *
  * - At least once: a forward is marked forwarded only after its hand-off to the socket, so one
  *   handed off but not marked when shoal dies is forwarded again after the restart (a duplicate
- *   for the host, which it may get only then), as is everything still pending.
+ *   for the host, which it may get only then), as is everything still pending. A hand-off is a
+ *   frame queued in the socket, not yet on the wire: one marked just before shoal died may have
+ *   died in that queue, so at start what was marked in the last `reopenWindowMs` is forwarded
+ *   again too.
  * - Only while the host's socket is connected (the PUSH is `immediate`): while the host is down,
  *   forwards wait; when its connection drops, what was handed off in the last `reopenWindowMs`
  *   may have died in transit (the host's protocol has no acknowledgement) and is forwarded again.
@@ -28,9 +31,11 @@ export type ForwarderMessage =
   | { readonly kind: 'wake'; readonly hostUp?: boolean }
   /** The host's connection dropped at `at`. */
   | { readonly kind: 'hostLost'; readonly at: number }
+  /** This forwarder started at `at` with a new socket: what the previous one had queued is gone. */
+  | { readonly kind: 'started'; readonly at: number }
   | { readonly kind: 'tick' };
 
-export const isForwarderMessage = kindGuard<ForwarderMessage>({ wake: true, hostLost: (m) => typeof m.at === 'number', tick: true });
+export const isForwarderMessage = kindGuard<ForwarderMessage>({ wake: true, hostLost: (m) => typeof m.at === 'number', started: (m) => typeof m.at === 'number', tick: true });
 
 /** How forwarding is bounded (config key `forward`). */
 export interface ForwardPolicy {
@@ -187,7 +192,8 @@ export function forwarder(config: ForwarderConfig, stats = new ForwarderStats())
         },
       });
       const state: State = { push, reader: openStore({ path: config.dbPath, readonly: true }), pausedUntil: 0, consecutiveFailures: 0, life };
-      // Start-up: everything still pending (a previous run's, a restart's) is forwarded.
+      // Start-up: what was handed off just before (a previous run's, a restart's) is reopened, then everything pending is forwarded.
+      ctx.self.tell({ kind: 'started', at: ctx.clock.now() });
       ctx.self.tell({ kind: 'tick' });
       return state;
     },
@@ -195,7 +201,7 @@ export function forwarder(config: ForwarderConfig, stats = new ForwarderStats())
       let tick = false;
       for (const m of msgs) {
         if (m.kind === 'tick') tick = true;
-        else if (m.kind === 'hostLost') {
+        else if (m.kind === 'hostLost' || m.kind === 'started') {
           const [o] = await db(ctx, [{ type: 'forwardsReopened', ...reopenSpan(m.at, ctx.clock.now(), policy) }]);
           if (o.type === 'forwardsReopened' && o.status === 'reopened') stats.reopened += o.reopened;
         } else if (m.hostUp) state.pausedUntil = 0;
