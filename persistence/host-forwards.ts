@@ -124,6 +124,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   ),
   get: prepared(sqlite, ($: { requestId: string }) => db.selectFrom('host_forwards').selectAll().where('request_id', '=', $.requestId)),
   count: prepared(sqlite, () => db.selectFrom('host_forwards').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state')),
+  latestHandOff: prepared(sqlite, () => db.selectFrom('host_forwards').select((eb) => eb.fn.max('forwarded_at').as('at')).where('state', '=', 'forwarded')),
 }));
 
 /** A result of a host request, to be forwarded: called by applyResult in the result's own commit. */
@@ -240,6 +241,12 @@ export function listPendingForwards(store: Store, limit = 256): HostForward[] {
 export function getForward(store: Store, requestId: string): HostForward | undefined {
   const row = statements(store).get.get({ requestId });
   return row ? toForward(row) : undefined;
+}
+
+/** When the latest forward still marked forwarded was handed off; undefined when none is. */
+export function latestHandOff(store: Store): number | undefined {
+  const at = statements(store).latestHandOff.get({})?.at;
+  return at === null || at === undefined ? undefined : requireInteger('latestHandOff', 'at', Number(at));
 }
 
 export function countForwardsByState(store: Store): Record<HostForwardState, number> {

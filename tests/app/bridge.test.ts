@@ -166,7 +166,7 @@ describe('bridge mode', () => {
     expect(host2.received).toEqual([]);
   });
 
-  it('what was marked forwarded in the reopenWindowMs before the forwarder started is forwarded again: a hand-off only queues the frame in a socket, which may have died with the previous process', async () => {
+  it('at start, what was marked forwarded in the reopenWindowMs up to the latest mark is forwarded again: a hand-off only queues the frame in a socket, which may have died with the previous process', async () => {
     const dir = temp.dir();
     const first = await bridged(dir, { engine: echoEngine });
     const host = await standInHost(first.intake, first.hostResults);

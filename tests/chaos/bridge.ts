@@ -141,13 +141,14 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   const [intake, hostResults, requestEndpoint, resultEndpoint] = (await Promise.all([freePort(), freePort(), freePort(), freePort()])).map((p) => `tcp://127.0.0.1:${p}`);
   // Short leases and quick retries as in the direct mode, so a run takes minutes.
   const baseConfig = {
-      leaseMs: LEASE_MS,
-      tickMs: 100,
-      drainTimeoutMs: 5_000,
-      retry: { maxAttempts: 3, backoff: { minMs: 50, maxMs: 400, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false } },
-      replay: { quietMs: 300, maxReplays: MAX_REPLAYS, scanIntervalMs: 300, replayAtStartup: true },
-      forward: { tickMs: 200 },
+    leaseMs: LEASE_MS,
+    tickMs: 100,
+    drainTimeoutMs: 5_000,
+    retry: { maxAttempts: 3, backoff: { minMs: 50, maxMs: 400, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false } },
+    replay: { quietMs: 300, maxReplays: MAX_REPLAYS, scanIntervalMs: 300, replayAtStartup: true },
+    forward: { tickMs: 200 },
   };
+  /** The config file of a cycle: the base, or the base with an aimed fault's settings over it. */
   const configOf = (fault: BridgeFault | undefined) => {
     const file = path.join(dir, `shoal${fault && AIMED_CONFIG[fault] ? `-${fault}` : ''}.json`);
     if (!existsSync(file)) writeFileSync(file, JSON.stringify({ ...baseConfig, ...(fault ? AIMED_CONFIG[fault] : {}) }));
