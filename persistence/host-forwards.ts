@@ -95,10 +95,11 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .where('request_id', '=', $.requestId)
       .where('state', '=', 'pending'),
   ),
+  // Attempts back to 0: the hand-off went through and is no failure; a forward reopened at every start of a crash loop must not run out of them.
   reopen: prepared(sqlite, ($: { since: number; until: number }) =>
     db
       .updateTable('host_forwards')
-      .set({ state: 'pending', forwarded_at: null })
+      .set({ state: 'pending', forwarded_at: null, attempts: 0 })
       .where('state', '=', 'forwarded')
       .where('forwarded_at', '>=', $.since)
       .where('forwarded_at', '<=', $.until),
