@@ -5,7 +5,10 @@
  *
  * - At least once: a forward is marked forwarded only after its hand-off to the socket, so one
  *   handed off but not marked when shoal dies is forwarded again after the restart (a duplicate
- *   for the host, which it may get only then), as is everything still pending.
+ *   for the host, which it may get only then), as is everything still pending. A hand-off is a
+ *   frame queued in the socket, not yet on the wire: one marked just before shoal died may have
+ *   died in that queue, so at start what was marked in the `reopenWindowMs` before the latest
+ *   mark is forwarded again too.
  * - Only while the host's socket is connected (the PUSH is `immediate`): while the host is down,
  *   forwards wait; when its connection drops, what was handed off in the last `reopenWindowMs`
  *   may have died in transit (the host's protocol has no acknowledgement) and is forwarded again.
@@ -18,7 +21,7 @@ import type { TimerHandle } from '../runtime/clock.ts';
 import type { ActorDefinition } from '../supervisors/index.ts';
 import type { WriteCommand } from '../persistence/commands.ts';
 import { openStore, type Store } from '../persistence/connection.ts';
-import { listPendingForwards, type HostForward } from '../persistence/host-forwards.ts';
+import { latestHandOff, listPendingForwards, type HostForward } from '../persistence/host-forwards.ts';
 import { PushChannel } from '../transport/push-channel.ts';
 import { writeCommands } from './db-client.ts';
 import type { DbWriterMessage } from './db-writer.ts';
@@ -28,9 +31,11 @@ export type ForwarderMessage =
   | { readonly kind: 'wake'; readonly hostUp?: boolean }
   /** The host's connection dropped at `at`. */
   | { readonly kind: 'hostLost'; readonly at: number }
+  /** This forwarder started with a new socket: what the previous one had queued is gone. */
+  | { readonly kind: 'started' }
   | { readonly kind: 'tick' };
 
-export const isForwarderMessage = kindGuard<ForwarderMessage>({ wake: true, hostLost: (m) => typeof m.at === 'number', tick: true });
+export const isForwarderMessage = kindGuard<ForwarderMessage>({ wake: true, hostLost: (m) => typeof m.at === 'number', started: true, tick: true });
 
 /** How forwarding is bounded (config key `forward`). */
 export interface ForwardPolicy {
@@ -94,6 +99,15 @@ const defaultPause: BackoffPolicy = { minMs: 100, maxMs: 5_000, factor: 2, jitte
  */
 export function reopenSpan(lostAt: number, now: number, policy: Pick<ForwardPolicy, 'reopenWindowMs'>): { since: number; until: number } {
   return { since: lostAt - policy.reopenWindowMs, until: Math.max(lostAt, now) };
+}
+
+/**
+ * The hand-offs a start reopens, or undefined when none was marked: those of `reopenWindowMs`
+ * before the latest mark, the last thing the previous socket did, however long ago it died (a span
+ * ending at the start would miss them after a slow restart). Pure.
+ */
+export function startReopenSpan(latestMark: number | undefined, policy: Pick<ForwardPolicy, 'reopenWindowMs'>): { since: number; until: number } | undefined {
+  return latestMark === undefined ? undefined : { since: latestMark - policy.reopenWindowMs, until: latestMark };
 }
 
 /** Why a pending forward must be given up now, or undefined while it may still be tried. Pure. */
@@ -187,7 +201,8 @@ export function forwarder(config: ForwarderConfig, stats = new ForwarderStats())
         },
       });
       const state: State = { push, reader: openStore({ path: config.dbPath, readonly: true }), pausedUntil: 0, consecutiveFailures: 0, life };
-      // Start-up: everything still pending (a previous run's, a restart's) is forwarded.
+      // Start-up: what was handed off just before (a previous run's, a restart's) is reopened, then everything pending is forwarded.
+      ctx.self.tell({ kind: 'started' });
       ctx.self.tell({ kind: 'tick' });
       return state;
     },
@@ -195,8 +210,10 @@ export function forwarder(config: ForwarderConfig, stats = new ForwarderStats())
       let tick = false;
       for (const m of msgs) {
         if (m.kind === 'tick') tick = true;
-        else if (m.kind === 'hostLost') {
-          const [o] = await db(ctx, [{ type: 'forwardsReopened', ...reopenSpan(m.at, ctx.clock.now(), policy) }]);
+        else if (m.kind === 'hostLost' || m.kind === 'started') {
+          const span = m.kind === 'hostLost' ? reopenSpan(m.at, ctx.clock.now(), policy) : startReopenSpan(latestHandOff(state.reader), policy);
+          if (span === undefined) continue;
+          const [o] = await db(ctx, [{ type: 'forwardsReopened', ...span }]);
           if (o.type === 'forwardsReopened' && o.status === 'reopened') stats.reopened += o.reopened;
         } else if (m.hostUp) state.pausedUntil = 0;
       }

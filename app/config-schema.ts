@@ -254,7 +254,7 @@ export const CONFIG_KEYS = {
   },
   forward: {
     description:
-      'Bridge mode: forwarding results to the host: maxAttempts (failed hand-offs before a forward is dead-lettered), maxAgeMs (a result not handed over this long after it was stored is dead-lettered), reopenWindowMs (forwards handed over this long before the host disconnected are sent again), tickMs (how often pending forwards are looked at).',
+      'Bridge mode: forwarding results to the host: maxAttempts (failed hand-offs before a forward is dead-lettered), maxAgeMs (a result not handed over this long after it was stored is dead-lettered), reopenWindowMs (forwards handed over this long before the host disconnected, or before the last hand-off when shoal starts, are sent again), tickMs (how often pending forwards are looked at).',
     defaultText: '{ maxAttempts: 20, maxAgeMs: 21600000, reopenWindowMs: 10000, tickMs: 1000 }',
     check: object({ maxAttempts: integer(1), maxAgeMs: integer(1), reopenWindowMs: integer(0), tickMs: integer(1) }, { partial: true }),
   },

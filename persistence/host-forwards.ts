@@ -95,10 +95,11 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
       .where('request_id', '=', $.requestId)
       .where('state', '=', 'pending'),
   ),
+  // Attempts back to 0: the hand-off went through and is no failure; a forward reopened at every start of a crash loop must not run out of them.
   reopen: prepared(sqlite, ($: { since: number; until: number }) =>
     db
       .updateTable('host_forwards')
-      .set({ state: 'pending', forwarded_at: null })
+      .set({ state: 'pending', forwarded_at: null, attempts: 0 })
       .where('state', '=', 'forwarded')
       .where('forwarded_at', '>=', $.since)
       .where('forwarded_at', '<=', $.until),
@@ -124,6 +125,7 @@ const statements = perConnection(({ sqlite, db }: Store) => ({
   ),
   get: prepared(sqlite, ($: { requestId: string }) => db.selectFrom('host_forwards').selectAll().where('request_id', '=', $.requestId)),
   count: prepared(sqlite, () => db.selectFrom('host_forwards').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state')),
+  latestHandOff: prepared(sqlite, () => db.selectFrom('host_forwards').select((eb) => eb.fn.max('forwarded_at').as('at')).where('state', '=', 'forwarded')),
 }));
 
 /** A result of a host request, to be forwarded: called by applyResult in the result's own commit. */
@@ -240,6 +242,12 @@ export function listPendingForwards(store: Store, limit = 256): HostForward[] {
 export function getForward(store: Store, requestId: string): HostForward | undefined {
   const row = statements(store).get.get({ requestId });
   return row ? toForward(row) : undefined;
+}
+
+/** When the latest forward still marked forwarded was handed off; undefined when none is. */
+export function latestHandOff(store: Store): number | undefined {
+  const at = statements(store).latestHandOff.get({})?.at;
+  return at === null || at === undefined ? undefined : requireInteger('latestHandOff', 'at', Number(at));
 }
 
 export function countForwardsByState(store: Store): Record<HostForwardState, number> {

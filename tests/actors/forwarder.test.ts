@@ -1,6 +1,6 @@
 /** The forwarder's bound on a forward, as a pure rule (its behaviour on sockets: tests/app/bridge.test.ts). */
 import { describe, expect, it } from 'vitest';
-import { forwardExpired, reopenSpan } from '../../actors/forwarder.ts';
+import { forwardExpired, reopenSpan, startReopenSpan } from '../../actors/forwarder.ts';
 
 const policy = { maxAttempts: 3, maxAgeMs: 1_000 };
 
@@ -25,5 +25,15 @@ describe('reopenSpan', () => {
 
   it('never ends before the drop, whatever the clock says when the loss is handled', () => {
     expect(reopenSpan(10_000, 9_990, { reopenWindowMs: 1_000 })).toEqual({ since: 9_000, until: 10_000 });
+  });
+});
+
+describe('startReopenSpan', () => {
+  it('reopens the hand-offs of reopenWindowMs before the latest mark, however long before the start it was: the frames the dead socket still held were the last it took', () => {
+    expect(startReopenSpan(50_000, { reopenWindowMs: 1_000 })).toEqual({ since: 49_000, until: 50_000 });
+  });
+
+  it('reopens nothing when no forward is marked forwarded', () => {
+    expect(startReopenSpan(undefined, { reopenWindowMs: 1_000 })).toBeUndefined();
   });
 });

@@ -166,6 +166,22 @@ describe('bridge mode', () => {
     expect(host2.received).toEqual([]);
   });
 
+  it('at start, what was marked forwarded in the reopenWindowMs up to the latest mark is forwarded again: a hand-off only queues the frame in a socket, which may have died with the previous process', async () => {
+    const dir = temp.dir();
+    const first = await bridged(dir, { engine: echoEngine });
+    const host = await standInHost(first.intake, first.hostResults);
+    await host.send(frame(first.p, 'K', 'marked-then-stopped'));
+    await until(() => getForward(first.p.reader, 'marked-then-stopped')?.state === 'forwarded', 'the result to be handed off and marked');
+    await first.p.close();
+    // The next run, as after a SIGKILL that came right after the mark.
+    const second = await bridged(dir, { engine: echoEngine });
+    const host2 = await standInHost(second.intake, second.hostResults);
+    await until(() => host2.received.length === 1, 'the hand-off marked just before the start to be forwarded again');
+    expect(host2.received[0]).toContain('(request_id . "marked-then-stopped")');
+    await until(() => getForward(second.p.reader, 'marked-then-stopped')?.state === 'forwarded', 'the forward to be marked again');
+    await second.p.close();
+  });
+
   it('a host request the gate refused is taken in by a replay of its dead letter once its candle file is there, and answered to the host once', async () => {
     const dir = temp.dir();
     const { p, intake, hostResults } = await bridged(dir, { engine: echoEngine });

@@ -15,5 +15,7 @@ export class Aims {
   clockVia = '';
   spuriousTimeouts = 0;
   stuck = 0;
+  /** Faults this machine cannot inflict, each with why (a cycle that ran without its fault). */
+  readonly skipped: string[] = [];
   readonly violations: Violation[] = [];
 }

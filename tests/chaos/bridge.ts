@@ -5,12 +5,17 @@
  * new id when no result came, keeps a journal across its restarts) and the misbehaving stand-in
  * service (chaos-service.ts, in the driver's process). Each cycle gives the host new strategies
  * and ends in a fault: SIGKILL of shoal after a request was stored, after a send, right after a
- * result was sent, at a random moment or during a dead-letter replay; the service crashing and
- * coming back; SIGKILL and restart of the host; a graceful stop of shoal. Then one recovery with
- * the faults off, and bridge-checker.ts judges the host's and the service's history and the store.
+ * result was sent, at a random moment, during a dead-letter replay or on its "checkpoint started"
+ * line (checkpoint-kill.ts); the service crashing and coming back; SIGKILL and restart of the host;
+ * a graceful stop of shoal; a second process holding the write lock (lock-holder.ts) or the
+ * database's file system filling up (small-fs.ts) while the host sends the cycle's frames; shoal's
+ * wall clock stepping by up to an hour (clock-jump.ts; shoal runs under libfaketime, the fault is
+ * skipped and named without it). Then one recovery with the faults off, and bridge-checker.ts
+ * judges the host's and the service's history and the store, with what the aimed and blocking
+ * faults judged as they happened (aims.ts).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,9 +37,36 @@ import { DEFAULT_RATES, LEASE_MS, MAX_REPLAYS, seededRandom, type ChaosOptions, 
 import { waitFor } from './wait-for.ts';
 import { Aims } from './aims.ts';
 import { integrityCheck, readAudit } from './store-view.ts';
+import { fillFor, mountSmallFs, unmountSmallFs, type SmallFs } from './small-fs.ts';
+import { holdWriteLock } from './lock-holder.ts';
+import type { Violation } from './checker.ts';
+import type { OosConfigInput } from '../../app/config.ts';
+import { checkpointKillConfig, killDuringCheckpoint } from './checkpoint-kill.ts';
+import { clockJumpConfig, jumpClock } from './clock-jump.ts';
+import { WallClockControl, type ClockAnswer } from './wall-clock-control.ts';
+import type { LogLine } from '../cli/service-process.ts';
 
-export const BRIDGE_FAULTS = ['kill-after-enqueue', 'kill-after-send', 'kill-after-result', 'kill-anytime', 'kill-during-replay', 'service-crash', 'host-kill', 'graceful-stop'] as const;
+export const BRIDGE_FAULTS = [
+  'kill-after-enqueue',
+  'kill-after-send',
+  'kill-after-result',
+  'kill-anytime',
+  'kill-during-replay',
+  'service-crash',
+  'host-kill',
+  'graceful-stop',
+  'lock-holder',
+  'disk-full',
+  'kill-during-checkpoint',
+  'clock-jump',
+] as const;
 export type BridgeFault = (typeof BRIDGE_FAULTS)[number];
+
+/** Faults whose cycle's frames the host gets only once the store is blocked, so they arrive while it is. */
+const BLOCKING: ReadonlySet<BridgeFault> = new Set(['lock-holder', 'disk-full']);
+
+/** shoal's own settings in the cycles of the aimed faults (their modules say why); they log at debug level, where the checkpoint lines are. */
+const AIMED_CONFIG: Partial<Record<BridgeFault, Partial<OosConfigInput>>> = { 'kill-during-checkpoint': checkpointKillConfig, 'clock-jump': clockJumpConfig };
 
 /** The options of bridge mode (ChaosOptions.bridge). */
 export interface BridgeOptions {
@@ -100,22 +132,30 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   const deadline = options.minutes === undefined ? undefined : Date.now() + options.minutes * 60_000;
   const cycles = options.cycles ?? (deadline === undefined ? faults.length : Number.POSITIVE_INFINITY);
   const dir = mkdtempSync(path.join(tmpdir(), 'shoal-bridge-chaos-'));
-  const dbPath = path.join(dir, 'shoal.db');
+  // The database in a folder of its own, on a small tmpfs where the machine lets us mount one: the disk-full fault fills it (the host's journal and the candles stay outside).
+  const storeDir = path.join(dir, 'store');
+  mkdirSync(storeDir);
+  const smallFs = mountSmallFs(storeDir);
+  const dbPath = path.join(storeDir, 'shoal.db');
   writeFileSync(path.join(dir, CANDLES), csv(validLines(200)));
   const [intake, hostResults, requestEndpoint, resultEndpoint] = (await Promise.all([freePort(), freePort(), freePort(), freePort()])).map((p) => `tcp://127.0.0.1:${p}`);
-  const config = path.join(dir, 'shoal.json');
   // Short leases and quick retries as in the direct mode, so a run takes minutes.
-  writeFileSync(
-    config,
-    JSON.stringify({
-      leaseMs: LEASE_MS,
-      tickMs: 100,
-      drainTimeoutMs: 5_000,
-      retry: { maxAttempts: 3, backoff: { minMs: 50, maxMs: 400, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false } },
-      replay: { quietMs: 300, maxReplays: MAX_REPLAYS, scanIntervalMs: 300, replayAtStartup: true },
-      forward: { tickMs: 200 },
-    }),
-  );
+  const baseConfig = {
+    leaseMs: LEASE_MS,
+    tickMs: 100,
+    drainTimeoutMs: 5_000,
+    retry: { maxAttempts: 3, backoff: { minMs: 50, maxMs: 400, factor: 2, jitter: 0.2, resetAfterMs: 0, firstImmediate: false } },
+    replay: { quietMs: 300, maxReplays: MAX_REPLAYS, scanIntervalMs: 300, replayAtStartup: true },
+    forward: { tickMs: 200 },
+  };
+  /** The config file of a cycle: the base, or the base with an aimed fault's settings over it. */
+  const configOf = (fault: BridgeFault | undefined) => {
+    const file = path.join(dir, `shoal${fault && AIMED_CONFIG[fault] ? `-${fault}` : ''}.json`);
+    if (!existsSync(file)) writeFileSync(file, JSON.stringify({ ...baseConfig, ...(fault ? AIMED_CONFIG[fault] : {}) }));
+    return file;
+  };
+  // shoal runs under libfaketime where it is installed: the clock-jump fault steps its wall clock, and the step stays across restarts.
+  const clock = new WallClockControl(dir);
   const history = new History();
   const asks = new Map<string, HostAsk>();
   const strategies: PlannedStrategy[] = [];
@@ -129,14 +169,17 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   let shoalKills = 0;
   let hostKills = 0;
   let serviceCrashes = 0;
+  const aims = new Aims();
 
   // ---- shoal ----
   let shoal: RunningService | undefined;
+  let shoalConfig = '';
   const shoalUp = () => shoal !== undefined && shoal.child.exitCode === null && shoal.child.signalCode === null;
-  const startShoal = async () => {
+  const startShoal = async (config = configOf(undefined)) => {
+    shoalConfig = config;
     const s = startService(
       ['--bridge', '--config', config, '--db', dbPath, '--data-dir', dir, '--intake', intake, '--host-results', hostResults, '--service', requestEndpoint, '--service-results', resultEndpoint, '--window', '8'],
-      { SHOAL_LOG_LEVEL: 'info' },
+      { ...clock.preload(), SHOAL_LOG_LEVEL: config === configOf(undefined) ? 'info' : 'debug' },
     );
     shoal = s;
     await s.line('intake_bound', 120_000);
@@ -163,7 +206,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
     const plain: BridgeHostItem[] = items.map(({ strategy, candlesFile, asks: a }) => ({ strategy, candlesFile, asks: a }));
     h.child.stdin.write(`${JSON.stringify({ items: plain })}\n`);
   };
-  const startHost = async () => {
+  const startHost = async (workload: readonly PlannedStrategy[] = strategies) => {
     const settings: BridgeHostSettings = { intake, results: hostResults, journal, intervalMs: 25, resendAfterMs };
     const child = spawn(process.execPath, ['--import', 'tsx', HOST, JSON.stringify(settings)], { cwd: REPO_ROOT, stdio: 'pipe' });
     const h: HostProcess = { child, exited: exited(child), stderr: '' };
@@ -196,7 +239,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       120_000,
     );
     // Its whole workload: it asks what its journal says it never asked, and keeps the times of the rest.
-    give(h, strategies);
+    give(h, workload);
   };
   const killHost = async () => {
     const h = host!;
@@ -238,12 +281,22 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
         items.push(s);
       }
       const startedAt = Date.now();
-      if (!shoalUp()) await startShoal();
-      if (!host) await startHost();
-      else give(host, items);
       const fault = cycle <= faults.length ? faults[(cycle - 1 + Math.floor(options.seed % faults.length)) % faults.length] : faults[Math.floor(random() * faults.length)];
-      const detail = await inflict(fault, {
+      const config = configOf(fault);
+      const restart = shoalUp() && shoalConfig !== config ? `shoal restarted for its settings (SIGTERM: ${await stopShoal()}); ` : '';
+      if (!shoalUp()) await startShoal(config);
+      const deferred = BLOCKING.has(fault);
+      if (!host) await startHost(deferred ? strategies.slice(0, -items.length) : strategies);
+      else if (!deferred) give(host, items);
+      const detail = restart + await inflict(fault, {
         items,
+        giveItems: () => give(host!, items),
+        shoal: () => shoal!,
+        clock,
+        cycle,
+        smallFs,
+        aims,
+        shoalUp,
         random,
         history,
         asks,
@@ -313,7 +366,8 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
     );
     // The database after kills at any moment (a commit, a checkpoint) must still be sound.
     const integrity = integrityCheck(dbPath);
-    const summary: BridgeSummary = integrity === 'ok' ? judged : { ...judged, violations: [{ requestId: 'the database', rule: 'integrity', detail: integrity }, ...judged.violations] };
+    const own: Violation[] = [...(integrity === 'ok' ? [] : [{ requestId: 'the database', rule: 'integrity' as const, detail: integrity }]), ...aims.violations];
+    const summary: BridgeSummary = { ...judged, violations: [...own, ...judged.violations] };
     const first = summary.violations[0];
     const firstAsk = first ? asks.get(first.requestId) : undefined;
     // The host is told nothing (no acknowledgement): acceptance is the store line, so the direct mode's "accepted" line is left out.
@@ -328,8 +382,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       audit,
       summary,
       bridge: summary,
-      // The aimed faults (checkpoint kills, clock steps) are the direct mode's.
-      aims: new Aims(),
+      aims,
       integrity,
       firstViolation: first
         ? `${first.rule}: ${first.detail}\n${describe(first.requestId)}\n  host: ${firstAsk ? `asked ${firstAsk.askedAt === undefined ? 'never' : `+${firstAsk.askedAt - t0} ms`}, got ${firstAsk.got.map((t) => `+${t - t0} ms`).join(', ') || 'nothing'}` : '-'}; shoal/host stops at ${stops.map((t) => `+${t - t0}`).join(', ')} ms`
@@ -340,12 +393,23 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
     if (shoal && shoalUp()) shoal.child.kill('SIGKILL');
     if (host) host.child.kill('SIGKILL');
     service.crash();
-    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+    if (!options.keep) {
+      unmountSmallFs(smallFs);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
 interface BridgeFaultContext {
   readonly items: readonly PlannedStrategy[];
+  /** Hands the cycle's strategies to the host (the blocking faults do it once the store is blocked). */
+  readonly giveItems: () => void;
+  readonly shoal: () => RunningService;
+  readonly clock: WallClockControl;
+  readonly cycle: number;
+  readonly smallFs: SmallFs;
+  readonly aims: Aims;
+  readonly shoalUp: () => boolean;
   readonly random: () => number;
   readonly history: History;
   readonly asks: ReadonlyMap<string, HostAsk>;
@@ -422,5 +486,114 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
       await waitFor(() => sends() >= k, 30_000);
       return `SIGTERM of shoal after ${k} sends: ${await c.stopShoal()}`;
     }
+    case 'lock-holder': {
+      // The cycle's frames reach shoal while the lock is held.
+      const from = c.shoal().lines.length;
+      const heldMs = await holdWriteLock(c.dbPath, c.random, c.giveItems);
+      const judged = await judgeUnblocked(c, ids, from, 'the lock was released');
+      await c.killShoal();
+      return `a second process held the write lock for ${heldMs} ms while the host sent the cycle's frames; ${judged}; then SIGKILL of shoal`;
+    }
+    case 'disk-full': {
+      if (!c.smallFs.mounted) {
+        c.giveItems();
+        c.aims.skipped.push(`disk-full in cycle ${c.cycle}: no small file system to fill (${c.smallFs.why})`);
+        return `skipped: no small file system to fill here (${c.smallFs.why}); SIGTERM of shoal: ${await c.stopShoal()}`;
+      }
+      const from = c.shoal().lines.length;
+      const bytes = await fillFor(c.smallFs, c.random, c.giveItems);
+      const judged = await judgeUnblocked(c, ids, from, 'space was freed');
+      await c.killShoal();
+      return `the file system of the database was full (${Math.round(bytes / 2 ** 20)} MiB of filler) for 2-4 s while the host sent the cycle's frames, then freed; ${judged}; then SIGKILL of shoal`;
+    }
+    case 'kill-during-checkpoint': {
+      const s = c.shoal();
+      return killDuringCheckpoint({
+        sends,
+        requests: c.items.length,
+        random: c.random,
+        dbPath: c.dbPath,
+        cycle: c.cycle,
+        aims: c.aims,
+        onCheckpoint: (listener) => {
+          const onLine = (line: LogLine) => {
+            if (line.event === 'checkpoint_started') listener('started', line as { mode?: string; walBytes?: number });
+            else if (line.event === 'checkpoint_finished') listener('finished', {});
+          };
+          s.listeners.add(onLine);
+          return () => s.listeners.delete(onLine);
+        },
+        signalKill: c.signalShoal,
+        // shoal's exit resolves once its output is read to its end.
+        reaped: c.killShoal,
+      });
+    }
+    case 'clock-jump': {
+      if (!c.clock.library) {
+        c.aims.skipped.push(`clock-jump in cycle ${c.cycle}: shoal start is a separate process and only libfaketime can step its wall clock (${c.clock.why})`);
+        return `skipped: shoal start is a separate process and only libfaketime can step its wall clock (${c.clock.why}); SIGTERM of shoal: ${await c.stopShoal()}`;
+      }
+      const s = c.shoal();
+      return jumpClock({
+        all: ids,
+        // The asks the host sent (an ask again never needed shoal never sees) whose strategy the intake does not refuse by design.
+        judged: () => c.items.filter((it) => !it.refused).flatMap((it) => it.asks.map((a) => a.id)).filter((id) => c.asks.get(id)?.askedAt !== undefined),
+        ended: ['done', 'dead', 'superseded'],
+        service: c.service,
+        history: c.history,
+        dbPath: c.dbPath,
+        random: c.random,
+        aims: c.aims,
+        clock: c.clock,
+        step: (offsetMs) => seenInLog(s, offsetMs),
+        kill: c.killShoal,
+      });
+    }
   }
+}
+
+/**
+ * After a step of shoal's wall clock (the driver rewrote libfaketime's file, reread at every read):
+ * waits until a log line stamped with the stepped time shows it (at debug level a result is logged as it comes).
+ */
+async function seenInLog(s: RunningService, after: number): Promise<ClockAnswer | undefined> {
+  let answer: ClockAnswer | undefined;
+  const onLine = (line: LogLine) => {
+    const seenMs = typeof line.time === 'string' ? Date.parse(line.time) - Date.now() : Number.NaN;
+    // Within 5 s of the step: the line was written after it (a step is 5 min at least).
+    if (answer === undefined && Math.abs(seenMs - after) < 5_000) answer = { offsetMs: after, via: 'libfaketime', seenMs };
+  };
+  s.listeners.add(onLine);
+  await waitFor(() => answer !== undefined, 15_000);
+  s.listeners.delete(onLine);
+  return answer;
+}
+
+/** What shoal warned of in `lines` (the runtime's account of a blocked store), as `event xN` by event. */
+function warnings(lines: readonly LogLine[]): string {
+  const counts = new Map<string, number>();
+  for (const l of lines) if (l.level === 'warn' || l.level === 'error' || l.level === 'fatal') counts.set(String(l.event ?? l.msg), (counts.get(String(l.event ?? l.msg)) ?? 0) + 1);
+  return counts.size === 0 ? 'no warning logged' : `logged ${[...counts].map(([e, n]) => `${e} x${n}`).join(', ')}`;
+}
+
+/** How long the intake gets to store (or refuse) what came in while it was blocked, once unblocked: generous, for a loaded machine. */
+const UNBLOCKED_MS = 60_000;
+
+/**
+ * After a lock or a full disk (docs/operations.md, "When things go wrong"): the db-writer retries
+ * its batch until the store takes writes again, so shoal stays up and every frame the host sent
+ * this cycle ends stored or refused; none may be lost while shoal was up. Violations go to the aims.
+ */
+async function judgeUnblocked(c: BridgeFaultContext, ids: readonly string[], from: number, unblocked: string): Promise<string> {
+  const sent = ids.filter((id) => c.asks.get(id)?.askedAt !== undefined);
+  const pending = () => {
+    const v = readBridgeStoreView(c.dbPath);
+    return sent.filter((id) => !v.requests.has(id) && !v.refused.has(id));
+  };
+  const settled = await waitFor(throttled(() => !c.shoalUp() || pending().length === 0, 250), UNBLOCKED_MS);
+  const up = c.shoalUp();
+  if (!up) c.aims.violations.push({ requestId: `cycle ${c.cycle}`, rule: 'exited-while-blocked', detail: `shoal exited while the store was blocked (${unblocked} after), instead of retrying until it took writes again` });
+  const missing = up ? pending() : [];
+  for (const id of missing) c.aims.violations.push({ requestId: id, rule: 'not-stored-after-unblock', detail: `sent by the host, neither stored nor refused ${UNBLOCKED_MS / 1_000} s after ${unblocked}` });
+  return `${up ? 'shoal stayed up' : 'shoal had exited'} (${warnings(c.shoal().lines.slice(from))}); ${sent.length - missing.length} of the ${sent.length} frames sent so far stored or refused${settled ? '' : ` (waited ${UNBLOCKED_MS / 1_000} s)`} after ${unblocked}`;
 }

@@ -55,7 +55,14 @@ export type Rule =
   | BridgeRule;
 
 /** Bridge mode's own (bridge-checker.ts). */
-export type BridgeRule = 'dropped' | 'not-delivered' | 'superseded-without-successor' | 'forwarded-not-done';
+export type BridgeRule =
+  | 'dropped'
+  | 'not-delivered'
+  | 'superseded-without-successor'
+  | 'forwarded-not-done'
+  // judged by the blocking faults (lock-holder, disk-full) once the lock or the space is back
+  | 'not-stored-after-unblock'
+  | 'exited-while-blocked';
 
 export interface Violation {
   readonly requestId: string;

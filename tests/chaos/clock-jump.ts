@@ -5,12 +5,16 @@
  * on a script, so that every answer comes well within the lease: the first attempt fails at once
  * (a retry is scheduled), the next is answered after ANSWER_DELAY_MS. A timeout is then spurious
  * (the step expired a lease), and a request not done or dead within SETTLE_MS is stuck (the step
- * held a retry or a lease). See docs/adr/0014.
+ * held a retry or a lease). See docs/adr/0014. Shared by the direct mode (the host embeds the
+ * runtime) and the bridge mode (`shoal start` under libfaketime).
  */
 import type { OosConfigInput } from '../../app/config.ts';
 import type { Violation } from './checker.ts';
 import type { FaultContext, HostProcess } from './run.ts';
-import type { ClockAnswer } from './wall-clock-control.ts';
+import type { ClockAnswer, WallClockControl } from './wall-clock-control.ts';
+import type { Aims } from './aims.ts';
+import type { ChaosService } from './chaos-service.ts';
+import type { History } from './history.ts';
 import { readAttempts, readStoreView } from './store-view.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -35,19 +39,47 @@ export interface JumpedRequest {
   readonly scripted: boolean;
 }
 
-/** Every scripted answer came within the lease, so any timeout is the step's doing; anything not done or dead is stuck. */
-export function judgeClockJump(requests: readonly JumpedRequest[], settleMs: number): Violation[] {
+/** The states a request may end in (bridge mode adds superseded: the host asked again under a new id). */
+const ENDED = ['done', 'dead'];
+
+/** Every scripted answer came within the lease, so any timeout is the step's doing; anything not ended is stuck. */
+export function judgeClockJump(requests: readonly JumpedRequest[], settleMs: number, ended: readonly string[] = ENDED): Violation[] {
   const violations: Violation[] = [];
   for (const r of requests) {
     const timeouts = r.scripted ? r.outcomes.filter((o) => o === 'timeout').length : 0;
     if (timeouts > 0) violations.push({ requestId: r.requestId, rule: 'spurious-timeout', detail: `${timeouts} attempt(s) timed out after a clock jump although every answer came within the lease` });
-    if (r.state !== 'done' && r.state !== 'dead') violations.push({ requestId: r.requestId, rule: 'stuck', detail: `still ${r.state} ${settleMs / 1_000} s after a clock jump` });
+    if (!ended.includes(r.state)) violations.push({ requestId: r.requestId, rule: 'stuck', detail: `still ${r.state} ${settleMs / 1_000} s after a clock jump` });
   }
   return violations;
 }
 
-export async function inflictClockJump(c: FaultContext): Promise<string> {
+/** What the fault needs of a runtime, whichever process holds it. */
+export interface ClockJumpTarget {
+  /** All the cycle's request ids (the service's script covers them). */
+  readonly all: readonly string[];
+  /** The ones the runtime must have stored and ended (read again as the cycle goes on). */
+  readonly judged: () => readonly string[];
+  readonly ended?: readonly string[];
+  readonly service: ChaosService;
+  readonly history: History;
+  readonly dbPath: string;
+  readonly random: () => number;
+  readonly aims: Aims;
+  readonly clock: WallClockControl;
+  /** Makes the runtime's wall clock `offsetMs` off and waits until it shows (undefined if it never does). */
+  readonly step: (offsetMs: number) => Promise<ClockAnswer | undefined>;
+  readonly kill: () => Promise<void>;
+}
+
+/** The direct mode's host: it embeds the runtime and answers a step on its stdout. */
+export function inflictClockJump(c: FaultContext): Promise<string> {
   const ids = c.cycleItems.map((w) => w.requestId);
+  return jumpClock({ all: ids, judged: () => ids, service: c.service, history: c.history, dbPath: c.dbPath, random: c.random, aims: c.aims, clock: c.clock, step: (offsetMs) => stepHostClock(c.host, offsetMs), kill: () => c.kill(c.host) });
+}
+
+export async function jumpClock(c: ClockJumpTarget): Promise<string> {
+  const ids = c.all;
+  const ended = c.ended ?? ENDED;
   const mine = new Set(ids);
   c.service.plan = (id, send) => (mine.has(id) ? (send <= 1 ? { answer: 'error', delayMs: 0 } : { answer: 'ok', delayMs: ANSWER_DELAY_MS }) : undefined);
   try {
@@ -74,32 +106,34 @@ export async function inflictClockJump(c: FaultContext): Promise<string> {
     // Within an hour of the real time: a step that would leave it goes the other way.
     const ahead = before + direction * minutes * 60_000;
     const after = c.clock.step(Math.abs(ahead) <= 3_600_000 ? ahead : before - direction * minutes * 60_000);
-    const answer = await stepHostClock(c.host, after);
+    const answer = await c.step(after);
     c.aims.clockJumps++;
     c.aims.clockVia = c.clock.via;
     const settled = await waitFor(() => {
       try {
         const view = readStoreView(c.dbPath);
-        return ids.every((id) => ['done', 'dead'].includes(view.requests.get(id)?.state ?? ''));
+        return c.judged().every((id) => ended.includes(view.requests.get(id)?.state ?? ''));
       } catch {
         return false;
       }
     }, SETTLE_MS);
-    const rows = readAttempts(c.dbPath, ids);
+    const judged = c.judged();
+    const rows = readAttempts(c.dbPath, judged);
     const found = judgeClockJump(
-      ids.flatMap((id) => {
+      judged.flatMap((id) => {
         const r = rows.get(id);
         const answers = c.history.requests.get(id)?.answers ?? [];
         return r ? [{ requestId: id, ...r, scripted: answers.every((a) => a.answer === 'ok' || a.answer === 'error') }] : [];
       }),
       SETTLE_MS,
+      ended,
     );
     const spurious = found.filter((v) => v.rule === 'spurious-timeout').length;
     const stuck = found.filter((v) => v.rule === 'stuck').length;
     c.aims.spuriousTimeouts += spurious;
     c.aims.stuck += stuck;
     c.aims.violations.push(...found);
-    await c.kill(c.host);
+    await c.kill();
     const step = after - before;
     return (
       `wall clock stepped ${step >= 0 ? 'forward' : 'back'} ${Math.abs(step / 60_000).toFixed(0)} min (now ${after >= 0 ? '+' : ''}${after / 60_000} min, via ${answer ? answer.via : c.clock.via}${answer ? '' : ', not confirmed by the host'})` +

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { FAULTS, runChaos, type Fault } from './run.ts';
-import { isBridgeReport } from './bridge.ts';
+import { BRIDGE_FAULTS, isBridgeReport } from './bridge.ts';
 import { formatAudit } from '../../persistence/audit.ts';
 
 const USAGE = `Usage: npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--faults a,b] [--keep]
@@ -26,7 +26,8 @@ store: nothing lost, nothing applied twice, no spurious timeout, nothing stuck, 
   --cycles N      run exactly N cycles (default: one of each fault)
   --seed S        the schedule's seed (default: random, printed first)
   --per-cycle N   new requests per cycle (default 24)
-  --faults a,b    direct mode: only these faults (default all: ${FAULTS.join(', ')})
+  --faults a,b    direct mode: only these faults (default all: ${FAULTS.join(', ')});
+                  bridge mode runs ${BRIDGE_FAULTS.join(', ')}
   --keep          keep the run's folder (database, workload) and print where it is
 `;
 
@@ -85,11 +86,13 @@ if (isBridgeReport(report)) {
   console.log(`strategies without a result for their latest request: poison ${b.unanswered.poison}, refused ${b.unanswered.refused}, other ${b.unanswered.other.length}${b.unanswered.other.length > 0 ? ` (${b.unanswered.other.join('; ')})` : ''}`);
 } else {
   console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, sends seen by the service ${s.sends}`);
-  const a = report.aims;
-  console.log(`SIGKILLs aimed at a checkpoint ${a.checkpointKills}, landed inside one ${a.insideCheckpoint} (the WAL not yet emptied: ${a.insideWithFrames})`);
-  console.log(`clock jumps ${a.clockJumps}${a.clockJumps > 0 ? ` (via ${a.clockVia})` : ''}, spurious timeouts ${a.spuriousTimeouts}, stuck ${a.stuck}`);
-  console.log(`integrity ${report.integrity}`);
 }
+// The aimed faults, in either mode.
+const a = report.aims;
+console.log(`SIGKILLs aimed at a checkpoint ${a.checkpointKills}, landed inside one ${a.insideCheckpoint} (the WAL not yet emptied: ${a.insideWithFrames})`);
+console.log(`clock jumps ${a.clockJumps}${a.clockJumps > 0 ? ` (via ${a.clockVia})` : ''}, spurious timeouts ${a.spuriousTimeouts}, stuck ${a.stuck}`);
+if (a.skipped.length > 0) console.log(`skipped: ${a.skipped.join('; ')}`);
+console.log(`integrity ${report.integrity}`);
 console.log(`violations ${s.violations.length}`);
 console.log(`lost ${s.lost}`);
 console.log(`applied twice ${s.appliedTwice}`);

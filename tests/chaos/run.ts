@@ -5,8 +5,8 @@
  * then recovers once with the faults off and lets the checker judge the history and the store.
  * Used by the suite's short form (chaos.test.ts) and by `npm run chaos` (main.ts).
  */
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,6 +25,8 @@ import { WallClockControl } from './wall-clock-control.ts';
 import { until } from '../wait.ts';
 import { waitFor } from './wait-for.ts';
 import { runBridgeChaos, type BridgeOptions } from './bridge.ts';
+import { fillFor, mountSmallFs, unmountSmallFs, type SmallFs } from './small-fs.ts';
+import { holdWriteLock } from './lock-holder.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -230,7 +232,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
   } finally {
     service.crash();
-    if (smallFs.mounted && !options.keep) unmount(dir);
+    if (!options.keep) unmountSmallFs(smallFs);
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -252,52 +254,6 @@ export interface FaultContext {
 
 /** The host's own settings in the cycles of the aimed faults (their modules say why). */
 const AIMED_CONFIG: Partial<Record<Fault, Partial<OosConfigInput>>> = { 'clock-jump': clockJumpConfig, 'kill-during-checkpoint': checkpointKillConfig };
-
-interface SmallFs {
-  readonly mounted: boolean;
-  /** Why not, when not. */
-  readonly why?: string;
-}
-
-/** Mounts a 256 MiB tmpfs on `dir` (root only); the disk-full fault fills it. */
-function mountSmallFs(dir: string): SmallFs {
-  if (process.env.SHOAL_CHAOS_TMPFS === '0') return { mounted: false, why: 'SHOAL_CHAOS_TMPFS=0' };
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', dir], { stdio: 'pipe' });
-    return { mounted: true };
-  } catch (e) {
-    return { mounted: false, why: String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim().split('\n')[0] };
-  }
-}
-
-function unmount(dir: string): void {
-  try {
-    execFileSync('umount', [dir], { stdio: 'pipe' });
-  } catch {
-    // left mounted: the folder's removal below says so
-  }
-}
-
-/** Writes a filler file until the file system is full; returns its size. */
-function fillUp(file: string): number {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(1 << 20, 0x61);
-  let size = 0;
-  try {
-    for (;;) size += writeSync(fd, chunk);
-  } catch {
-    // ENOSPC: full; then the last bytes with small writes
-    const small = Buffer.alloc(4096, 0x61);
-    try {
-      for (;;) size += writeSync(fd, small);
-    } catch {
-      // full to the block
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return size;
-}
 
 async function inflict(fault: Fault, c: FaultContext): Promise<string> {
   const ids = new Set(c.cycleItems.map((w) => w.requestId));
@@ -362,28 +318,24 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
       return `service crashed after ${k} sends and came back; ${resumed ? 'sending resumed' : 'no send within 30 s'}; runtime stopped by SIGTERM (${exitText(exit, c.host)})`;
     }
     case 'lock-holder': {
-      const holder = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'tests/persistence/fixtures/hold-write-lock.ts'), c.dbPath, 'stdin'], { cwd: REPO_ROOT, stdio: 'pipe' });
-      await new Promise<void>((resolve) => holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
-      await new Promise((r) => setTimeout(r, 1_000 + Math.floor(c.random() * 2_000)));
-      holder.stdin.write('now\n');
-      await new Promise((r) => holder.once('exit', r));
-      await new Promise((r) => setTimeout(r, Math.floor(c.random() * 1_000)));
+      const heldMs = await holdWriteLock(c.dbPath, c.random);
+      const ms = Math.floor(c.random() * 1_000);
+      const at = Date.now() + ms;
+      await waitFor(() => Date.now() >= at, ms + 1_000);
       await c.kill(c.host);
-      return 'a second process held the write lock for 1-3 s, then SIGKILL';
+      return `a second process held the write lock for ${heldMs} ms, then SIGKILL`;
     }
     case 'disk-full': {
       if (!c.smallFs.mounted) {
         c.host.child.kill('SIGTERM');
         await c.host.exited;
+        c.aims.skipped.push(`disk-full in cycle ${c.cycle}: no small file system to fill (${c.smallFs.why})`);
         return `skipped: no small file system to fill here (${c.smallFs.why}); stopped by SIGTERM`;
       }
       await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= Math.min(k, 2), 30_000);
-      const filler = path.join(c.dir, 'filler');
-      const bytes = fillUp(filler);
       const sendsAt = count((id) => c.history.requests.get(id)?.sends.length ?? 0);
       // Full for a while, with requests being enqueued, claimed and answered.
-      await new Promise((r) => setTimeout(r, 2_000 + Math.floor(c.random() * 2_000)));
-      rmSync(filler);
+      const bytes = await fillFor(c.smallFs, c.random);
       const resumed = await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) > sendsAt, 30_000);
       const alive = c.host.child.exitCode === null && c.host.child.signalCode === null;
       await c.kill(c.host);

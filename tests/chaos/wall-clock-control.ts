@@ -40,10 +40,15 @@ export class WallClockControl {
 
   /** The environment of a host process: under libfaketime, with monotonic time left alone. */
   env(): NodeJS.ProcessEnv {
-    if (!this.library) return process.env;
+    return { ...process.env, ...this.preload() };
+  }
+
+  /** The variables that put a process under libfaketime (none without it). */
+  preload(): Record<string, string> {
+    if (!this.library) return {};
     const preload = [process.env.LD_PRELOAD, this.library].filter(Boolean).join(':');
     // NO_CACHE: the file is read at every wall-clock read, so a step shows at once.
-    return { ...process.env, LD_PRELOAD: preload, FAKETIME_TIMESTAMP_FILE: this.file, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+    return { LD_PRELOAD: preload, FAKETIME_TIMESTAMP_FILE: this.file, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
   }
 
   /** Sets the hosts' wall clock `offsetMs` off the real one (rounded to seconds) and returns the new offset. */

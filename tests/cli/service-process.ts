@@ -14,6 +14,8 @@ export interface RunningService {
   readonly child: ChildProcessWithoutNullStreams;
   /** Every stdout line parsed as JSON (a line that is not JSON fails the wait that meets it). */
   readonly lines: LogLine[];
+  /** Told every line as it is read (a fault that must act on a line at once listens here). */
+  readonly listeners: Set<(line: LogLine) => void>;
   stdout(): string;
   stderr(): string;
   /** Resolves with the first line of `event` (already logged or to come). */
@@ -27,13 +29,19 @@ export function startService(args: readonly string[], env: Record<string, string
   let out = '';
   let err = '';
   const lines: LogLine[] = [];
+  const listeners = new Set<(line: LogLine) => void>();
   let partial = '';
   child.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString();
     partial += chunk.toString();
     const complete = partial.split('\n');
     partial = complete.pop()!;
-    for (const l of complete) if (l.trim() !== '') lines.push(JSON.parse(l) as LogLine);
+    for (const l of complete) {
+      if (l.trim() === '') continue;
+      const line = JSON.parse(l) as LogLine;
+      lines.push(line);
+      for (const listener of listeners) listener(line);
+    }
   });
   child.stderr.on('data', (chunk: Buffer) => void (err += chunk.toString()));
   // 'close': the output is complete once the pipes have closed.
@@ -43,6 +51,7 @@ export function startService(args: readonly string[], env: Record<string, string
   return {
     child,
     lines,
+    listeners,
     stdout: () => out,
     stderr: () => err,
     exited,

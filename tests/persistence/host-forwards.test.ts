@@ -169,4 +169,15 @@ describe('host forwards', () => {
     expect(applyOne(store, { type: 'reviveForward', requestId: 'h1' }, T0 + 10)).toMatchObject({ status: 'revived' });
     expect(getForward(store, 'h1')).toMatchObject({ state: 'pending', attempts: 0, firstAt: T0 + 10, lastError: null });
   });
+
+  it('a reopened hand-off is pending again with no attempts used: it went through, so reopening it again and again never gives it up', () => {
+    const store = hostStore();
+    hostEnqueue(store, 'h1', T0);
+    applyOk(store, [{ type: 'applyResult', requestId: 'h1', result: metrics(), frame: FRAME }], T0 + 1);
+    for (let i = 0; i < 3; i++) {
+      applyOk(store, [{ type: 'forwardsHandedOff', requestIds: ['h1'] }], T0 + 2 + i);
+      expect(applyOne(store, { type: 'forwardsReopened', since: T0, until: T0 + 10 }, T0 + 2 + i)).toEqual({ type: 'forwardsReopened', status: 'reopened', reopened: 1 });
+    }
+    expect(getForward(store, 'h1')).toMatchObject({ state: 'pending', attempts: 0, forwardedAt: null });
+  });
 });
