@@ -415,18 +415,21 @@ const alerts: Migration = {
 
 /**
  * Counting the outbox by state (`shoal status`, the metrics' gauges at every scrape) scanned the
- * whole table, payloads included: 9.4 ms at 20,000 rows, growing with the history kept. Over this
- * index it reads only the index (1.7 ms), and the oldest live request is one seek.
+ * whole table, payloads included: 9.4 ms at 20,000 rows, growing with the history kept. Finished
+ * requests are counted over this index instead, live ones over the due and lease indexes. It is
+ * partial on purpose: a full index on state took the claim's and the lease scan's queries away from
+ * their ordered partial indexes (a sort of every pending row per claim, +40 % CPU per round trip),
+ * and a row enters it once, when it finishes, not at every state change.
  */
-const outboxStateIndex: Migration = {
+const finishedIndex: Migration = {
   version: 9,
-  name: 'outbox index by state',
-  up: (db) => [db.schema.createIndex('oos_requests_state').on('oos_requests').columns(['state', 'enqueued_at'])],
+  name: 'outbox index of finished requests by state',
+  up: (db) => [db.schema.createIndex('oos_requests_finished').on('oos_requests').column('state').where(sql.ref('state'), 'not in', ['pending', 'in_flight'])],
 };
 
 export { assertSchemaSupported, readSchemaVersion, SchemaVersionError } from './schema-version.ts';
 
-export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics, retention, bridge, alerts, outboxStateIndex];
+export const MIGRATIONS: readonly Migration[] = [strategiesAndRanks, outbox, failuresAndDeadLetters, sendsCounter, nanMetrics, retention, bridge, alerts, finishedIndex];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
   return migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -13,7 +13,9 @@ const statements = perConnection(({ sqlite }: Pick<ReadStore, 'sqlite'>) => ({
   list: sqlite.prepare('select * from oos_requests order by request_id limit ?') as Statement<[number], OosRequestsTable>,
   listInState: sqlite.prepare('select * from oos_requests where state = ? order by request_id limit ?') as Statement<[RequestState, number], OosRequestsTable>,
   countInFlight: sqlite.prepare("select count(*) as n from oos_requests where state = 'in_flight'") as Statement<[], { n: number }>,
-  countByState: sqlite.prepare('select state, count(*) as n from oos_requests group by state') as Statement<[], { state: RequestState; n: number }>,
+  // Each over an index alone: finished requests by the finished index, live ones by the due and lease indexes.
+  countFinished: sqlite.prepare("select state, count(*) as n from oos_requests where state not in ('pending', 'in_flight') group by state") as Statement<[], { state: RequestState; n: number }>,
+  countPending: sqlite.prepare("select count(*) as n from oos_requests where state = 'pending'") as Statement<[], { n: number }>,
   // Through the lease index: only in-flight rows are in it.
   inFlightSentBy: sqlite.prepare("select * from oos_requests where state = 'in_flight' and lease_until is not null and last_sent_at <= ? order by lease_until, request_id limit ?") as Statement<
     [number, number],
@@ -31,7 +33,10 @@ export function listRequests(store: Pick<ReadStore, 'sqlite'>, state?: RequestSt
 
 export function countByState(store: Pick<ReadStore, 'sqlite'>): Record<RequestState, number> {
   const counts = Object.fromEntries(REQUEST_STATES.map((st) => [st, 0])) as Record<RequestState, number>;
-  for (const r of statements(store).countByState.all()) counts[r.state] = r.n;
+  const s = statements(store);
+  for (const r of s.countFinished.all()) counts[r.state] = r.n;
+  counts.pending = s.countPending.get()?.n ?? 0;
+  counts.in_flight = s.countInFlight.get()?.n ?? 0;
   return counts;
 }
 
