@@ -34,6 +34,7 @@ import { describeRequest } from './checker.ts';
 import type { BridgeHostItem, BridgeHostSettings } from './fixtures/bridge-host.ts';
 import { History } from './history.ts';
 import { DEFAULT_RATES, LEASE_MS, MAX_REPLAYS, seededRandom, type ChaosOptions, type ChaosReport } from './run.ts';
+import { SHARED_FAULTS } from './faults.ts';
 import { waitFor } from './wait-for.ts';
 import { Aims } from './aims.ts';
 import { integrityCheck, readAudit } from './store-view.ts';
@@ -47,12 +48,7 @@ import { WallClockControl, type ClockAnswer } from './wall-clock-control.ts';
 import type { LogLine } from '../cli/service-process.ts';
 
 export const BRIDGE_FAULTS = [
-  'kill-after-enqueue',
-  'kill-after-send',
-  'kill-after-result',
-  'kill-anytime',
-  'kill-during-replay',
-  'service-crash',
+  ...SHARED_FAULTS,
   'host-kill',
   'graceful-stop',
   'lock-holder',

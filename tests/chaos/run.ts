@@ -24,6 +24,7 @@ import { checkpointKillConfig, inflictKillDuringCheckpoint } from './checkpoint-
 import { WallClockControl } from './wall-clock-control.ts';
 import { until } from '../wait.ts';
 import { waitFor } from './wait-for.ts';
+import { SHARED_FAULTS } from './faults.ts';
 import { runBridgeChaos, type BridgeOptions } from './bridge.ts';
 import { fillFor, mountSmallFs, unmountSmallFs, type SmallFs } from './small-fs.ts';
 import { holdWriteLock } from './lock-holder.ts';
@@ -32,12 +33,7 @@ const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** The faults a cycle can end with. */
 export const FAULTS = [
-  'kill-after-enqueue',
-  'kill-after-send',
-  'kill-after-result',
-  'kill-anytime',
-  'kill-during-replay',
-  'service-crash',
+  ...SHARED_FAULTS,
   'lock-holder',
   'disk-full',
   'graceful-stop',
