@@ -43,6 +43,7 @@ export {
   createTraceparent,
   childTraceparent,
   parseTraceparent,
+  traceContextOf,
   formatTraceparent,
   isValidTraceparent,
   isSampled,

@@ -34,7 +34,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { HandleObserver } from '../runtime/index.ts';
-import { childTraceparent, createTraceparent, formatTraceparent, parseTraceparent } from '../protocol/index.ts';
+import { childTraceparent, createTraceparent, formatTraceparent, traceContextOf } from '../protocol/index.ts';
 
 export const TRACER_NAME = 'shoal';
 
@@ -67,10 +67,8 @@ export function contextOfTraceparent(traceparent: string | null | undefined): Co
 }
 
 export function spanContextOf(traceparent: string | null | undefined): SpanContext | undefined {
-  if (traceparent == null) return undefined;
-  const parsed = parseTraceparent(traceparent);
-  if (!parsed.ok) return undefined;
-  return { traceId: parsed.value.traceId, spanId: parsed.value.parentId, traceFlags: parsed.value.flags, isRemote: true };
+  const parsed = traceparent == null ? undefined : traceContextOf(traceparent);
+  return parsed === undefined ? undefined : { traceId: parsed.traceId, spanId: parsed.parentId, traceFlags: parsed.flags, isRemote: true };
 }
 
 export function traceparentOf(sc: SpanContext): string {

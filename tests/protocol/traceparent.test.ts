@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { childTraceparent, createTraceparent, formatTraceparent, isSampled, isValidTraceparent, newSpanId, newTraceId, parseTraceparent } from '../../protocol/index.ts';
+import { childTraceparent, createTraceparent, formatTraceparent, isSampled, isValidTraceparent, newSpanId, newTraceId, parseTraceparent, traceContextOf } from '../../protocol/index.ts';
 
 const EXAMPLE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
@@ -60,6 +60,21 @@ describe('traceparent', () => {
 
   it('accepts a higher version with extra data after a dash (forward compatibility)', () => {
     expect(isValidTraceparent('01' + EXAMPLE.slice(2) + '-what-the-future-holds')).toBe(true);
+  });
+
+  it('reads the version and flags bytes as hex, every digit included', () => {
+    expect(parseTraceparent('fe' + EXAMPLE.slice(2, 53) + 'a9')).toMatchObject({ ok: true, value: { version: 0xfe, flags: 0xa9 } });
+    expect(parseTraceparent('3c' + EXAMPLE.slice(2, 53) + '0f')).toMatchObject({ ok: true, value: { version: 0x3c, flags: 0x0f } });
+  });
+
+  it('traceContextOf gives the fields parseTraceparent gives, and undefined where it fails', () => {
+    const mutated = fc.tuple(fc.nat(54), fc.constantFrom('0', '9', 'a', 'f', 'A', 'g', '-', '')).map(([at, c]) => EXAMPLE.slice(0, at) + c + EXAMPLE.slice(at + 1));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 80 }), mutated, fc.constant(createTraceparent())), (s) => {
+        const r = parseTraceparent(s);
+        expect(traceContextOf(s)).toEqual(r.ok ? r.value : undefined);
+      }),
+    );
   });
 
   it('never throws on arbitrary strings', () => {
