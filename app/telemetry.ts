@@ -49,7 +49,8 @@ export class OosTelemetry {
   /** The db-writer's commit observer: counters and histograms from what became durable. */
   committed(commands: readonly WriteCommand[], outcomes: readonly CommandOutcome[]): void {
     if (!this.metrics.enabled) return;
-    this.metrics.record(metricsFromCommit(commands, outcomes, this.system.clock.now(), this.criteria));
+    const at = this.system.clock.now();
+    this.metrics.recordBatch((sink) => metricsFromCommit(commands, outcomes, at, sink, this.criteria));
   }
 
   restarted(path: string): void {

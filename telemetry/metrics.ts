@@ -65,10 +65,13 @@ export interface GaugeReading {
   readonly mailboxes: Iterable<{ readonly path: string; readonly length: number }>;
 }
 
-/** A counter increment or a histogram observation: what app/commit-metrics.ts derives from a commit. */
-export type MetricPoint =
-  | { readonly counter: CounterKey; readonly value: number; readonly attributes?: Attributes }
-  | { readonly histogram: HistogramKey; readonly seconds: number; readonly attributes?: Attributes };
+/** Where app/commit-metrics.ts puts what a commit counts: counter increments and histogram observations. */
+export interface MetricSink {
+  count(counter: CounterKey, value: number, attributes?: Attributes): void;
+  observe(histogram: HistogramKey, seconds: number, attributes?: Attributes): void;
+}
+
+const COUNTER_KEYS = Object.keys(COUNTERS) as CounterKey[];
 
 export class OosMetrics {
   readonly meter: Meter;
@@ -98,16 +101,30 @@ export class OosMetrics {
     this.counters[counter].add(value, attributes);
   }
 
-  record(points: readonly MetricPoint[]): void {
-    // Counters without attributes are summed first: one add per counter per commit, not one per request.
-    let sums: Partial<Record<CounterKey, number>> | undefined;
-    for (const p of points) {
-      if (!('counter' in p)) this.histograms[p.histogram].record(p.seconds, p.attributes);
-      else if (p.attributes !== undefined) this.counters[p.counter].add(p.value, p.attributes);
-      else (sums ??= {})[p.counter] = (sums[p.counter] ?? 0) + p.value;
+  /**
+   * Records what `write` puts in the sink, as one batch (a commit): counters without attributes
+   * are summed first, one add per counter per batch, not one per request; the rest go through as
+   * they come. Nothing is allocated per point.
+   */
+  recordBatch(write: (sink: MetricSink) => void): void {
+    write(this.sink);
+    for (const key of COUNTER_KEYS) {
+      const sum = this.sums[key];
+      if (sum === 0) continue;
+      this.sums[key] = 0;
+      this.counters[key].add(sum);
     }
-    if (sums !== undefined) for (const [key, value] of Object.entries(sums)) this.counters[key as CounterKey].add(value);
   }
+
+  private readonly sums = Object.fromEntries(COUNTER_KEYS.map((k) => [k, 0])) as Record<CounterKey, number>;
+
+  private readonly sink: MetricSink = {
+    count: (counter, value, attributes) => {
+      if (attributes !== undefined) this.counters[counter].add(value, attributes);
+      else this.sums[counter] += value;
+    },
+    observe: (histogram, seconds, attributes) => this.histograms[histogram].record(seconds, attributes),
+  };
 
   /** Registers the gauges, all fed by one `read` per collection; returns the function that unregisters them. */
   observe(read: () => GaugeReading): () => void {

@@ -34,6 +34,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { HandleObserver } from '../runtime/index.ts';
+import { RemoteParentContext } from './remote-parent.ts';
 import { childTraceparent, createTraceparent, formatTraceparent, traceContextOf } from '../protocol/index.ts';
 
 export const TRACER_NAME = 'shoal';
@@ -63,7 +64,7 @@ const SYSTEM = 'zeromq';
 /** The context a stored traceparent names, as a remote parent; undefined for none or an invalid one. */
 export function contextOfTraceparent(traceparent: string | null | undefined): Context | undefined {
   const sc = spanContextOf(traceparent);
-  return sc === undefined ? undefined : trace.setSpanContext(ROOT_CONTEXT, sc);
+  return sc === undefined ? undefined : new RemoteParentContext(sc);
 }
 
 export function spanContextOf(traceparent: string | null | undefined): SpanContext | undefined {
@@ -114,6 +115,8 @@ const NOT_RECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 export class OosTracing {
   readonly tracer: Tracer;
+  private readonly sendName = new SpanName('send');
+  private readonly processName = new SpanName('process');
   /** The global provider, when that is what spans go to: until an SDK is registered there, no span is even started. */
   private readonly proxy: ProxyTracerProvider | undefined;
 
@@ -167,7 +170,7 @@ export class OosTracing {
   startSend(req: TracedRequest, endpoint: string): { span: Span; traceparent: string | null } {
     if (!this.active) return { span: NOT_RECORDED, traceparent: req.traceparent };
     const parent = contextOfTraceparent(req.traceparent);
-    const span = this.tracer.startSpan(`send ${endpoint}`, { kind: SpanKind.PRODUCER }, parent);
+    const span = this.tracer.startSpan(this.sendName.of(endpoint), { kind: SpanKind.PRODUCER }, parent);
     setMessageAttributes(span, req, 'send', endpoint);
     return { span, traceparent: ownTraceparent(span, parent) ?? req.traceparent };
   }
@@ -177,7 +180,7 @@ export class OosTracing {
     if (!this.active) return NOT_RECORDED;
     const echo = spanContextOf(echoed);
     const links: Link[] | undefined = echo ? [{ context: echo, attributes: { 'shoal.link': 'echoed traceparent' } }] : undefined;
-    const span = this.tracer.startSpan(`process ${endpoint}`, { kind: SpanKind.CONSUMER, startTime, links }, contextOfTraceparent(req.traceparent));
+    const span = this.tracer.startSpan(this.processName.of(endpoint), { kind: SpanKind.CONSUMER, startTime, links }, contextOfTraceparent(req.traceparent));
     setMessageAttributes(span, req, 'process', endpoint);
     return span;
   }
@@ -240,6 +243,22 @@ function setMessageAttributes(span: Span, req: TracedRequest, operation: 'send' 
   span.setAttribute(ATTR.messageId, req.requestId);
   if (req.attempts !== undefined) span.setAttribute(ATTR.attempt, req.attempts);
   if (req.strategyName !== undefined) span.setAttribute(ATTR.strategy, req.strategyName);
+}
+
+/** `<operation> <endpoint>`, made again only when the endpoint changes (an actor keeps one), not once per span. */
+class SpanName {
+  private endpoint: string | undefined;
+  private name = '';
+
+  constructor(private readonly operation: string) {}
+
+  of(endpoint: string): string {
+    if (endpoint !== this.endpoint) {
+      this.endpoint = endpoint;
+      this.name = `${this.operation} ${endpoint}`;
+    }
+    return this.name;
+  }
 }
 
 /** The tracing of actors not told otherwise: the global provider, no-op until an SDK is registered. */

@@ -1,7 +1,22 @@
-/** Metric points from a committed batch (pure): each counts an outcome the store keeps, only when it took effect. */
+/** Metrics from a committed batch: each counts an outcome the store keeps, only when it took effect. */
 import { describe, expect, it } from 'vitest';
 import { metricsFromCommit } from '../../app/commit-metrics.ts';
 import type { CommandOutcome, WriteCommand } from '../../persistence/commands.ts';
+import type { MetricSink } from '../../telemetry/metrics.ts';
+import type { Attributes } from '@opentelemetry/api';
+
+type Point = { counter: string; value: number; attributes?: Attributes } | { histogram: string; seconds: number; attributes?: Attributes };
+
+/** What metricsFromCommit puts into its sink, in order. */
+function pointsOf(commands: WriteCommand[], outcomes: CommandOutcome[], at: number): Point[] {
+  const points: Point[] = [];
+  const sink: MetricSink = {
+    count: (counter, value, attributes) => points.push({ counter, value, ...(attributes ? { attributes } : {}) }),
+    observe: (histogram, seconds, attributes) => points.push({ histogram, seconds, ...(attributes ? { attributes } : {}) }),
+  };
+  metricsFromCommit(commands, outcomes, at, sink);
+  return points;
+}
 
 const at = 1_700_000_010_000;
 const result = { trades: 300, sharpe: 0.5, maxDd: 0.05, winRate: 0.55, profitFactor: 1.6 };
@@ -18,7 +33,7 @@ describe('metricsFromCommit', () => {
       { type: 'retryRequest', status: 'retried', requestId: 'b', attempts: 1, nextAttemptAt: at },
       { type: 'retryRequest', status: 'not_live', requestId: 'c', state: 'done' },
     ];
-    expect(metricsFromCommit(commands, outcomes, at)).toEqual([
+    expect(pointsOf(commands, outcomes, at)).toEqual([
       { counter: 'retried', value: 1, attributes: { failure_kind: 'timeout' } },
       { counter: 'timedOut', value: 1 },
       { counter: 'retried', value: 1, attributes: { failure_kind: 'error_result' } },
@@ -37,7 +52,7 @@ describe('metricsFromCommit', () => {
       { type: 'applyResult', status: 'duplicate', requestId: 'a' },
       { type: 'applyResult', status: 'orphan', requestId: 'z' },
     ];
-    expect(metricsFromCommit(commands, outcomes, at)).toEqual([
+    expect(pointsOf(commands, outcomes, at)).toEqual([
       { counter: 'completed', value: 1 },
       { counter: 'passed', value: 1 },
       { histogram: 'endToEnd', seconds: 10 },
@@ -50,6 +65,6 @@ describe('metricsFromCommit', () => {
   it('a command that failed on its own data counts nothing', () => {
     const commands: WriteCommand[] = [{ type: 'enqueueRequest', strategyName: 'S', payload: {} }];
     const outcomes: CommandOutcome[] = [{ type: 'enqueueRequest', status: 'error', error: 'enqueueRequest strategy=S: no such strategy' }];
-    expect(metricsFromCommit(commands, outcomes, at)).toEqual([]);
+    expect(pointsOf(commands, outcomes, at)).toEqual([]);
   });
 });

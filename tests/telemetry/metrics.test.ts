@@ -1,4 +1,4 @@
-/** OosMetrics records commit points through the metrics API: counters summed per commit, histograms per observation, attributes kept apart. */
+/** OosMetrics records a commit's metrics through the metrics API: counters summed per batch, histograms per observation, attributes kept apart. */
 import { describe, expect, it } from 'vitest';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type Histogram } from '@opentelemetry/sdk-metrics';
 import { OosMetrics, COUNTERS, HISTOGRAMS } from '../../telemetry/metrics.ts';
@@ -14,20 +14,20 @@ async function collected(record: (m: OosMetrics) => void) {
   return (name: string) => metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? [];
 }
 
-describe('OosMetrics.record', () => {
+describe('OosMetrics.recordBatch', () => {
   it('counts every point of a commit, whether it is summed with others (no attributes) or kept apart by its attributes', async () => {
     const points = await collected((m) =>
-      m.record([
-        { counter: 'completed', value: 1 },
-        { counter: 'completed', value: 1 },
-        { counter: 'sent', value: 3 },
-        { counter: 'retried', value: 1, attributes: { failure_kind: 'timeout' } },
-        { counter: 'retried', value: 1, attributes: { failure_kind: 'error_result' } },
-        { counter: 'retried', value: 1, attributes: { failure_kind: 'timeout' } },
-        { histogram: 'endToEnd', seconds: 0.5 },
-        { histogram: 'endToEnd', seconds: 2 },
-        { counter: 'completed', value: 1 },
-      ]),
+      m.recordBatch((sink) => {
+        sink.count('completed', 1);
+        sink.count('completed', 1);
+        sink.count('sent', 3);
+        sink.count('retried', 1, { failure_kind: 'timeout' });
+        sink.count('retried', 1, { failure_kind: 'error_result' });
+        sink.count('retried', 1, { failure_kind: 'timeout' });
+        sink.observe('endToEnd', 0.5);
+        sink.observe('endToEnd', 2);
+        sink.count('completed', 1);
+      }),
     );
     expect(points(COUNTERS.completed.name).map((p) => p.value)).toEqual([3]);
     expect(points(COUNTERS.sent.name).map((p) => p.value)).toEqual([3]);
@@ -35,5 +35,19 @@ describe('OosMetrics.record', () => {
     const [e2e] = points(HISTOGRAMS.endToEnd.name);
     expect((e2e.value as Histogram).count).toBe(2);
     expect((e2e.value as Histogram).sum).toBe(2.5);
+  });
+
+  it('each batch adds only its own sums: nothing carries over, and a counter the batches never counted has no point', async () => {
+    const points = await collected((m) => {
+      m.recordBatch((sink) => sink.count('completed', 2));
+      m.recordBatch((sink) => {
+        sink.count('completed', 1);
+        sink.count('orphans', 1);
+      });
+      m.recordBatch(() => {});
+    });
+    expect(points(COUNTERS.completed.name).map((p) => p.value)).toEqual([3]);
+    expect(points(COUNTERS.orphans.name).map((p) => p.value)).toEqual([1]);
+    expect(points(COUNTERS.duplicates.name)).toEqual([]);
   });
 });
