@@ -10,6 +10,10 @@ export class Aims {
   checkpointKills = 0;
   insideCheckpoint = 0;
   insideWithFrames = 0;
+  /** SIGKILLs aimed inside a commit (commit-kill.ts), those that landed inside an open write transaction, and of those the ones whose store after the kill held none of it. */
+  commitKills = 0;
+  insideCommit = 0;
+  allOrNothing = 0;
   /** Wall-clock steps of the host, and how they reached it (libfaketime or a replaced Date.now). */
   clockJumps = 0;
   clockVia = '';

@@ -12,10 +12,10 @@ import { formatAudit } from '../../persistence/audit.ts';
 const USAGE = `Usage: npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--faults a,b] [--keep]
 
 Runs shoal in a child process beside a misbehaving backtest service (late, duplicate, garbage and
-missing answers, poison requests), ends every cycle with a fault (SIGKILL at a chosen point or
-inside a WAL checkpoint, the service crashing, a second process holding the write lock, the wall
-clock stepping by up to an hour, a graceful stop), recovers, and checks the history against the
-store: nothing lost, nothing applied twice, no spurious timeout, nothing stuck, an intact database.
+missing answers, poison requests), ends every cycle with a fault (SIGKILL at a chosen point,
+inside a commit or inside a WAL checkpoint, the service crashing, a second process holding the
+write lock, the wall clock stepping by up to an hour, a graceful stop), recovers, and checks the
+history against the store: nothing lost, nothing applied twice, no spurious timeout, nothing stuck, an intact database.
 
   --mode M        direct (default): shoal embedded in a host process; bridge: the built
                   \`shoal start --bridge\` between a stand-in host process (killed and
@@ -90,6 +90,7 @@ if (isBridgeReport(report)) {
 // The aimed faults, in either mode.
 const a = report.aims;
 console.log(`SIGKILLs aimed at a checkpoint ${a.checkpointKills}, landed inside one ${a.insideCheckpoint} (the WAL not yet emptied: ${a.insideWithFrames})`);
+console.log(`SIGKILLs aimed inside a commit ${a.commitKills}, landed inside an open write transaction ${a.insideCommit} (the store after the kill held none of it: ${a.allOrNothing})`);
 console.log(`clock jumps ${a.clockJumps}${a.clockJumps > 0 ? ` (via ${a.clockVia})` : ''}, spurious timeouts ${a.spuriousTimeouts}, stuck ${a.stuck}`);
 if (a.skipped.length > 0) console.log(`skipped: ${a.skipped.join('; ')}`);
 console.log(`integrity ${report.integrity}`);
