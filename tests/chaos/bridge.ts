@@ -1,17 +1,17 @@
 /**
- * The chaos driver's bridge mode (`runChaos({ mode: 'bridge' })`, `npm run chaos -- --mode bridge`):
- * three processes as deployed: the built `shoal start --bridge`, a stand-in host
+ * The chaos driver's bridge mode (`runChaos({ mode: 'bridge' })`, `npm run chaos -- --mode
+ * bridge`): three processes as deployed: the built `shoal start --bridge`, a stand-in host
  * (fixtures/bridge-host.ts: PUSHes OOS requests under its own ids, asks a strategy again under a
  * new id when no result came, keeps a journal across its restarts) and the misbehaving stand-in
- * service (chaos-service.ts, in the driver's process). Each cycle gives the host new strategies and
- * ends in a fault: SIGKILL of shoal after a request was stored, after a send, right after a result
- * was sent, at a random moment, during a dead-letter replay, inside a commit held open by a
- * test-only trap (commit-kill.ts) or on its "checkpoint started" line (checkpoint-kill.ts); the
- * service crashing and coming back; SIGKILL and restart of the host; a graceful stop of shoal; a
- * second process holding the write lock (lock-holder.ts) or the database's file system filling up
- * (small-fs.ts) while the host sends the cycle's frames; shoal's wall clock stepping by up to an
- * hour (clock-jump.ts; shoal runs under libfaketime, the fault is skipped and named without it).
- * Then one recovery with the faults off, and bridge-checker.ts
+ * service (chaos-service.ts: its sockets in a process of their own). Each cycle gives the host new
+ * strategies and ends in a fault: SIGKILL of shoal after a request was stored, after a send, right
+ * after a result was sent, at a random moment, during a dead-letter replay, inside a commit held
+ * open by a test-only trap (commit-kill.ts) or on its "checkpoint started" line
+ * (checkpoint-kill.ts); the service's process SIGKILLed and restarted; SIGKILL and restart of the
+ * host; a graceful stop of shoal; a second process holding the write lock (lock-holder.ts) or the
+ * database's file system filling up (small-fs.ts) while the host sends the cycle's frames; shoal's
+ * wall clock stepping by up to an hour (clock-jump.ts; shoal runs under libfaketime, the fault is
+ * skipped and named without it). Then one recovery with the faults off, and bridge-checker.ts
  * judges the host's and the service's history and the store, with what the aimed and blocking
  * faults judged as they happened (aims.ts).
  */
@@ -79,7 +79,6 @@ export interface BridgeReport extends ChaosReport {
   readonly bridge: BridgeSummary;
   readonly shoalKills: number;
   readonly hostKills: number;
-  readonly serviceCrashes: number;
   /** The store's own account at the end (persistence/audit.ts). */
   readonly audit: StoreAudit;
 }
@@ -166,7 +165,6 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   const t0 = Date.now();
   let shoalKills = 0;
   let hostKills = 0;
-  let serviceCrashes = 0;
   const aims = new Aims();
 
   // ---- shoal ----
@@ -315,8 +313,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
         },
         trap: { file: trapFile, skip: skip ?? 0 },
         crashService: async () => {
-          service.crash();
-          serviceCrashes++;
+          await service.crash();
           await service.start();
         },
       });
@@ -383,7 +380,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       kills: shoalKills + hostKills,
       shoalKills,
       hostKills,
-      serviceCrashes,
+      serviceKills: service.kills,
       audit,
       summary,
       bridge: summary,
@@ -397,7 +394,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   } finally {
     if (shoal && shoalUp()) shoal.child.kill('SIGKILL');
     if (host) host.child.kill('SIGKILL');
-    service.crash();
+    await service.stop();
     if (!options.keep) {
       unmountSmallFs(smallFs);
       rmSync(dir, { recursive: true, force: true });
@@ -483,7 +480,7 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
       await c.crashService();
       const at = sends();
       const resumed = await waitFor(() => sends() > at, 30_000);
-      return `the service crashed after ${k} sends and came back; ${resumed ? 'sending resumed' : 'no send within 30 s'}`;
+      return `SIGKILL of the service's process after ${k} sends, restarted; ${resumed ? 'sending resumed' : 'no send within 30 s'}`;
     }
     case 'host-kill': {
       // Killed with its frames in flight and results on their way: its journal brings it back.

@@ -1,10 +1,10 @@
 /**
  * The chaos driver: runs shoal in a child process beside a misbehaving stand-in service, cycle
  * after cycle, each cycle ending in a fault from a schedule drawn from the seed (a SIGKILL at a
- * chosen point or inside a commit (commit-kill.ts), the service crashing, a second process holding
- * the write lock, a graceful stop), then recovers once with the faults off and lets the checker
- * judge the history and the store.
- * Used by the suite's short form (chaos.test.ts) and by `npm run chaos` (main.ts).
+ * chosen point or inside a commit (commit-kill.ts), the service's process SIGKILLed, a second
+ * process holding the write lock, a graceful stop), then recovers once with the faults off and lets
+ * the checker judge the history and the store. Used by the suite's short form (chaos.test.ts) and
+ * by `npm run chaos` (main.ts).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,6 +65,8 @@ export interface ChaosReport {
   readonly seed: number;
   readonly cycles: number;
   readonly kills: number;
+  /** SIGKILLs of the stand-in service's process (the service-crash fault). */
+  readonly serviceKills: number;
   readonly summary: CheckSummary;
   /** The history of the first violating request, for the report. */
   readonly firstViolation?: string;
@@ -230,6 +232,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       seed: options.seed,
       cycles: cycle,
       kills,
+      serviceKills: service.kills,
       summary,
       firstViolation: first ? `${first.rule}: ${first.detail}\n${describeRequest(history.requests.get(first.requestId), view.requests.get(first.requestId), t0)}` : undefined,
       aims,
@@ -237,7 +240,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       dir,
     };
   } finally {
-    service.crash();
+    await service.stop();
     if (!options.keep) unmountSmallFs(smallFs);
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
   }
@@ -317,15 +320,15 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
       return killInsideCommit({ ...c.trap, sends: () => count((id) => c.history.requests.get(id)?.sends.length ?? 0), requests: ids.size, random: c.random, dbPath: c.dbPath, cycle: c.cycle, aims: c.aims, arm: () => c.host.child.kill('SIGUSR2'), kill: () => c.kill(c.host) });
     case 'service-crash': {
       await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k);
-      // Dies and comes back at once: the runtime's connection drops either way.
-      c.service.crash();
+      // Its process SIGKILLed, a new one started at once: the runtime's connections drop.
+      await c.service.crash();
       await c.service.start();
       // The requests in flight when it died must come back without a runtime restart.
       const sendsAt = count((id) => c.history.requests.get(id)?.sends.length ?? 0);
       const resumed = await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) > sendsAt, 30_000);
       c.host.child.kill('SIGTERM');
       const exit = await c.host.exited;
-      return `service crashed after ${k} sends and came back; ${resumed ? 'sending resumed' : 'no send within 30 s'}; runtime stopped by SIGTERM (${exitText(exit, c.host)})`;
+      return `SIGKILL of the service's process after ${k} sends, restarted; ${resumed ? 'sending resumed' : 'no send within 30 s'}; runtime stopped by SIGTERM (${exitText(exit, c.host)})`;
     }
     case 'lock-holder': {
       const heldMs = await holdWriteLock(c.dbPath, c.random);
