@@ -16,7 +16,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Aims } from './aims.ts';
+import { afterSomeSends, type AimedKillTarget } from './aims.ts';
 import type { CommitTrapReport } from './fixtures/commit-trap.ts';
 import { storeDigest } from './store-digest.ts';
 import { integrityCheck, readingStore } from './store-view.ts';
@@ -33,17 +33,10 @@ export function commitTrapEnv(file: string, skip: number): Record<string, string
 }
 
 /** What the fault needs of the runtime's process, whichever mode runs it. */
-export interface CommitKillTarget {
-  /** The trap's file (commitTrapEnv) and the write transactions it lets commit once armed. */
+export interface CommitKillTarget extends AimedKillTarget {
+  /** The trap's file (commitTrapEnv) and the write transactions it lets commit once armed (it is armed after some of the cycle's sends, when results come back in batches). */
   readonly file: string;
   readonly skip: number;
-  /** Sends of the cycle's requests the service has seen so far, and how many requests the cycle has: armed after some of them, when results come back in batches. */
-  readonly sends: () => number;
-  readonly requests: number;
-  readonly random: () => number;
-  readonly dbPath: string;
-  readonly cycle: number;
-  readonly aims: Aims;
   /** SIGUSR2 to the process. */
   readonly arm: () => void;
   /** SIGKILL, and wait until it has exited. */
@@ -57,8 +50,7 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 const digestOf = (dbPath: string) => readingStore(dbPath, (store) => storeDigest(store.sqlite));
 
 export async function killInsideCommit(t: CommitKillTarget): Promise<string> {
-  const k = 1 + Math.floor(t.random() * Math.max(1, t.requests - 1));
-  await waitFor(() => t.sends() >= k, 30_000);
+  const k = await afterSomeSends(t);
   rmSync(t.file, { force: true });
   t.arm();
   const trapped = await waitFor(() => existsSync(t.file), 30_000);
