@@ -1,12 +1,12 @@
 /**
  * The short form of the fault-injection suite in bridge mode: the built `shoal start --bridge`
- * between a stand-in host process and the misbehaving service, one cycle of each fault (SIGKILL
- * of shoal after a request was stored, after a send, right after a result, at a random moment,
- * during a dead-letter replay or on a checkpoint starting; the service crashing and coming back;
- * SIGKILL and restart of the host; a graceful stop of shoal; a second process holding the write
- * lock and the database's file system filling up while the host sends; shoal's wall clock
- * stepping), a recovery, then the bridge checker. The long form is
- * `npm run chaos -- --mode bridge --cycles N`.
+ * between a stand-in host process and the misbehaving service, one cycle of each fault (SIGKILL of
+ * shoal after a request was stored, after a send, right after a result, at a random moment, during
+ * a dead-letter replay, inside a commit (held open by a test-only trap) or on a checkpoint
+ * starting; the service's process SIGKILLed and restarted; SIGKILL and restart of the host; a
+ * graceful stop of shoal; a second process holding the write lock and the database's file system
+ * filling up while the host sends; shoal's wall clock stepping), a recovery, then the bridge
+ * checker. The long form is `npm run chaos -- --mode bridge --cycles N`.
  */
 import { describe, expect, it } from 'vitest';
 import { BRIDGE_FAULTS, isBridgeReport } from './bridge.ts';
@@ -30,8 +30,10 @@ describe('chaos, bridge mode (short form)', () => {
     expect(s.hostReceived - s.duplicatesToHost, context).toBe(s.done);
     expect(report.shoalKills, context).toBeGreaterThanOrEqual(5);
     expect(report.hostKills, context).toBe(1);
+    expect(report.serviceKills, context).toBe(1);
     // The aimed faults ran (whether the kill landed inside the checkpoint is reported, not required: it races the checkpoint); a fault this machine cannot inflict is named.
     const a = report.aims;
+    expect([a.commitKills, a.insideCommit, a.allOrNothing], context).toEqual([1, 1, 1]);
     expect([a.clockJumps + a.skipped.filter((x) => x.startsWith('clock-jump')).length, a.checkpointKills, a.spuriousTimeouts, a.stuck, report.integrity], context).toEqual([1, 1, 0, 0, 'ok']);
   }, 480_000);
 });

@@ -1,13 +1,14 @@
 /**
- * The chaos driver's bridge mode (`runChaos({ mode: 'bridge' })`, `npm run chaos -- --mode bridge`):
- * three processes as deployed: the built `shoal start --bridge`, a stand-in host
+ * The chaos driver's bridge mode (`runChaos({ mode: 'bridge' })`, `npm run chaos -- --mode
+ * bridge`): three processes as deployed: the built `shoal start --bridge`, a stand-in host
  * (fixtures/bridge-host.ts: PUSHes OOS requests under its own ids, asks a strategy again under a
  * new id when no result came, keeps a journal across its restarts) and the misbehaving stand-in
- * service (chaos-service.ts, in the driver's process). Each cycle gives the host new strategies
- * and ends in a fault: SIGKILL of shoal after a request was stored, after a send, right after a
- * result was sent, at a random moment, during a dead-letter replay or on its "checkpoint started"
- * line (checkpoint-kill.ts); the service crashing and coming back; SIGKILL and restart of the host;
- * a graceful stop of shoal; a second process holding the write lock (lock-holder.ts) or the
+ * service (chaos-service.ts: its sockets in a process of their own). Each cycle gives the host new
+ * strategies and ends in a fault: SIGKILL of shoal after a request was stored, after a send, right
+ * after a result was sent, at a random moment, during a dead-letter replay, inside a commit held
+ * open by a test-only trap (commit-kill.ts) or on its "checkpoint started" line
+ * (checkpoint-kill.ts); the service's process SIGKILLed and restarted; SIGKILL and restart of the
+ * host; a graceful stop of shoal; a second process holding the write lock (lock-holder.ts) or the
  * database's file system filling up (small-fs.ts) while the host sends the cycle's frames; shoal's
  * wall clock stepping by up to an hour (clock-jump.ts; shoal runs under libfaketime, the fault is
  * skipped and named without it). Then one recovery with the faults off, and bridge-checker.ts
@@ -44,6 +45,7 @@ import type { Violation } from './checker.ts';
 import type { OosConfigInput } from '../../app/config.ts';
 import { checkpointKillConfig, killDuringCheckpoint } from './checkpoint-kill.ts';
 import { clockJumpConfig, jumpClock } from './clock-jump.ts';
+import { COMMIT_TRAP_IMPORT, commitTrapEnv, killInsideCommit, trapSkip } from './commit-kill.ts';
 import { WallClockControl, type ClockAnswer } from './wall-clock-control.ts';
 import type { LogLine } from '../cli/service-process.ts';
 
@@ -77,7 +79,6 @@ export interface BridgeReport extends ChaosReport {
   readonly bridge: BridgeSummary;
   readonly shoalKills: number;
   readonly hostKills: number;
-  readonly serviceCrashes: number;
   /** The store's own account at the end (persistence/audit.ts). */
   readonly audit: StoreAudit;
 }
@@ -164,18 +165,21 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   const t0 = Date.now();
   let shoalKills = 0;
   let hostKills = 0;
-  let serviceCrashes = 0;
   const aims = new Aims();
 
   // ---- shoal ----
   let shoal: RunningService | undefined;
   let shoalConfig = '';
   const shoalUp = () => shoal !== undefined && shoal.child.exitCode === null && shoal.child.signalCode === null;
-  const startShoal = async (config = configOf(undefined)) => {
+  const trapFile = path.join(dir, 'commit-trap.json');
+  /** `trapSkipped`: in a kill-inside-commit cycle, shoal carries the commit trap (preloaded through NODE_OPTIONS), which lets that many write transactions commit once armed. */
+  const startShoal = async (config = configOf(undefined), trapSkipped?: number) => {
     shoalConfig = config;
+    const trap =
+      trapSkipped === undefined ? {} : { ...commitTrapEnv(trapFile, trapSkipped), NODE_OPTIONS: [process.env.NODE_OPTIONS, ...COMMIT_TRAP_IMPORT].filter(Boolean).join(' ') };
     const s = startService(
       ['--bridge', '--config', config, '--db', dbPath, '--data-dir', dir, '--intake', intake, '--host-results', hostResults, '--service', requestEndpoint, '--service-results', resultEndpoint, '--window', '8'],
-      { ...clock.preload(), SHOAL_LOG_LEVEL: config === configOf(undefined) ? 'info' : 'debug' },
+      { ...clock.preload(), SHOAL_LOG_LEVEL: config === configOf(undefined) ? 'info' : 'debug', ...trap },
     );
     shoal = s;
     await s.line('intake_bound', 120_000);
@@ -279,8 +283,10 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       const startedAt = Date.now();
       const fault = cycle <= faults.length ? faults[(cycle - 1 + Math.floor(options.seed % faults.length)) % faults.length] : faults[Math.floor(random() * faults.length)];
       const config = configOf(fault);
-      const restart = shoalUp() && shoalConfig !== config ? `shoal restarted for its settings (SIGTERM: ${await stopShoal()}); ` : '';
-      if (!shoalUp()) await startShoal(config);
+      // The commit trap goes into a shoal started for its cycle (and is armed at once).
+      const skip = fault === 'kill-inside-commit' ? trapSkip(random) : undefined;
+      const restart = shoalUp() && (shoalConfig !== config || skip !== undefined) ? `shoal restarted for its ${skip === undefined ? 'settings' : 'commit trap'} (SIGTERM: ${await stopShoal()}); ` : '';
+      if (!shoalUp()) await startShoal(config, skip);
       const deferred = BLOCKING.has(fault);
       if (!host) await startHost(deferred ? strategies.slice(0, -items.length) : strategies);
       else if (!deferred) give(host, items);
@@ -305,9 +311,9 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
           await killHost();
           await startHost();
         },
+        trap: { file: trapFile, skip: skip ?? 0 },
         crashService: async () => {
-          service.crash();
-          serviceCrashes++;
+          await service.crash();
           await service.start();
         },
       });
@@ -374,7 +380,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       kills: shoalKills + hostKills,
       shoalKills,
       hostKills,
-      serviceCrashes,
+      serviceKills: service.kills,
       audit,
       summary,
       bridge: summary,
@@ -388,7 +394,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   } finally {
     if (shoal && shoalUp()) shoal.child.kill('SIGKILL');
     if (host) host.child.kill('SIGKILL');
-    service.crash();
+    await service.stop();
     if (!options.keep) {
       unmountSmallFs(smallFs);
       rmSync(dir, { recursive: true, force: true });
@@ -417,6 +423,8 @@ interface BridgeFaultContext {
   readonly stopShoal: () => Promise<string>;
   readonly restartHost: () => Promise<void>;
   readonly crashService: () => Promise<void>;
+  /** The commit trap shoal carries in a kill-inside-commit cycle: its file and the write transactions it lets commit once armed. */
+  readonly trap: { readonly file: string; readonly skip: number };
 }
 
 async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<string> {
@@ -465,12 +473,14 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
       await c.killShoal();
       return replaying ? 'SIGKILL of shoal while a dead letter was being replayed' : 'SIGKILL of shoal (no replay under way within 20 s)';
     }
+    case 'kill-inside-commit':
+      return killInsideCommit({ ...c.trap, sends, requests: c.items.length, random: c.random, dbPath: c.dbPath, cycle: c.cycle, aims: c.aims, arm: () => c.shoal().child.kill('SIGUSR2'), kill: c.killShoal });
     case 'service-crash': {
       await waitFor(() => sends() >= k);
       await c.crashService();
       const at = sends();
       const resumed = await waitFor(() => sends() > at, 30_000);
-      return `the service crashed after ${k} sends and came back; ${resumed ? 'sending resumed' : 'no send within 30 s'}`;
+      return `SIGKILL of the service's process after ${k} sends, restarted; ${resumed ? 'sending resumed' : 'no send within 30 s'}`;
     }
     case 'host-kill': {
       // Killed with its frames in flight and results on their way: its journal brings it back.

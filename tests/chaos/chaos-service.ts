@@ -1,15 +1,22 @@
 /**
- * A stand-in backtest service that misbehaves on purpose, in the driver's process so every fault
- * is chosen from the run's seed and recorded in the history: it answers late (after the lease),
+ * A stand-in backtest service that misbehaves on purpose: it answers late (after the lease),
  * twice, with garbage, or not at all (hangs); it fails every attempt of a poison request; and it
- * crashes (its sockets close without lingering, so queued answers are lost and the runtime's
- * connection drops) and comes back. It speaks the host's protocol (protocol/), answering like the
- * bundled echo engine.
+ * crashes: its process is SIGKILLed and a new one started on the same endpoints. It speaks the
+ * host's protocol (protocol/), answering like the bundled echo engine.
+ *
+ * Two halves. The sockets live in a process of their own (fixtures/chaos-service.ts), so that a
+ * crash is a real SIGKILL of a process, as when the host's service dies. This class, in the
+ * driver's process, starts and kills that process, chooses every answer from the run's seed and
+ * keeps the history: the service process tells it of each request it takes off its socket, asks
+ * it what to answer, and before it hands each answer frame to its socket waits until the driver
+ * has recorded that answer (IPC can lose a message sent just before a SIGKILL: never a record of
+ * a frame that reached shoal). A SIGKILL can still lose the record of a request the process took
+ * off its socket and had not yet reported; the checkers tolerate a send the history misses (they
+ * judge only sends the service saw against the outbox's count), and such a request was never
+ * answered by that process.
  */
-import { Push } from 'zeromq';
-import { PullChannel } from '../../transport/pull-channel.ts';
-import { decodeBacktestRequest, encodeBacktestResult, type BacktestResultInput } from '../../protocol/index.ts';
-import { echoEngine, errorResult } from '../../backtester/engines.ts';
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import type { History, ServiceAnswer } from './history.ts';
 
 export interface FaultRates {
@@ -28,15 +35,35 @@ export interface PlannedAnswer {
 
 export const POISON_ERROR = 'Guardian process failure';
 
+/** One frame the service process sends for a request: after how long (from the request), what it is recorded as, and what it carries. */
+export interface PlannedSend {
+  readonly afterMs: number;
+  readonly what: ServiceAnswer;
+  readonly body: 'result' | 'error' | 'garbage';
+}
+
+/** From the service process to the driver (fixtures/chaos-service.ts). */
+export type ServiceMessage =
+  | { t: 'ready' }
+  | { t: 'unreadable' }
+  | { t: 'request'; seq: number; id: string; traceparent?: string; at: number }
+  | { t: 'sending'; n: number; id: string; what: ServiceAnswer }
+  | { t: 'sent'; id: string; what: ServiceAnswer }
+  | { t: 'lost'; id: string };
+
+/** From the driver to the service process. */
+export type DriverMessage = { t: 'answer'; seq: number; sends: readonly PlannedSend[] } | { t: 'ack'; n: number };
+
+const SERVICE = path.join(import.meta.dirname, 'fixtures/chaos-service.ts');
+const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
 export class ChaosService {
-  private pull?: PullChannel;
-  private push?: Push;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  /** zeromq.js allows one send in progress per socket: answers queue behind each other. */
-  private sending: Promise<unknown> = Promise.resolve();
+  private child?: ChildProcess;
   rates: FaultRates;
   /** Frames the service could not read as a request (nothing shoal sends should land here). */
   unreadable = 0;
+  /** SIGKILLs of the service's process by crash(). */
+  kills = 0;
   /** Told after every answer is handed to the socket (the driver kills at chosen points). */
   onAnswer?: (requestId: string, answer: ServiceAnswer) => void;
   /**
@@ -57,76 +84,93 @@ export class ChaosService {
     this.rates = rates;
   }
 
+  /** Starts the service's process and resolves once it is bound (it waits out a port a killed incarnation is still releasing). */
   async start(): Promise<void> {
-    // The product's own bind, which waits out a port a crashed incarnation is still releasing.
-    const pull = await PullChannel.bind(this.bind);
-    const push = new Push({ linger: 0, sendHighWaterMark: 100_000 });
-    push.connect(this.results);
-    this.pull = pull;
-    this.push = push;
-    void this.serve(pull, push);
+    const child = fork(SERVICE, [JSON.stringify({ bind: this.bind, results: this.results })], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    this.child = child;
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
+    await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => reject(new Error(`the stand-in service exited before it was bound (${code ?? signal}): ${stderr}`));
+      child.once('exit', onExit);
+      child.on('message', (m: ServiceMessage) => {
+        if (m.t === 'ready') {
+          child.off('exit', onExit);
+          resolve();
+        } else this.receive(child, m);
+      });
+    });
   }
 
-  /** The process dies: sockets closed at once, answers not yet sent are gone. */
-  crash(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    this.pull?.close();
-    this.push?.close();
-    this.pull = this.push = undefined;
-    this.sending = Promise.resolve();
+  /** The service process's pid while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
-  private async serve(pull: PullChannel, push: Push): Promise<void> {
-    for (;;) {
-      let frame: Buffer;
-      try {
-        frame = await pull.receive();
-      } catch {
-        return; // closed by crash()
-      }
-      const decoded = decodeBacktestRequest(frame);
-      if (!decoded.ok) {
+  /** The process dies: SIGKILL, answers not yet sent are gone, the runtime's connections drop. */
+  async crash(): Promise<void> {
+    if (await this.stop()) this.kills++;
+  }
+
+  /** SIGKILLs the service's process if it runs, and waits until it has exited; whether it ran. */
+  async stop(): Promise<boolean> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return false;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    return true;
+  }
+
+  private receive(child: ChildProcess, m: ServiceMessage): void {
+    const tell = (d: DriverMessage) => {
+      // A message of a killed incarnation read after its death: nobody to answer.
+      if (child === this.child && child.connected) child.send(d);
+    };
+    switch (m.t) {
+      case 'unreadable':
         this.unreadable++;
-        continue;
-      }
-      const req = decoded.value;
-      this.history.sent(req.requestId, Date.now(), req.traceparent);
-      const seen = this.history.requests.get(req.requestId);
-      const poison = seen?.item.poison ?? false;
-      const planned = poison ? undefined : this.plan?.(req.requestId, seen?.sends.length ?? 0);
-      const answer: ServiceAnswer = poison ? 'error' : (planned?.answer ?? this.pick());
-      const result = answer === 'error' ? errorResult(req, POISON_ERROR) : (echoEngine(req) as BacktestResultInput);
-      const frameOut = encodeBacktestResult(result);
-      const send = (text: string | Buffer, what: ServiceAnswer) => {
-        if (this.push !== push) return; // crashed meanwhile: the answer is lost with the process
-        const sent = this.sending.then(() => push.send(text));
-        this.sending = sent.catch(() => undefined);
-        void sent.then(
-          () => {
-            this.history.answered(req.requestId, Date.now(), what);
-            this.onAnswer?.(req.requestId, what);
-          },
-          () => this.history.answered(req.requestId, Date.now(), 'lost'),
-        );
-      };
-      switch (answer) {
-        case 'hang':
-          this.history.answered(req.requestId, Date.now(), 'hang');
-          break;
-        case 'garbage':
-          send(Buffer.from([0x28, 0x28, 0xff, 0x00, 0x29]), 'garbage');
-          break;
-        case 'late':
-          this.later(this.lateMs, () => send(frameOut, 'late'));
-          break;
-        case 'twice':
-          send(frameOut, 'twice');
-          this.later(5, () => send(frameOut, 'twice'));
-          break;
-        default:
-          this.later(planned?.delayMs ?? Math.floor(this.random() * 20), () => send(frameOut, answer));
-      }
+        return;
+      case 'request':
+        tell({ t: 'answer', seq: m.seq, sends: this.decide(m.id, m.at, m.traceparent) });
+        return;
+      case 'sending':
+        // Recorded before the frame can leave: then the process may hand it to its socket.
+        this.history.answered(m.id, Date.now(), m.what);
+        tell({ t: 'ack', n: m.n });
+        return;
+      case 'sent':
+        this.onAnswer?.(m.id, m.what);
+        return;
+      case 'lost':
+        this.history.answered(m.id, Date.now(), 'lost');
+        return;
+    }
+  }
+
+  /** Records the request as sent to the service and chooses what the service does with it. */
+  private decide(requestId: string, at: number, traceparent: string | undefined): PlannedSend[] {
+    this.history.sent(requestId, at, traceparent);
+    const seen = this.history.requests.get(requestId);
+    const poison = seen?.item.poison ?? false;
+    const planned = poison ? undefined : this.plan?.(requestId, seen?.sends.length ?? 0);
+    const answer: ServiceAnswer = poison ? 'error' : (planned?.answer ?? this.pick());
+    switch (answer) {
+      case 'hang':
+        this.history.answered(requestId, Date.now(), 'hang');
+        return [];
+      case 'garbage':
+        return [{ afterMs: 0, what: 'garbage', body: 'garbage' }];
+      case 'late':
+        return [{ afterMs: this.lateMs, what: 'late', body: 'result' }];
+      case 'twice':
+        return [
+          { afterMs: 0, what: 'twice', body: 'result' },
+          { afterMs: 5, what: 'twice', body: 'result' },
+        ];
+      default:
+        return [{ afterMs: planned?.delayMs ?? Math.floor(this.random() * 20), what: answer, body: answer === 'error' ? 'error' : 'result' }];
     }
   }
 
@@ -137,13 +181,5 @@ export class ChaosService {
       x -= rate;
     }
     return 'ok';
-  }
-
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
   }
 }

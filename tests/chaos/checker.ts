@@ -50,6 +50,7 @@ export type Rule =
   | 'spurious-timeout'
   | 'stuck'
   | 'integrity'
+  | 'not-all-or-nothing'
   // the store's own counts against the history's
   | 'counter-mismatch'
   | BridgeRule;

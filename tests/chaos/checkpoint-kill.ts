@@ -13,7 +13,7 @@
  */
 import { statSync } from 'node:fs';
 import type { OosConfigInput } from '../../app/config.ts';
-import type { Aims } from './aims.ts';
+import { afterSomeSends, type AimedKillTarget } from './aims.ts';
 import type { FaultContext } from './run.ts';
 import { integrityCheck } from './store-view.ts';
 import { waitFor } from './wait-for.ts';
@@ -21,14 +21,7 @@ import { waitFor } from './wait-for.ts';
 export const checkpointKillConfig: Partial<OosConfigInput> = { checkpointIntervalMs: 2_000, walAutocheckpointPages: 0 };
 
 /** What the fault needs of a runtime, whichever process holds it. */
-export interface CheckpointKillTarget {
-  /** Sends of the cycle's requests the service has seen so far, and how many requests the cycle has. */
-  readonly sends: () => number;
-  readonly requests: number;
-  readonly random: () => number;
-  readonly dbPath: string;
-  readonly cycle: number;
-  readonly aims: Aims;
+export interface CheckpointKillTarget extends AimedKillTarget {
   /** Calls `listener` on each checkpoint report of the runtime as it is read; returns the unsubscribe. */
   readonly onCheckpoint: (listener: (phase: 'started' | 'finished', fields: { mode?: string; walBytes?: number }) => void) => () => void;
   /** SIGKILL now (from the listener). */
@@ -47,8 +40,7 @@ const walBytes = (dbPath: string) => {
 const kib = (bytes: number) => `${Math.round(bytes / 1_024)} KiB`;
 
 export async function killDuringCheckpoint(t: CheckpointKillTarget): Promise<string> {
-  const k = 1 + Math.floor(t.random() * Math.max(1, t.requests - 1));
-  await waitFor(() => t.sends() >= k, 30_000);
+  const k = await afterSomeSends(t);
   let started: { mode?: string; walBytes?: number } | undefined;
   let finished = false;
   const unsubscribe = t.onCheckpoint((phase, fields) => {

@@ -12,10 +12,10 @@ import { formatAudit } from '../../persistence/audit.ts';
 const USAGE = `Usage: npm run chaos -- [--mode direct|bridge] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--faults a,b] [--keep]
 
 Runs shoal in a child process beside a misbehaving backtest service (late, duplicate, garbage and
-missing answers, poison requests), ends every cycle with a fault (SIGKILL at a chosen point or
-inside a WAL checkpoint, the service crashing, a second process holding the write lock, the wall
-clock stepping by up to an hour, a graceful stop), recovers, and checks the history against the
-store: nothing lost, nothing applied twice, no spurious timeout, nothing stuck, an intact database.
+missing answers, poison requests), ends every cycle with a fault (SIGKILL at a chosen point,
+inside a commit or inside a WAL checkpoint, the service's process SIGKILLed, a second process
+holding the write lock, the wall clock stepping by up to an hour, a graceful stop), recovers, and
+checks the history against the store: nothing lost, nothing applied twice, no spurious timeout, nothing stuck, an intact database.
 
   --mode M        direct (default): shoal embedded in a host process; bridge: the built
                   \`shoal start --bridge\` between a stand-in host process (killed and
@@ -78,18 +78,19 @@ const s = report.summary;
 if (isBridgeReport(report)) {
   const b = report.bridge;
   console.log(
-    `cycles ${report.cycles}, SIGKILLs ${report.kills} (shoal ${report.shoalKills}, host ${report.hostKills}), service crashes ${report.serviceCrashes}, strategies ${b.strategies}, requests sent by the host ${b.requests}, stored ${b.accepted}, refused by the intake ${b.refused}, done ${b.done}, dead ${b.dead}, superseded ${b.superseded}, sends seen by the service ${b.sends}`,
+    `cycles ${report.cycles}, SIGKILLs ${report.kills} (shoal ${report.shoalKills}, host ${report.hostKills}), service SIGKILLs ${report.serviceKills}, strategies ${b.strategies}, requests sent by the host ${b.requests}, stored ${b.accepted}, refused by the intake ${b.refused}, done ${b.done}, dead ${b.dead}, superseded ${b.superseded}, sends seen by the service ${b.sends}`,
   );
   console.log(`the store's audit: ${formatAudit(report.audit)}`);
   console.log(`results received by the host ${b.hostReceived}, duplicates to the host ${b.duplicatesToHost} (${b.duplicatesAfterHostDeath} after the host died, forwarded again by the reopen window; ${b.duplicatesWithoutStop} with no stop of shoal or the host between the copies)`);
   console.log(`frames never stored ${b.neverStored.length}${b.neverStored.length > 0 ? `: ${b.neverStored.join(', ')}` : ''}`);
   console.log(`strategies without a result for their latest request: poison ${b.unanswered.poison}, refused ${b.unanswered.refused}, other ${b.unanswered.other.length}${b.unanswered.other.length > 0 ? ` (${b.unanswered.other.join('; ')})` : ''}`);
 } else {
-  console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, sends seen by the service ${s.sends}`);
+  console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, service SIGKILLs ${report.serviceKills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, sends seen by the service ${s.sends}`);
 }
 // The aimed faults, in either mode.
 const a = report.aims;
 console.log(`SIGKILLs aimed at a checkpoint ${a.checkpointKills}, landed inside one ${a.insideCheckpoint} (the WAL not yet emptied: ${a.insideWithFrames})`);
+console.log(`SIGKILLs aimed inside a commit ${a.commitKills}, landed inside an open write transaction ${a.insideCommit} (the store after the kill held none of it: ${a.allOrNothing})`);
 console.log(`clock jumps ${a.clockJumps}${a.clockJumps > 0 ? ` (via ${a.clockVia})` : ''}, spurious timeouts ${a.spuriousTimeouts}, stuck ${a.stuck}`);
 if (a.skipped.length > 0) console.log(`skipped: ${a.skipped.join('; ')}`);
 console.log(`integrity ${report.integrity}`);

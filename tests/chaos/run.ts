@@ -1,9 +1,10 @@
 /**
  * The chaos driver: runs shoal in a child process beside a misbehaving stand-in service, cycle
  * after cycle, each cycle ending in a fault from a schedule drawn from the seed (a SIGKILL at a
- * chosen point, the service crashing, a second process holding the write lock, a graceful stop),
- * then recovers once with the faults off and lets the checker judge the history and the store.
- * Used by the suite's short form (chaos.test.ts) and by `npm run chaos` (main.ts).
+ * chosen point or inside a commit (commit-kill.ts), the service's process SIGKILLed, a second
+ * process holding the write lock, a graceful stop), then recovers once with the faults off and lets
+ * the checker judge the history and the store. Used by the suite's short form (chaos.test.ts) and
+ * by `npm run chaos` (main.ts).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import type { OosConfigInput } from '../../app/config.ts';
 import { Aims } from './aims.ts';
 import { clockJumpConfig, inflictClockJump } from './clock-jump.ts';
 import { checkpointKillConfig, inflictKillDuringCheckpoint } from './checkpoint-kill.ts';
+import { COMMIT_TRAP_IMPORT, commitTrapEnv, killInsideCommit, trapSkip } from './commit-kill.ts';
 import { WallClockControl } from './wall-clock-control.ts';
 import { until } from '../wait.ts';
 import { waitFor } from './wait-for.ts';
@@ -63,6 +65,8 @@ export interface ChaosReport {
   readonly seed: number;
   readonly cycles: number;
   readonly kills: number;
+  /** SIGKILLs of the stand-in service's process (the service-crash fault). */
+  readonly serviceKills: number;
   readonly summary: CheckSummary;
   /** The history of the first violating request, for the report. */
   readonly firstViolation?: string;
@@ -127,11 +131,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const aims = new Aims();
   const clock = new WallClockControl(dir);
 
-  const spawnHost = (config?: Partial<OosConfigInput>): HostProcess => {
+  /** The commit trap's file (fixtures/commit-trap.ts), in the cycles of kill-inside-commit. */
+  const trapFile = path.join(dir, 'commit-trap.json');
+  const spawnHost = (config?: Partial<OosConfigInput>, trapSkipped?: number): HostProcess => {
     const workloadFile = path.join(dir, 'workload.json');
     writeFileSync(workloadFile, JSON.stringify(work));
     const settings = { dbPath, dataDir: dir, requestEndpoint, resultEndpoint, workloadFile, window: 8, leaseMs: LEASE_MS, maxReplays: MAX_REPLAYS, clockOffsetMs: clock.offsetMs, config };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'tests/chaos/fixtures/host.ts'), JSON.stringify(settings)], { cwd: REPO_ROOT, stdio: 'pipe', env: clock.env() });
+    const trap = trapSkipped !== undefined;
+    const child = spawn(process.execPath, [...(trap ? COMMIT_TRAP_IMPORT : ['--import', 'tsx']), path.join(REPO_ROOT, 'tests/chaos/fixtures/host.ts'), JSON.stringify(settings)], {
+      cwd: REPO_ROOT,
+      stdio: 'pipe',
+      env: { ...clock.env(), ...(trap ? commitTrapEnv(trapFile, trapSkipped) : {}) },
+    });
     let resolveStarted!: () => void;
     let resolveAll!: () => void;
     const started = new Promise<void>((r) => (resolveStarted = r));
@@ -175,10 +186,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       // Every kind of fault once first (in a seeded order), then any.
       const fault = cycle <= faults.length ? faults[(cycle - 1 + Math.floor(options.seed % faults.length)) % faults.length] : faults[Math.floor(random() * faults.length)];
-      const host = spawnHost(AIMED_CONFIG[fault]);
+      const skip = fault === 'kill-inside-commit' ? trapSkip(random) : undefined;
+      const host = spawnHost(AIMED_CONFIG[fault], skip);
       const startedAt = Date.now();
       await Promise.race([host.started, host.exited.then((e) => Promise.reject(new Error(`the host exited before starting (${e.code ?? e.signal}): ${host.stderr}`)))]);
-      const detail = await inflict(fault, { host, history, service, random, dbPath, cycleItems: work.slice(-perCycle), kill, dir, smallFs, cycle, aims, clock });
+      const detail = await inflict(fault, { host, history, service, random, dbPath, cycleItems: work.slice(-perCycle), kill, dir, smallFs, cycle, aims, clock, trap: { file: trapFile, skip: skip ?? 0 } });
       history.fault(cycle, Date.now(), fault, detail);
       const view = readStoreView(dbPath);
       const states = [...view.requests.values()];
@@ -220,6 +232,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       seed: options.seed,
       cycles: cycle,
       kills,
+      serviceKills: service.kills,
       summary,
       firstViolation: first ? `${first.rule}: ${first.detail}\n${describeRequest(history.requests.get(first.requestId), view.requests.get(first.requestId), t0)}` : undefined,
       aims,
@@ -227,7 +240,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       dir,
     };
   } finally {
-    service.crash();
+    await service.stop();
     if (!options.keep) unmountSmallFs(smallFs);
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
   }
@@ -246,6 +259,8 @@ export interface FaultContext {
   readonly cycle: number;
   readonly aims: Aims;
   readonly clock: WallClockControl;
+  /** The commit trap the host carries in a kill-inside-commit cycle: its file and the write transactions it lets commit once armed. */
+  readonly trap: { readonly file: string; readonly skip: number };
 }
 
 /** The host's own settings in the cycles of the aimed faults (their modules say why). */
@@ -301,17 +316,19 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
       await c.kill(c.host);
       return replaying ? 'SIGKILL while a dead letter was being replayed' : 'SIGKILL (no replay under way within 20 s)';
     }
+    case 'kill-inside-commit':
+      return killInsideCommit({ ...c.trap, sends: () => count((id) => c.history.requests.get(id)?.sends.length ?? 0), requests: ids.size, random: c.random, dbPath: c.dbPath, cycle: c.cycle, aims: c.aims, arm: () => c.host.child.kill('SIGUSR2'), kill: () => c.kill(c.host) });
     case 'service-crash': {
       await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k);
-      // Dies and comes back at once: the runtime's connection drops either way.
-      c.service.crash();
+      // Its process SIGKILLed, a new one started at once: the runtime's connections drop.
+      await c.service.crash();
       await c.service.start();
       // The requests in flight when it died must come back without a runtime restart.
       const sendsAt = count((id) => c.history.requests.get(id)?.sends.length ?? 0);
       const resumed = await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) > sendsAt, 30_000);
       c.host.child.kill('SIGTERM');
       const exit = await c.host.exited;
-      return `service crashed after ${k} sends and came back; ${resumed ? 'sending resumed' : 'no send within 30 s'}; runtime stopped by SIGTERM (${exitText(exit, c.host)})`;
+      return `SIGKILL of the service's process after ${k} sends, restarted; ${resumed ? 'sending resumed' : 'no send within 30 s'}; runtime stopped by SIGTERM (${exitText(exit, c.host)})`;
     }
     case 'lock-holder': {
       const heldMs = await holdWriteLock(c.dbPath, c.random);

@@ -1,6 +1,6 @@
 /**
  * `npm run soak -- --minutes 30 [--rate N] [--out DIR] [--seed S]`: shoal under a steady load with
- * random faults (the service crashing and coming back, the runtime killed with SIGKILL and
+ * random faults (the service's process SIGKILLed and restarted, the runtime killed with SIGKILL and
  * restarted), sampled every few seconds: throughput, p99 end-to-end latency, the runtime's heap
  * and RSS, the WAL's size. Writes soak.csv and soak.svg to the output folder and checks that
  * memory, WAL and p99 stay bounded: no growth trend over the second half (each series' growth
@@ -114,9 +114,9 @@ while (Date.now() < end) {
   const x = random();
   if (x < SAMPLE_MS / 60_000 / 2) {
     faults++;
-    console.log('  fault: the service crashes and comes back');
+    console.log('  fault: SIGKILL of the service process, restarted');
     // Restarted at once, as in the chaos run: start() binds through PullChannel, which waits out the port's release.
-    service.crash();
+    await service.crash();
     await service.start();
   } else if (x < SAMPLE_MS / 60_000) {
     faults++;
@@ -129,7 +129,7 @@ while (Date.now() < end) {
 }
 host!.kill('SIGTERM');
 await new Promise((r) => host.once('exit', r));
-service.crash();
+await service.stop();
 
 const series = (name: keyof (typeof rows)[number], unit: string): Series => ({ name, unit, points: rows.map((r) => ({ t: r.t, v: r[name] })).filter((p) => Number.isFinite(p.v)) });
 const charted = [series('throughput', 'done/s'), series('p99', 'ms'), series('heap', 'MiB'), series('rss', 'MiB'), series('wal', 'MiB')];
