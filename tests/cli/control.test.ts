@@ -64,6 +64,16 @@ describe('the live CLI against a running runtime', () => {
   it('status, tree and queue --json agree with the store; the token file is 0600; exit codes 0', async () => {
     const rt = await startRuntime();
     expect(fs.statSync(`${rt.dbPath}.token`).mode & 0o777).toBe(0o600);
+    // The sender claims the pending request soon after the start (its send then waits for a
+    // service that never comes, its lease far off): compare once it has, or the two reads race it.
+    await until(() => {
+      const store = storeOf(rt.dbPath);
+      try {
+        return countByState(store).in_flight === 1;
+      } finally {
+        store.close();
+      }
+    }, 'the sender to claim the pending request');
     const status = await runCli(['status', '--db', rt.dbPath, '--json']);
     expect(status).toMatchObject({ code: 0, stderr: '' });
     const s = JSON.parse(status.stdout);
