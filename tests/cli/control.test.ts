@@ -98,7 +98,8 @@ describe('the live CLI against a running runtime', () => {
     expect(t.tree[0]).toMatchObject({ path: '/shoal', status: 'running', startedAt: expect.any(Number) });
     const treeText = await runCli(['tree', '--db', rt.dbPath]);
     expect(treeText.stdout).toMatch(new RegExp(`^runtime running, pid ${rt.service.child.pid}, up `));
-    expect(treeText.stdout).toMatch(/│ {3}└── sender {2}\[running, worker, up [^,]+, restarts 0, mailbox 0\]/);
+    // The sender's mailbox holds its own timer's messages now and then: its length is a moment's, not a fixed value.
+    expect(treeText.stdout).toMatch(/│ {3}└── sender {2}\[running, worker, up [^,]+, restarts 0, mailbox \d+\]/);
   }, 120_000);
 
   it('dlq replay goes through the endpoint with the token and takes effect at once; a wrong token is refused (exit 2) and counted; no token file is exit 2', async () => {
