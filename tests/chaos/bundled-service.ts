@@ -12,11 +12,30 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { until } from '../wait.ts';
 import { POISON_ERROR } from './chaos-service.ts';
+import { waitFor } from './wait-for.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 export const BACKTESTER_MAIN = path.join(REPO_ROOT, 'dist/backtester/main.js');
 /** Each answer takes this long, so that requests are in the service's hands when a SIGKILL comes (the echo engine alone answers at once). */
 const ANSWER_DELAY_MS = 150;
+
+/**
+ * The faults that need the stand-in's control of answers, in either mode: the clock step holds
+ * and scripts the answers of its requests. A run against the bundled service leaves them out (and
+ * the stand-in's late, duplicate, garbage and missing answers: it answers each request once).
+ */
+export const STAND_IN_ONLY_FAULTS = ['clock-jump'] as const;
+export const needsStandIn = (fault: string) => (STAND_IN_ONLY_FAULTS as readonly string[]).includes(fault);
+
+/**
+ * The kill-after-result point with the bundled service, which tells nothing of its answers: the
+ * runtime is SIGKILLed once `k` of the cycle's results are stored, with others on their way.
+ */
+export async function killAfterStoredResults(k: number, done: () => number, kill: () => Promise<void>): Promise<string> {
+  const reached = await waitFor(() => done() >= k);
+  await kill();
+  return `right after result ${k} was stored${reached ? '' : ' (not reached)'}`;
+}
 
 /** What the driver needs of either service: a process it can start, SIGKILL and stop. */
 export interface ServiceProcess {

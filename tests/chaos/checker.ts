@@ -46,7 +46,7 @@ export interface CheckInput {
 export const SERVICE_RECORD_RULES: readonly string[] = [
   "phantom-result (a done request had an answer with a result from the service): needs the service's record of its answers",
   "send-not-claimed (no send the service saw beyond the outbox's claims): needs the service's record of what it received",
-  "trace-split over the frames the service received (judged over the store's request, result and dead-letter records instead)",
+  "trace-split over the frames the service received (judged over the driver's and the store's own records only)",
 ];
 
 export type Rule =

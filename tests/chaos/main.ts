@@ -5,8 +5,9 @@
  * violation, printing the history of the first violating request.
  */
 import { parseArgs } from 'node:util';
-import { BUNDLED_FAULTS, FAULTS, STAND_IN_ONLY_FAULTS, runChaos, type Fault } from './run.ts';
-import { BRIDGE_FAULTS, isBridgeReport } from './bridge.ts';
+import { BUNDLED_FAULTS, FAULTS, runChaos, type Fault } from './run.ts';
+import { BRIDGE_BUNDLED_FAULTS, BRIDGE_FAULTS, isBridgeReport } from './bridge.ts';
+import { STAND_IN_ONLY_FAULTS } from './bundled-service.ts';
 import { formatAudit } from '../../persistence/audit.ts';
 
 const USAGE = `Usage: npm run chaos -- [--mode direct|bridge] [--service stand-in|bundled] [--minutes N | --cycles N] [--seed S] [--per-cycle N] [--faults a,b] [--keep]
@@ -22,7 +23,7 @@ checks the history against the store: nothing lost, nothing applied twice, no sp
                   restarted too) and the service; a frame the host sent that shoal never
                   stored is counted (the host's protocol has no acknowledgement);
                   runs dist/: npm run build first
-  --service S     direct mode: stand-in (default), the misbehaving stand-in above, which
+  --service S     either mode: stand-in (default), the misbehaving stand-in above, which
                   tells the driver every request and answer; bundled: the built bundled
                   backtest service (dist/backtester/main.js, echo engine, poison requests as
                   its --fail-for strategies; npm run build first), SIGKILLed and restarted on
@@ -37,6 +38,7 @@ checks the history against the store: nothing lost, nothing applied twice, no sp
   --faults a,b    direct mode: only these faults (default all: ${FAULTS.join(', ')};
                   with --service bundled: ${BUNDLED_FAULTS.join(', ')});
                   bridge mode runs ${BRIDGE_FAULTS.join(', ')}
+                  (with --service bundled: ${BRIDGE_BUNDLED_FAULTS.join(', ')})
   --keep          keep the run's folder (database, workload) and print where it is
 `;
 
@@ -65,10 +67,6 @@ if (values.service !== undefined && values.service !== 'stand-in' && values.serv
   process.stderr.write(`chaos: --service must be stand-in or bundled, got '${values.service}'\n`);
   process.exit(2);
 }
-if (values.service === 'bundled' && values.mode === 'bridge') {
-  process.stderr.write('chaos: --service bundled runs in direct mode only\n');
-  process.exit(2);
-}
 if (values.mode === 'bridge' && values.faults !== undefined) {
   process.stderr.write('chaos: --faults picks among the direct mode\'s faults; bridge mode runs its own schedule\n');
   process.exit(2);
@@ -94,19 +92,19 @@ const report = await runChaos({
   log: (line) => console.log(line),
 });
 const s = report.summary;
+const bundled = report.service === 'bundled';
+console.log(`service: ${bundled ? 'the bundled backtester (dist/backtester/main.js)' : 'the stand-in'}; faults run: ${Object.entries(report.faultsRun ?? {}).map(([f, n]) => `${f} ${n}`).join(', ')}`);
+if (bundled) console.log(`not run with the bundled service: ${STAND_IN_ONLY_FAULTS.join(', ')}; late, duplicate, garbage and missing answers`);
 if (isBridgeReport(report)) {
   const b = report.bridge;
   console.log(
-    `cycles ${report.cycles}, SIGKILLs ${report.kills} (shoal ${report.shoalKills}, host ${report.hostKills}), service SIGKILLs ${report.serviceKills}, strategies ${b.strategies}, requests sent by the host ${b.requests}, stored ${b.accepted}, refused by the intake ${b.refused}, done ${b.done}, dead ${b.dead}, superseded ${b.superseded}, sends seen by the service ${b.sends}`,
+    `cycles ${report.cycles}, SIGKILLs ${report.kills} (shoal ${report.shoalKills}, host ${report.hostKills}), ${bundled ? 'backtester' : 'service'} SIGKILLs ${report.serviceKills}, strategies ${b.strategies}, requests sent by the host ${b.requests}, stored ${b.accepted}, refused by the intake ${b.refused}, done ${b.done}, dead ${b.dead}, superseded ${b.superseded}, ${bundled ? 'sends claimed by the outbox' : 'sends seen by the service'} ${b.sends}`,
   );
   console.log(`the store's audit: ${formatAudit(report.audit)}`);
   console.log(`results received by the host ${b.hostReceived}, duplicates to the host ${b.duplicatesToHost} (${b.duplicatesAfterHostDeath} after the host died, forwarded again by the reopen window; ${b.duplicatesWithoutStop} with no stop of shoal or the host between the copies)`);
   console.log(`frames never stored ${b.neverStored.length}${b.neverStored.length > 0 ? `: ${b.neverStored.join(', ')}` : ''}`);
   console.log(`strategies without a result for their latest request: poison ${b.unanswered.poison}, refused ${b.unanswered.refused}, other ${b.unanswered.other.length}${b.unanswered.other.length > 0 ? ` (${b.unanswered.other.join('; ')})` : ''}`);
 } else {
-  const bundled = report.service === 'bundled';
-  console.log(`service: ${bundled ? 'the bundled backtester (dist/backtester/main.js)' : 'the stand-in'}; faults run: ${Object.entries(report.faultsRun ?? {}).map(([f, n]) => `${f} ${n}`).join(', ')}`);
-  if (bundled) console.log(`not run with the bundled service: ${STAND_IN_ONLY_FAULTS.join(', ')}; late, duplicate, garbage and missing answers`);
   console.log(`cycles ${report.cycles}, SIGKILLs ${report.kills}, ${bundled ? 'backtester' : 'service'} SIGKILLs ${report.serviceKills}, requests ${s.requests}, accepted ${s.accepted}, done ${s.done}, dead ${s.dead}, ${bundled ? 'sends claimed by the outbox' : 'sends seen by the service'} ${s.sends}`);
 }
 if (s.skippedRules.length > 0) console.log(`rules not judged (no service records): ${s.skippedRules.join('; ')}`);

@@ -19,7 +19,7 @@ import { ChaosService, NO_FAULTS, type FaultRates } from './chaos-service.ts';
 import { check, describeRequest, type CheckSummary } from './checker.ts';
 import { History, type WorkItem } from './history.ts';
 import { integrityCheck, readAudit, readFlow, readStoreView, storeProgress } from './store-view.ts';
-import { BundledService, type ServiceProcess } from './bundled-service.ts';
+import { BundledService, killAfterStoredResults, needsStandIn, type ServiceProcess } from './bundled-service.ts';
 import type { OosConfigInput } from '../../app/config.ts';
 import { Aims } from './aims.ts';
 import { clockJumpConfig, inflictClockJump } from './clock-jump.ts';
@@ -46,14 +46,8 @@ export const FAULTS = [
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
-/**
- * The faults that need the stand-in's control of answers: the clock step holds and scripts the
- * answers of its requests. The bundled service's run leaves them out (and the stand-in's late,
- * duplicate, garbage and missing answers: it answers each request once, at once).
- */
-export const STAND_IN_ONLY_FAULTS: readonly Fault[] = ['clock-jump'];
-/** The faults of a run against the bundled service. */
-export const BUNDLED_FAULTS: readonly Fault[] = FAULTS.filter((f) => !STAND_IN_ONLY_FAULTS.includes(f));
+/** The faults of a run against the bundled service (bundled-service.ts says which are left out). */
+export const BUNDLED_FAULTS: readonly Fault[] = FAULTS.filter((f) => !needsStandIn(f));
 export type ServiceKind = 'stand-in' | 'bundled';
 
 export interface ChaosOptions {
@@ -71,7 +65,7 @@ export interface ChaosOptions {
   /** direct (default): shoal embedded in a host process; bridge: `shoal start --bridge` between a host process and the service (bridge.ts). */
   readonly mode?: 'direct' | 'bridge';
   readonly bridge?: BridgeOptions;
-  /** stand-in (default): the misbehaving stand-in (chaos-service.ts); bundled: dist/backtester/main.js (bundled-service.ts), direct mode only. */
+  /** stand-in (default): the misbehaving stand-in (chaos-service.ts); bundled: dist/backtester/main.js (bundled-service.ts). */
   readonly service?: ServiceKind;
 }
 
@@ -81,10 +75,10 @@ export interface ChaosReport {
   readonly kills: number;
   /** SIGKILLs of the service's process (the service-crash fault). */
   readonly serviceKills: number;
-  /** Which service ran (direct mode). */
+  /** Which service ran. */
   readonly service?: ServiceKind;
-  /** The faults the cycles ended with, and how often each (direct mode). */
-  readonly faultsRun?: Readonly<Partial<Record<Fault, number>>>;
+  /** The faults the cycles ended with, and how often each. */
+  readonly faultsRun?: Readonly<Record<string, number>>;
   readonly summary: CheckSummary;
   /** The history of the first violating request, for the report. */
   readonly firstViolation?: string;
@@ -127,14 +121,11 @@ export interface HostProcess {
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const bundled = options.service === 'bundled';
-  if (options.mode === 'bridge') {
-    if (bundled) throw new Error('the bundled service runs in direct mode only');
-    return runBridgeChaos(options);
-  }
+  if (options.mode === 'bridge') return runBridgeChaos(options);
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
   const faults = options.faults ?? (bundled ? BUNDLED_FAULTS : FAULTS);
-  const standInOnly = bundled ? faults.filter((f) => STAND_IN_ONLY_FAULTS.includes(f)) : [];
+  const standInOnly = bundled ? faults.filter(needsStandIn) : [];
   if (standInOnly.length > 0) throw new Error(`${standInOnly.join(', ')} needs the stand-in service's control of answers`);
   const perCycle = options.perCycle ?? 24;
   const deadline = options.minutes === undefined ? undefined : Date.now() + options.minutes * 60_000;
@@ -148,7 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const history = new History();
   // The bundled service's poison requests are its --fail-for strategies, so they are drawn up front (from a stream of their own: the stand-in's schedule for a seed stays as it was).
-  const poisonous = bundled ? bundledPoison(options.seed, Number.isFinite(cycles) ? cycles * perCycle : perCycle * 1_000) : [];
+  const poisonous = bundled ? bundledPoison(options.seed, cycles, perCycle) : [];
   const standIn = bundled ? undefined : new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
   const service: ServiceProcess = standIn ?? new BundledService(requestEndpoint, resultEndpoint, poisonous.flatMap((p, n) => (p ? [`C${n}-OOS`] : [])));
   const faultsRun: Partial<Record<Fault, number>> = {};
@@ -282,10 +273,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-/** Whether each of the first `count` requests (by number) is poison, 6 % of them, for the bundled service's --fail-for. */
-export function bundledPoison(seed: number, count: number): boolean[] {
+/**
+ * Whether each request (by number) of a run against the bundled service is poison, 6 % of them:
+ * drawn up front for its --fail-for, for the run's cycles (a run by minutes: the first thousand
+ * cycles' worth; later ones are healthy).
+ */
+export function bundledPoison(seed: number, cycles: number, perCycle: number): boolean[] {
   const draw = seededRandom(seed ^ 0x5bd1_e995);
-  return Array.from({ length: count }, () => draw() < 0.06);
+  return Array.from({ length: (Number.isFinite(cycles) ? cycles : 1_000) * perCycle }, () => draw() < 0.06);
 }
 
 export interface FaultContext {
@@ -331,13 +326,7 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
     }
     case 'kill-after-result': {
       const standIn = c.standIn;
-      if (!standIn) {
-        // The bundled service tells nothing of its answers: killed once k of the cycle's results are stored, with others on their way.
-        const done = c.done ?? (() => 0);
-        const reached = await waitFor(() => done() >= k);
-        await c.kill(c.host);
-        return `SIGKILL right after result ${k} was stored${reached ? '' : ' (not reached)'}`;
-      }
+      if (!standIn) return `SIGKILL ${await killAfterStoredResults(k, c.done ?? (() => 0), () => c.kill(c.host))}`;
       // Killed the moment an answer is handed over: it is in flight to a runtime that dies.
       let answered = 0;
       const killed = new Promise<void>((resolve) => {
