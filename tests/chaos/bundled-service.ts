@@ -50,8 +50,6 @@ export interface ServiceProcess {
 export class BundledService implements ServiceProcess {
   private child?: ChildProcessWithoutNullStreams;
   kills = 0;
-  /** The pids of the processes crash() SIGKILLed, each seen to exit on SIGKILL. */
-  readonly killedPids: number[] = [];
 
   constructor(
     private readonly bind: string,
@@ -93,12 +91,8 @@ export class BundledService implements ServiceProcess {
 
   /** SIGKILL of the running process (answers under way are gone, the runtime's connections drop), counted once it has exited on it. */
   async crash(): Promise<void> {
-    const pid = this.child?.pid;
     const exit = await this.kill();
-    if (exit?.signal === 'SIGKILL' && pid !== undefined) {
-      this.kills++;
-      this.killedPids.push(pid);
-    }
+    if (exit?.signal === 'SIGKILL') this.kills++;
   }
 
   async stop(): Promise<boolean> {
