@@ -27,8 +27,8 @@ checks the history against the store: nothing lost, nothing applied twice, no sp
                   tells the driver every request and answer; bundled: the built bundled
                   backtest service (dist/backtester/main.js, echo engine, poison requests as
                   its --fail-for strategies; npm run build first), SIGKILLed and restarted on
-                  the same endpoints by service-crash. It answers each request once, at once:
-                  no late, duplicate, garbage or missing answers, and ${STAND_IN_ONLY_FAULTS.join(', ')} (which
+                  the same endpoints by service-crash. It answers each request once, 150 ms
+                  after taking it: no late, duplicate, garbage or missing answers, and ${STAND_IN_ONLY_FAULTS.join(', ')} (which
                   scripts the stand-in's answers) is left out; the checker skips, and names
                   in the summary, the rules that need the service's own records
   --minutes N     run cycles for N minutes (at least one of each fault)
