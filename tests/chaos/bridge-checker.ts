@@ -7,7 +7,7 @@
  * when shoal stopped or the host died after it was sent (it was in a socket buffer); a frame lost
  * with no such stop is a violation (`dropped`).
  */
-import { countMismatches, traceId, type CheckSummary, type Rule, type StoredRequest, type Violation } from './checker.ts';
+import { countMismatches, SERVICE_RECORD_RULES, traceId, type CheckSummary, type Rule, type StoredRequest, type Violation } from './checker.ts';
 import type { RequestHistory } from './history.ts';
 import type { StoreAudit } from '../../persistence/audit.ts';
 
@@ -46,6 +46,8 @@ export interface BridgeCheckInput {
   readonly audit?: StoreAudit;
   /** Result frames the host got whose request id it could not read or never asked. */
   readonly strayResults?: number;
+  /** Whether `service` holds the service's own records (the stand-in's; default true): without them the rules that need them are skipped, as in checker.ts. */
+  readonly serviceRecords?: boolean;
 }
 
 export interface BridgeSummary extends CheckSummary {
@@ -86,10 +88,11 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
   const between = (times: readonly number[] | undefined, from: number, to: number) => (times ?? []).some((t) => t >= from && t <= to);
   const neverStored: string[] = [];
   const byStrategy = new Map<string, HostAsk[]>();
+  const serviceRecords = input.serviceRecords ?? true;
   for (const [id, a] of input.asks) {
     const row = store.requests.get(id);
     const h = input.service.get(id);
-    sends += h?.sends.length ?? 0;
+    sends += serviceRecords ? (h?.sends.length ?? 0) : (row?.sends ?? 0);
     hostReceived += a.got.length;
     duplicates += Math.max(0, a.got.length - 1);
     for (let i = 1; i < a.got.length; i++) {
@@ -125,7 +128,7 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
       if (!forward) flag(id, 'lost', 'done without a forward to the host');
       else if (forward.state === 'pending') flag(id, 'lost', 'its result was never handed to the host');
       else if (forward.state === 'forwarded' && a.got.length === 0) flag(id, 'not-delivered', 'forwarded, but the host never got it');
-      if (!answeredOk(h)) flag(id, 'phantom-result', 'done, but the service never answered it with a result');
+      if (serviceRecords && !answeredOk(h)) flag(id, 'phantom-result', 'done, but the service never answered it with a result');
     } else if (row.state === 'dead') {
       dead++;
       if (row.letters.length === 0) flag(id, 'lost', 'dead without a dead letter');
@@ -146,7 +149,7 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
     const traces = new Set([traceId(a.traceparent), ...(h?.sends ?? []).map((s) => traceId(s.traceparent))]);
     if (row.traceparent) traces.add(traceId(row.traceparent));
     if (traces.size > 1) flag(id, 'trace-split', `trace ids ${[...traces].join(', ')} (the host's is ${traceId(a.traceparent)})`);
-    if ((h?.sends.length ?? 0) > row.sends) flag(id, 'send-not-claimed', `the service saw ${h?.sends.length} sends, the outbox claimed ${row.sends}`);
+    if (serviceRecords && (h?.sends.length ?? 0) > row.sends) flag(id, 'send-not-claimed', `the service saw ${h?.sends.length} sends, the outbox claimed ${row.sends}`);
     for (const l of row.letters) if (l.replayCount > input.maxReplays) flag(id, 'replay-uncapped', `a letter replayed ${l.replayCount} times (cap ${input.maxReplays})`);
   }
   for (const id of store.requests.keys()) if (!input.asks.has(id)) flag(id, 'phantom-result', 'in the store but never planned');
@@ -171,6 +174,7 @@ export function checkBridge(input: BridgeCheckInput, poison: (strategy: string) 
   }
   const count = (rule: Rule) => new Set(violations.filter((v) => v.rule === rule).map((v) => v.requestId)).size;
   return {
+    skippedRules: serviceRecords ? [] : SERVICE_RECORD_RULES,
     requests,
     strategies: byStrategy.size,
     accepted,

@@ -11,7 +11,8 @@
  * host; a graceful stop of shoal; a second process holding the write lock (lock-holder.ts) or the
  * database's file system filling up (small-fs.ts) while the host sends the cycle's frames; shoal's
  * wall clock stepping by up to an hour (clock-jump.ts; shoal runs under libfaketime, the fault is
- * skipped and named without it). Then one recovery with the faults off, and bridge-checker.ts
+ * skipped and named without it). With `service: 'bundled'` the built bundled backtester is the
+ * service instead (bundled-service.ts), without the faults that need the stand-in. Then one recovery with the faults off, and bridge-checker.ts
  * judges the host's and the service's history and the store, with what the aimed and blocking
  * faults judged as they happened (aims.ts).
  */
@@ -34,7 +35,9 @@ import { ChaosService, NO_FAULTS } from './chaos-service.ts';
 import { describeRequest } from './checker.ts';
 import type { BridgeHostItem, BridgeHostSettings } from './fixtures/bridge-host.ts';
 import { History } from './history.ts';
-import { DEFAULT_RATES, LEASE_MS, MAX_REPLAYS, seededRandom, type ChaosOptions, type ChaosReport } from './run.ts';
+import { bundledPoison, DEFAULT_RATES, LEASE_MS, MAX_REPLAYS, seededRandom, type ChaosOptions, type ChaosReport } from './run.ts';
+import { BundledService, killAfterStoredResults, needsStandIn, type ServiceProcess } from './bundled-service.ts';
+import { storeProgress } from './store-view.ts';
 import { SHARED_FAULTS } from './faults.ts';
 import { waitFor } from './wait-for.ts';
 import { Aims } from './aims.ts';
@@ -59,6 +62,8 @@ export const BRIDGE_FAULTS = [
   'clock-jump',
 ] as const;
 export type BridgeFault = (typeof BRIDGE_FAULTS)[number];
+/** Bridge mode's faults against the bundled service. */
+export const BRIDGE_BUNDLED_FAULTS: readonly BridgeFault[] = BRIDGE_FAULTS.filter((f) => !needsStandIn(f));
 
 /** Faults whose cycle's frames the host gets only once the store is blocked, so they arrive while it is. */
 const BLOCKING: ReadonlySet<BridgeFault> = new Set(['lock-holder', 'disk-full']);
@@ -122,7 +127,8 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   if (!existsSync(BUILT_CLI)) throw new Error(`bridge mode runs the built command ${BUILT_CLI}: run npm run build first`);
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
-  const faults = BRIDGE_FAULTS;
+  const bundled = options.service === 'bundled';
+  const faults = bundled ? BRIDGE_BUNDLED_FAULTS : BRIDGE_FAULTS;
   const perCycle = options.perCycle ?? 16;
   const maxAsks = options.bridge?.maxAsks ?? 3;
   const resendAfterMs = options.bridge?.resendAfterMs ?? 15_000;
@@ -160,7 +166,11 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   const stops: number[] = [];
   const hostDeaths: number[] = [];
   let strayResults = 0;
-  const service = new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
+  // As in the direct mode: the bundled service's poison strategies are its --fail-for, drawn up front from a stream of their own.
+  const poisonous = bundled ? bundledPoison(options.seed, cycles, perCycle) : [];
+  const standIn = bundled ? undefined : new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
+  const service: ServiceProcess = standIn ?? new BundledService(requestEndpoint, resultEndpoint, poisonous.flatMap((p, n) => (p ? [`CB${n}-OOS`] : [])));
+  const faultsRun: Record<string, number> = {};
   await service.start();
   const t0 = Date.now();
   let shoalKills = 0;
@@ -251,7 +261,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   };
 
   const plan = (n: number): PlannedStrategy => {
-    const poison = random() < 0.06;
+    const poison = bundled ? (poisonous[n] ?? false) : random() < 0.06;
     const refused = !poison && random() < 0.03;
     const strategy = `CB${n}-OOS`;
     const s: PlannedStrategy = {
@@ -290,8 +300,13 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       const deferred = BLOCKING.has(fault);
       if (!host) await startHost(deferred ? strategies.slice(0, -items.length) : strategies);
       else if (!deferred) give(host, items);
+      faultsRun[fault] = (faultsRun[fault] ?? 0) + 1;
+      const cycleIds = items.flatMap((it) => it.asks.map((a) => a.id));
       const detail = restart + await inflict(fault, {
         items,
+        // Without the stand-in's record of what it received, the outbox's claims stand for the sends.
+        progress: bundled ? storeProgress(dbPath, cycleIds) : undefined,
+        standIn,
         giveItems: () => give(host!, items),
         shoal: () => shoal!,
         clock,
@@ -302,7 +317,6 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
         random,
         history,
         asks,
-        service,
         dbPath,
         killShoal,
         signalShoal: () => shoal?.child.kill('SIGKILL'),
@@ -326,7 +340,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
     }
 
     // Recovery: the faults stop (poison stays poison), every process up, until the host asks no more and shoal is idle.
-    service.rates = NO_FAULTS;
+    if (standIn) standIn.rates = NO_FAULTS;
     // A fresh start, as in the direct mode: letters are replayed at start-up (after the quiet period).
     if (shoalUp()) log(`recovery: shoal stopped on SIGTERM before the recovery start (${await stopShoal()})`);
     const owed = [...view().letters].filter(([, l]) => l.state === 'dead' && l.replayCount < MAX_REPLAYS);
@@ -362,7 +376,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
     const v = view();
     const audit = readAudit(dbPath);
     const judged = checkBridge(
-      { asks, service: history.requests, store: v, stops: faultStops, hostDeaths: faultHostDeaths, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayedOf(v).map(([id]) => id), strayResults, audit },
+      { asks, service: history.requests, store: v, stops: faultStops, hostDeaths: faultHostDeaths, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayedOf(v).map(([id]) => id), strayResults, audit, serviceRecords: !bundled },
       (s) => byStrategy.get(s)?.poison ?? false,
       (s) => byStrategy.get(s)?.refused ?? false,
     );
@@ -381,6 +395,8 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
       shoalKills,
       hostKills,
       serviceKills: service.kills,
+      service: bundled ? 'bundled' : 'stand-in',
+      faultsRun,
       audit,
       summary,
       bridge: summary,
@@ -415,7 +431,10 @@ interface BridgeFaultContext {
   readonly random: () => number;
   readonly history: History;
   readonly asks: ReadonlyMap<string, HostAsk>;
-  readonly service: ChaosService;
+  /** The stand-in, when it is the service: the faults that script or watch its answers need it. */
+  readonly standIn?: ChaosService;
+  /** With the bundled service: the outbox's sends and the done requests among the cycle's asks (the store's record). */
+  readonly progress?: () => { sends: number; done: number };
   readonly dbPath: string;
   readonly killShoal: () => Promise<void>;
   /** SIGKILL now, from a callback; killShoal then waits for the exit. */
@@ -430,7 +449,8 @@ interface BridgeFaultContext {
 async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<string> {
   const ids = c.items.flatMap((s) => s.asks.map((a) => a.id));
   const idSet = new Set(ids);
-  const sends = () => ids.reduce((n, id) => n + (c.history.requests.get(id)?.sends.length ?? 0), 0);
+  const progress = c.progress;
+  const sends = progress ? () => progress().sends : () => ids.reduce((n, id) => n + (c.history.requests.get(id)?.sends.length ?? 0), 0);
   const k = 1 + Math.floor(c.random() * Math.max(1, c.items.length - 1));
   switch (fault) {
     case 'kill-after-enqueue': {
@@ -445,9 +465,11 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
       return `SIGKILL of shoal after ${k} sends${seen ? '' : ' (not reached)'}`;
     }
     case 'kill-after-result': {
+      const standIn = c.standIn;
+      if (!standIn) return `SIGKILL of shoal ${await killAfterStoredResults(k, () => progress?.().done ?? 0, c.killShoal)}`;
       let answered = 0;
       let reached = false;
-      c.service.onAnswer = (id, answer) => {
+      standIn.onAnswer = (id, answer) => {
         if (!idSet.has(id) || (answer !== 'ok' && answer !== 'twice' && answer !== 'late')) return;
         // Killed the moment the answer is handed over: it is in flight to a shoal that dies.
         if (++answered === k) {
@@ -456,7 +478,7 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
         }
       };
       await waitFor(() => reached);
-      c.service.onAnswer = undefined;
+      standIn.onAnswer = undefined;
       await c.killShoal();
       return `SIGKILL of shoal right after result ${k} was sent${reached ? '' : ' (not reached)'}`;
     }
@@ -540,12 +562,13 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
         return `skipped: shoal start is a separate process and only libfaketime can step its wall clock (${c.clock.why}); SIGTERM of shoal: ${await c.stopShoal()}`;
       }
       const s = c.shoal();
+      if (!c.standIn) throw new Error('the clock-jump fault scripts the stand-in service\'s answers');
       return jumpClock({
         all: ids,
         // The asks the host sent (an ask again never needed shoal never sees) whose strategy the intake does not refuse by design.
         judged: () => c.items.filter((it) => !it.refused).flatMap((it) => it.asks.map((a) => a.id)).filter((id) => c.asks.get(id)?.askedAt !== undefined),
         ended: ['done', 'dead', 'superseded'],
-        service: c.service,
+        service: c.standIn,
         history: c.history,
         dbPath: c.dbPath,
         random: c.random,

@@ -14,6 +14,7 @@ import { ChaosService, NO_FAULTS } from './chaos-service.ts';
 import { History } from './history.ts';
 import { seededRandom } from './run.ts';
 import { until } from '../wait.ts';
+import { expectCrashAndRestart } from './expect-run.ts';
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -71,12 +72,7 @@ describe('the chaos stand-in service', () => {
     const { service, arrived, ask } = await running();
     await ask('before');
     await until(() => arrived.some((a) => a.id === 'before'), 'the first answer', 20_000);
-    const pid = service.pid!;
-    await service.crash();
-    expect(service.kills).toBe(1);
-    expect(() => process.kill(pid, 0)).toThrow();
-    await service.start();
-    expect(service.pid).not.toBe(pid);
+    await expectCrashAndRestart(service);
     await ask('after');
     await until(() => arrived.some((a) => a.id === 'after'), 'an answer from the new process', 20_000);
   }, 30_000);

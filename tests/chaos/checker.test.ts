@@ -44,6 +44,20 @@ describe('chaos checker', () => {
     expect(rules(s)).toEqual(['a:phantom-result', 'b:send-not-claimed', 'c:trace-split', 'd:replay-uncapped', 'letter 7:replay-missing']);
   });
 
+  it('a dead letter carrying another trace id than its request is a trace split', () => {
+    expect(rules(run([hist('a')], [row('a', { state: 'dead', results: 0, appliedTo: 0, letters: [{ state: 'dead', replayCount: 2, error: 'e', traceparent: OTHER }] })]))).toEqual(['a:trace-split']);
+  });
+
+  it('without the service\'s records (the bundled service) the rules that need them are skipped and named; the others still hold, on the outbox\'s sends', () => {
+    const history = new Map([hist('a', { sends: [], answers: [] }), hist('b', { sends: [], answers: [] }), hist('c', { sends: [], answers: [] })].map((x) => [x.item.requestId, x]));
+    const store = new Map([row('a', { sends: 2 }), row('b', { traceparent: OTHER }), row('c', { state: 'pending', results: 0, appliedTo: 0 })].map((x) => [x.requestId, x]));
+    const s = check({ history, store, maxReplays: 2, serviceRecords: false });
+    expect(s.violations.map((v) => `${v.requestId}:${v.rule}`)).toEqual(['b:trace-split', 'c:lost']);
+    expect(s.sends).toBe(4);
+    expect(s.skippedRules.map((r) => r.split(' ')[0])).toEqual(['phantom-result', 'send-not-claimed', 'trace-split']);
+    expect(run([hist('a')], [row('a')]).skippedRules).toEqual([]);
+  });
+
   it('a planned request the host was never told is durable is flagged', () => {
     expect(rules(run([hist('a', { acceptedAt: undefined })], []))).toEqual(['a:not-accepted']);
   });

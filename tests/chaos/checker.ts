@@ -17,7 +17,7 @@ export interface StoredRequest {
   readonly results: number;
   /** Strategies whose OOS result points at this request. */
   readonly appliedTo: number;
-  readonly letters: readonly { readonly state: string; readonly replayCount: number; readonly error: string }[];
+  readonly letters: readonly { readonly state: string; readonly replayCount: number; readonly error: string; readonly traceparent?: string | null }[];
   readonly lastError: string | null;
 }
 
@@ -34,7 +34,20 @@ export interface CheckInput {
   readonly audit?: StoreAudit;
   /** What `shoal metrics --since` derives from the store's timestamps over the run: its counts too. */
   readonly flow?: FlowMetrics;
+  /**
+   * Whether the history holds the service's own records of what it received and answered (the
+   * stand-in's; default true). Without them (the bundled service) the rules that need them are
+   * skipped and named in the summary, and sends are the outbox's claims.
+   */
+  readonly serviceRecords?: boolean;
 }
+
+/** The rules judged only from the service's own records, and why, for a run without them. */
+export const SERVICE_RECORD_RULES: readonly string[] = [
+  "phantom-result (a done request had an answer with a result from the service): needs the service's record of its answers",
+  "send-not-claimed (no send the service saw beyond the outbox's claims): needs the service's record of what it received",
+  "trace-split over the frames the service received (judged over the driver's and the store's own records only)",
+];
 
 export type Rule =
   | 'lost'
@@ -80,6 +93,8 @@ export interface CheckSummary {
   readonly lost: number;
   readonly appliedTwice: number;
   readonly violations: readonly Violation[];
+  /** Rules not judged in this run, each with why (empty when the service kept its records). */
+  readonly skippedRules: readonly string[];
 }
 
 export const traceId = (tp: string | null | undefined) => (tp ? tp.split('-')[1] : undefined);
@@ -92,9 +107,10 @@ export function check(input: CheckInput): CheckSummary {
   let done = 0;
   let dead = 0;
   let sends = 0;
+  const serviceRecords = input.serviceRecords ?? true;
   for (const [id, h] of input.history) {
     const row = input.store.get(id);
-    sends += h.sends.length;
+    sends += serviceRecords ? h.sends.length : (row?.sends ?? 0);
     if (h.acceptedAt === undefined) {
       // The final pass enqueues the whole workload, so every request must have been accepted.
       flag(id, 'not-accepted', 'the host was never told this request is durable');
@@ -113,12 +129,13 @@ export function check(input: CheckInput): CheckSummary {
     if (row.state === 'dead' && !row.lastError && row.letters.every((l) => !l.error)) flag(id, 'dead-without-reason', 'dead with no error recorded');
     if (row.results > 1 || row.appliedTo > 1) flag(id, 'applied-twice', `${row.results} results, applied to ${row.appliedTo} strategies`);
     if (row.state !== 'done' && row.results > 0) flag(id, 'applied-twice', `a result stored for a request that is ${row.state}`);
-    if (row.state === 'done' && !answeredOk(h)) flag(id, 'phantom-result', `done, but the service never answered it with a result (${h.item.poison ? 'poison' : 'healthy'})`);
+    if (serviceRecords && row.state === 'done' && !answeredOk(h)) flag(id, 'phantom-result', `done, but the service never answered it with a result (${h.item.poison ? 'poison' : 'healthy'})`);
     const traces = new Set(h.sends.map((s) => traceId(s.traceparent)));
     traces.add(traceId(h.item.traceparent));
     if (row.traceparent) traces.add(traceId(row.traceparent));
+    for (const l of row.letters) if (l.traceparent) traces.add(traceId(l.traceparent));
     if (traces.size > 1) flag(id, 'trace-split', `trace ids ${[...traces].join(', ')}`);
-    if (h.sends.length > row.sends) flag(id, 'send-not-claimed', `the service saw ${h.sends.length} sends, the outbox claimed ${row.sends}`);
+    if (serviceRecords && h.sends.length > row.sends) flag(id, 'send-not-claimed', `the service saw ${h.sends.length} sends, the outbox claimed ${row.sends}`);
     for (const l of row.letters) if (l.replayCount > input.maxReplays) flag(id, 'replay-uncapped', `a letter replayed ${l.replayCount} times (cap ${input.maxReplays})`);
   }
   for (const id of input.store.keys()) if (!input.history.has(id)) flag(id, 'phantom-result', 'in the store but never planned');
@@ -130,7 +147,7 @@ export function check(input: CheckInput): CheckSummary {
   }
   if (input.flow) violations.push(...countMismatches('the store\'s flow metrics', { enqueued: accepted, completed: done }, { enqueued: input.flow.enqueued, completed: input.flow.completed }));
   const count = (rule: Rule) => new Set(violations.filter((v) => v.rule === rule).map((v) => v.requestId)).size;
-  return { requests: input.history.size, accepted, done, dead, sends, lost: count('lost'), appliedTwice: count('applied-twice'), violations };
+  return { requests: input.history.size, accepted, done, dead, sends, lost: count('lost'), appliedTwice: count('applied-twice'), violations, skippedRules: serviceRecords ? [] : SERVICE_RECORD_RULES };
 }
 
 /** A counter-mismatch for each count the store gives (`stored`) that is not the history's (`counted`). */

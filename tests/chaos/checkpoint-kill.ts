@@ -69,7 +69,7 @@ export async function killDuringCheckpoint(t: CheckpointKillTarget): Promise<str
 export function inflictKillDuringCheckpoint(c: FaultContext): Promise<string> {
   const ids = new Set(c.cycleItems.map((w) => w.requestId));
   return killDuringCheckpoint({
-    sends: () => [...ids].reduce((n, id) => n + (c.history.requests.get(id)?.sends.length ?? 0), 0),
+    sends: c.sends,
     requests: ids.size,
     random: c.random,
     dbPath: c.dbPath,

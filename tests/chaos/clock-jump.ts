@@ -74,7 +74,8 @@ export interface ClockJumpTarget {
 /** The direct mode's host: it embeds the runtime and answers a step on its stdout. */
 export function inflictClockJump(c: FaultContext): Promise<string> {
   const ids = c.cycleItems.map((w) => w.requestId);
-  return jumpClock({ all: ids, judged: () => ids, service: c.service, history: c.history, dbPath: c.dbPath, random: c.random, aims: c.aims, clock: c.clock, step: (offsetMs) => stepHostClock(c.host, offsetMs), kill: () => c.kill(c.host) });
+  if (!c.standIn) throw new Error('the clock-jump fault scripts the stand-in service\'s answers');
+  return jumpClock({ all: ids, judged: () => ids, service: c.standIn, history: c.history, dbPath: c.dbPath, random: c.random, aims: c.aims, clock: c.clock, step: (offsetMs) => stepHostClock(c.host, offsetMs), kill: () => c.kill(c.host) });
 }
 
 export async function jumpClock(c: ClockJumpTarget): Promise<string> {

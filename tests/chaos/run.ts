@@ -1,5 +1,6 @@
 /**
- * The chaos driver: runs shoal in a child process beside a misbehaving stand-in service, cycle
+ * The chaos driver: runs shoal in a child process beside a misbehaving stand-in service (or, with
+ * `service: 'bundled'`, the built bundled backtester: bundled-service.ts), cycle
  * after cycle, each cycle ending in a fault from a schedule drawn from the seed (a SIGKILL at a
  * chosen point or inside a commit (commit-kill.ts), the service's process SIGKILLed, a second
  * process holding the write lock, a graceful stop), then recovers once with the faults off and lets
@@ -17,7 +18,8 @@ import { freePort } from '../../transport/free-port.ts';
 import { ChaosService, NO_FAULTS, type FaultRates } from './chaos-service.ts';
 import { check, describeRequest, type CheckSummary } from './checker.ts';
 import { History, type WorkItem } from './history.ts';
-import { integrityCheck, readAudit, readFlow, readStoreView } from './store-view.ts';
+import { integrityCheck, readAudit, readFlow, readStoreView, storeProgress } from './store-view.ts';
+import { BundledService, killAfterStoredResults, needsStandIn, type ServiceProcess } from './bundled-service.ts';
 import type { OosConfigInput } from '../../app/config.ts';
 import { Aims } from './aims.ts';
 import { clockJumpConfig, inflictClockJump } from './clock-jump.ts';
@@ -44,6 +46,10 @@ export const FAULTS = [
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
+/** The faults of a run against the bundled service (bundled-service.ts says which are left out). */
+export const BUNDLED_FAULTS: readonly Fault[] = FAULTS.filter((f) => !needsStandIn(f));
+export type ServiceKind = 'stand-in' | 'bundled';
+
 export interface ChaosOptions {
   readonly seed: number;
   /** Cycles to run; or, with `minutes`, as many as fit (at least one per fault kind). */
@@ -59,14 +65,20 @@ export interface ChaosOptions {
   /** direct (default): shoal embedded in a host process; bridge: `shoal start --bridge` between a host process and the service (bridge.ts). */
   readonly mode?: 'direct' | 'bridge';
   readonly bridge?: BridgeOptions;
+  /** stand-in (default): the misbehaving stand-in (chaos-service.ts); bundled: dist/backtester/main.js (bundled-service.ts). */
+  readonly service?: ServiceKind;
 }
 
 export interface ChaosReport {
   readonly seed: number;
   readonly cycles: number;
   readonly kills: number;
-  /** SIGKILLs of the stand-in service's process (the service-crash fault). */
+  /** SIGKILLs of the service's process (the service-crash fault). */
   readonly serviceKills: number;
+  /** Which service ran. */
+  readonly service?: ServiceKind;
+  /** The faults the cycles ended with, and how often each. */
+  readonly faultsRun?: Readonly<Record<string, number>>;
   readonly summary: CheckSummary;
   /** The history of the first violating request, for the report. */
   readonly firstViolation?: string;
@@ -108,10 +120,13 @@ export interface HostProcess {
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const bundled = options.service === 'bundled';
   if (options.mode === 'bridge') return runBridgeChaos(options);
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
-  const faults = options.faults ?? FAULTS;
+  const faults = options.faults ?? (bundled ? BUNDLED_FAULTS : FAULTS);
+  const standInOnly = bundled ? faults.filter(needsStandIn) : [];
+  if (standInOnly.length > 0) throw new Error(`${standInOnly.join(', ')} needs the stand-in service's control of answers`);
   const perCycle = options.perCycle ?? 24;
   const deadline = options.minutes === undefined ? undefined : Date.now() + options.minutes * 60_000;
   const cycles = options.cycles ?? (deadline === undefined ? faults.length : Number.POSITIVE_INFINITY);
@@ -123,7 +138,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const history = new History();
-  const service = new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
+  // The bundled service's poison requests are its --fail-for strategies, so they are drawn up front (from a stream of their own: the stand-in's schedule for a seed stays as it was).
+  const poisonous = bundled ? bundledPoison(options.seed, cycles, perCycle) : [];
+  const standIn = bundled ? undefined : new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
+  const service: ServiceProcess = standIn ?? new BundledService(requestEndpoint, resultEndpoint, poisonous.flatMap((p, n) => (p ? [`C${n}-OOS`] : [])));
+  const faultsRun: Partial<Record<Fault, number>> = {};
   await service.start();
   const t0 = Date.now();
   const work: WorkItem[] = [];
@@ -180,7 +199,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       cycle++;
       for (let i = 0; i < perCycle; i++) {
         const n = work.length;
-        const item: WorkItem = { requestId: `chaos-${options.seed}-${n}`, strategy: `C${n}`, traceparent: createTraceparent(), poison: random() < 0.06 };
+        const item: WorkItem = { requestId: `chaos-${options.seed}-${n}`, strategy: `C${n}`, traceparent: createTraceparent(), poison: bundled ? (poisonous[n] ?? false) : random() < 0.06 };
         work.push(item);
         history.plan(item);
       }
@@ -190,7 +209,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const host = spawnHost(AIMED_CONFIG[fault], skip);
       const startedAt = Date.now();
       await Promise.race([host.started, host.exited.then((e) => Promise.reject(new Error(`the host exited before starting (${e.code ?? e.signal}): ${host.stderr}`)))]);
-      const detail = await inflict(fault, { host, history, service, random, dbPath, cycleItems: work.slice(-perCycle), kill, dir, smallFs, cycle, aims, clock, trap: { file: trapFile, skip: skip ?? 0 } });
+      const cycleItems = work.slice(-perCycle);
+      const cycleIds = cycleItems.map((w) => w.requestId);
+      // Without the stand-in's record of what it received, the outbox's claims stand for the sends.
+      const progress = bundled ? storeProgress(dbPath, cycleIds) : undefined;
+      const sends = progress ? () => progress().sends : () => cycleIds.reduce((n, id) => n + (history.requests.get(id)?.sends.length ?? 0), 0);
+      faultsRun[fault] = (faultsRun[fault] ?? 0) + 1;
+      const detail = await inflict(fault, { host, history, service, standIn, sends, done: progress && (() => progress().done), random, dbPath, cycleItems, kill, dir, smallFs, cycle, aims, clock, trap: { file: trapFile, skip: skip ?? 0 } });
       history.fault(cycle, Date.now(), fault, detail);
       const view = readStoreView(dbPath);
       const states = [...view.requests.values()];
@@ -200,7 +225,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
 
     // Recovery: the faults stop (a poison request stays poison) and the runtime runs to the end.
-    service.rates = NO_FAULTS;
+    if (standIn) standIn.rates = NO_FAULTS;
     // Letters with replays left when the runtime starts must be replayed by it (after its quiet period).
     const owed = [...readStoreView(dbPath).letters].filter(([, l]) => l.state === 'dead' && l.replayCount < MAX_REPLAYS);
     const host = spawnHost();
@@ -226,13 +251,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const unreplayed = unreplayedOf(view).map(([id]) => id);
     const integrity = integrityCheck(dbPath);
     if (integrity !== 'ok') aims.violations.push({ requestId: 'the database', rule: 'integrity', detail: integrity });
-    const summary = check({ history: history.requests, store: view.requests, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayed, faultViolations: aims.violations, audit: readAudit(dbPath), flow: readFlow(dbPath) });
+    const summary = check({ history: history.requests, store: view.requests, maxReplays: MAX_REPLAYS, unreplayedLetters: unreplayed, faultViolations: aims.violations, audit: readAudit(dbPath), flow: readFlow(dbPath), serviceRecords: !bundled });
     const first = summary.violations[0];
     return {
       seed: options.seed,
       cycles: cycle,
       kills,
       serviceKills: service.kills,
+      service: bundled ? 'bundled' : 'stand-in',
+      faultsRun,
       summary,
       firstViolation: first ? `${first.rule}: ${first.detail}\n${describeRequest(history.requests.get(first.requestId), view.requests.get(first.requestId), t0)}` : undefined,
       aims,
@@ -246,10 +273,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
+/**
+ * Whether each request (by number) of a run against the bundled service is poison, 6 % of them:
+ * drawn up front for its --fail-for, for the run's cycles (a run by minutes: the first thousand
+ * cycles' worth; later ones are healthy).
+ */
+export function bundledPoison(seed: number, cycles: number, perCycle: number): boolean[] {
+  const draw = seededRandom(seed ^ 0x5bd1_e995);
+  return Array.from({ length: (Number.isFinite(cycles) ? cycles : 1_000) * perCycle }, () => draw() < 0.06);
+}
+
 export interface FaultContext {
   readonly host: HostProcess;
   readonly history: History;
-  readonly service: ChaosService;
+  readonly service: ServiceProcess;
+  /** The stand-in, when it is the service: the faults that script or watch its answers need it. */
+  readonly standIn?: ChaosService;
+  /** Sends of the cycle's requests so far: the ones the stand-in saw, or the outbox's claims with the bundled service. */
+  readonly sends: () => number;
+  /** Results of the cycle's requests stored so far, with the bundled service (it says nothing of its answers). */
+  readonly done?: () => number;
   readonly random: () => number;
   readonly dbPath: string;
   readonly dir: string;
@@ -277,15 +320,17 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
       return `SIGKILL after ${k} accepted${seen ? '' : ' (not reached)'}`;
     }
     case 'kill-after-send': {
-      const seen = await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k);
+      const seen = await waitFor(() => c.sends() >= k);
       await c.kill(c.host);
       return `SIGKILL after ${k} sends${seen ? '' : ' (not reached)'}`;
     }
     case 'kill-after-result': {
+      const standIn = c.standIn;
+      if (!standIn) return `SIGKILL ${await killAfterStoredResults(k, c.done ?? (() => 0), () => c.kill(c.host))}`;
       // Killed the moment an answer is handed over: it is in flight to a runtime that dies.
       let answered = 0;
       const killed = new Promise<void>((resolve) => {
-        c.service.onAnswer = (id, answer) => {
+        standIn.onAnswer = (id, answer) => {
           if (!ids.has(id) || (answer !== 'ok' && answer !== 'twice' && answer !== 'late')) return;
           if (++answered === k) {
             c.host.child.kill('SIGKILL');
@@ -294,7 +339,7 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
         };
       });
       const reached = await Promise.race([killed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
-      c.service.onAnswer = undefined;
+      standIn.onAnswer = undefined;
       await c.kill(c.host);
       return `SIGKILL right after result ${k} was sent${reached ? '' : ' (not reached)'}`;
     }
@@ -317,15 +362,15 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
       return replaying ? 'SIGKILL while a dead letter was being replayed' : 'SIGKILL (no replay under way within 20 s)';
     }
     case 'kill-inside-commit':
-      return killInsideCommit({ ...c.trap, sends: () => count((id) => c.history.requests.get(id)?.sends.length ?? 0), requests: ids.size, random: c.random, dbPath: c.dbPath, cycle: c.cycle, aims: c.aims, arm: () => c.host.child.kill('SIGUSR2'), kill: () => c.kill(c.host) });
+      return killInsideCommit({ ...c.trap, sends: c.sends, requests: ids.size, random: c.random, dbPath: c.dbPath, cycle: c.cycle, aims: c.aims, arm: () => c.host.child.kill('SIGUSR2'), kill: () => c.kill(c.host) });
     case 'service-crash': {
-      await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k);
+      await waitFor(() => c.sends() >= k);
       // Its process SIGKILLed, a new one started at once: the runtime's connections drop.
       await c.service.crash();
       await c.service.start();
       // The requests in flight when it died must come back without a runtime restart.
-      const sendsAt = count((id) => c.history.requests.get(id)?.sends.length ?? 0);
-      const resumed = await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) > sendsAt, 30_000);
+      const sendsAt = c.sends();
+      const resumed = await waitFor(() => c.sends() > sendsAt, 30_000);
       c.host.child.kill('SIGTERM');
       const exit = await c.host.exited;
       return `SIGKILL of the service's process after ${k} sends, restarted; ${resumed ? 'sending resumed' : 'no send within 30 s'}; runtime stopped by SIGTERM (${exitText(exit, c.host)})`;
@@ -345,11 +390,11 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
         c.aims.skipped.push(`disk-full in cycle ${c.cycle}: no small file system to fill (${c.smallFs.why})`);
         return `skipped: no small file system to fill here (${c.smallFs.why}); stopped by SIGTERM`;
       }
-      await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= Math.min(k, 2), 30_000);
-      const sendsAt = count((id) => c.history.requests.get(id)?.sends.length ?? 0);
+      await waitFor(() => c.sends() >= Math.min(k, 2), 30_000);
+      const sendsAt = c.sends();
       // Full for a while, with requests being enqueued, claimed and answered.
       const bytes = await fillFor(c.smallFs, c.random);
-      const resumed = await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) > sendsAt, 30_000);
+      const resumed = await waitFor(() => c.sends() > sendsAt, 30_000);
       const alive = c.host.child.exitCode === null && c.host.child.signalCode === null;
       await c.kill(c.host);
       return `the file system was full (${Math.round(bytes / 2 ** 20)} MiB of filler) for 2-4 s, then freed; ${alive ? 'the runtime stayed up' : 'the runtime had exited'}${resumed ? ', sending resumed' : ', no send after'}; then SIGKILL`;
@@ -359,7 +404,7 @@ async function inflict(fault: Fault, c: FaultContext): Promise<string> {
     case 'kill-during-checkpoint':
       return inflictKillDuringCheckpoint(c);
     case 'graceful-stop': {
-      await waitFor(() => count((id) => c.history.requests.get(id)?.sends.length ?? 0) >= k, 30_000);
+      await waitFor(() => c.sends() >= k, 30_000);
       c.host.child.kill('SIGTERM');
       const exit = await c.host.exited;
       return `SIGTERM after ${k} sends: drained and stopped (${exitText(exit, c.host)})`;

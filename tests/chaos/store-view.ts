@@ -19,12 +19,12 @@ export interface StoreView {
 export function readStoreView(dbPath: string): StoreView {
   return readingStore(dbPath, (store) => {
       const db = store.sqlite;
-      const letters = new Map<string, { state: string; replayCount: number; error: string }[]>();
+      const letters = new Map<string, { state: string; replayCount: number; error: string; traceparent: string | null }[]>();
       const byId = new Map<number, { state: string; replayCount: number }>();
-      for (const l of db.prepare('select id, request_id, state, replay_count, error from dead_letters where request_id is not null').all() as { id: number; request_id: string; state: string; replay_count: number; error: string }[]) {
+      for (const l of db.prepare('select id, request_id, state, replay_count, error, traceparent from dead_letters where request_id is not null').all() as { id: number; request_id: string; state: string; replay_count: number; error: string; traceparent: string | null }[]) {
         byId.set(l.id, { state: l.state, replayCount: l.replay_count });
         const list = letters.get(l.request_id) ?? [];
-        list.push({ state: l.state, replayCount: l.replay_count, error: l.error });
+        list.push({ state: l.state, replayCount: l.replay_count, error: l.error, traceparent: l.traceparent });
         letters.set(l.request_id, list);
       }
       const rows = db
@@ -52,6 +52,31 @@ export function readStoreView(dbPath: string): StoreView {
       const replaying = [...byId.values()].filter((l) => l.state === 'replaying').length;
       return { requests, live, replaying, letters: byId };
   });
+}
+
+/**
+ * The outbox's sends and the done requests among `ids`, read at most every 50 ms: the faults poll
+ * for a point every few ms, and with the bundled service the store is the only record of sends.
+ * Zero while the database cannot be read yet (the first host still creating it).
+ */
+export function storeProgress(dbPath: string, ids: readonly string[]): () => { sends: number; done: number } {
+  let last = { sends: 0, done: 0 };
+  let readAt = 0;
+  return () => {
+    if (Date.now() - readAt < 50) return last;
+    readAt = Date.now();
+    try {
+      last = readingStore(dbPath, (store) => {
+        const row = store.sqlite
+          .prepare(`select coalesce(sum(sends), 0) as sends, coalesce(sum(state = 'done'), 0) as done from oos_requests where request_id in (select value from json_each(?))`)
+          .get(JSON.stringify(ids)) as { sends: number; done: number };
+        return row;
+      });
+    } catch {
+      // Not readable yet: the last figures stand.
+    }
+    return last;
+  };
 }
 
 /** The state of each of `ids` and the outcome of each of its finished attempts (timeout, error_result, ...). */
