@@ -31,13 +31,13 @@ import { until } from '../wait.ts';
 import { checkBridge, type BridgeSummary, type HostAsk } from './bridge-checker.ts';
 import { countReplaying, countStored, readBridgeStoreView, type BridgeStoreView } from './bridge-store-view.ts';
 import type { StoreAudit } from '../../persistence/audit.ts';
-import { ChaosService, NO_FAULTS } from './chaos-service.ts';
+import { NO_FAULTS, type ChaosService } from './chaos-service.ts';
 import { describeRequest } from './checker.ts';
 import type { BridgeHostItem, BridgeHostSettings } from './fixtures/bridge-host.ts';
 import { History } from './history.ts';
-import { bundledPoison, DEFAULT_RATES, LEASE_MS, MAX_REPLAYS, seededRandom, type ChaosOptions, type ChaosReport } from './run.ts';
-import { BundledService, killAfterStoredResults, needsStandIn, type ServiceProcess } from './bundled-service.ts';
-import { storeProgress } from './store-view.ts';
+import { chaosService, LEASE_MS, MAX_REPLAYS, seededRandom, type ChaosOptions, type ChaosReport } from './run.ts';
+import { killAfterStoredResults, needsStandIn } from './bundled-service.ts';
+import { sendCounter, storeProgress } from './store-view.ts';
 import { SHARED_FAULTS } from './faults.ts';
 import { waitFor } from './wait-for.ts';
 import { Aims } from './aims.ts';
@@ -166,10 +166,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   const stops: number[] = [];
   const hostDeaths: number[] = [];
   let strayResults = 0;
-  // As in the direct mode: the bundled service's poison strategies are its --fail-for, drawn up front from a stream of their own.
-  const poisonous = bundled ? bundledPoison(options.seed, cycles, perCycle) : [];
-  const standIn = bundled ? undefined : new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
-  const service: ServiceProcess = standIn ?? new BundledService(requestEndpoint, resultEndpoint, poisonous.flatMap((p, n) => (p ? [`CB${n}-OOS`] : [])));
+  const { service, standIn, poisonAt } = chaosService(options, { request: requestEndpoint, result: resultEndpoint }, history, random, cycles, perCycle, (n) => `CB${n}-OOS`);
   const faultsRun: Record<string, number> = {};
   await service.start();
   const t0 = Date.now();
@@ -261,7 +258,7 @@ export async function runBridgeChaos(options: ChaosOptions): Promise<BridgeRepor
   };
 
   const plan = (n: number): PlannedStrategy => {
-    const poison = bundled ? (poisonous[n] ?? false) : random() < 0.06;
+    const poison = poisonAt(n);
     const refused = !poison && random() < 0.03;
     const strategy = `CB${n}-OOS`;
     const s: PlannedStrategy = {
@@ -450,7 +447,7 @@ async function inflict(fault: BridgeFault, c: BridgeFaultContext): Promise<strin
   const ids = c.items.flatMap((s) => s.asks.map((a) => a.id));
   const idSet = new Set(ids);
   const progress = c.progress;
-  const sends = progress ? () => progress().sends : () => ids.reduce((n, id) => n + (c.history.requests.get(id)?.sends.length ?? 0), 0);
+  const sends = sendCounter(c.history, ids, progress);
   const k = 1 + Math.floor(c.random() * Math.max(1, c.items.length - 1));
   switch (fault) {
     case 'kill-after-enqueue': {

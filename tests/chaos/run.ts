@@ -18,7 +18,7 @@ import { freePort } from '../../transport/free-port.ts';
 import { ChaosService, NO_FAULTS, type FaultRates } from './chaos-service.ts';
 import { check, describeRequest, type CheckSummary } from './checker.ts';
 import { History, type WorkItem } from './history.ts';
-import { integrityCheck, readAudit, readFlow, readStoreView, storeProgress } from './store-view.ts';
+import { integrityCheck, readAudit, readFlow, readStoreView, sendCounter, storeProgress } from './store-view.ts';
 import { BundledService, killAfterStoredResults, needsStandIn, type ServiceProcess } from './bundled-service.ts';
 import type { OosConfigInput } from '../../app/config.ts';
 import { Aims } from './aims.ts';
@@ -138,10 +138,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const requestEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const resultEndpoint = `tcp://127.0.0.1:${await freePort()}`;
   const history = new History();
-  // The bundled service's poison requests are its --fail-for strategies, so they are drawn up front (from a stream of their own: the stand-in's schedule for a seed stays as it was).
-  const poisonous = bundled ? bundledPoison(options.seed, cycles, perCycle) : [];
-  const standIn = bundled ? undefined : new ChaosService(requestEndpoint, resultEndpoint, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
-  const service: ServiceProcess = standIn ?? new BundledService(requestEndpoint, resultEndpoint, poisonous.flatMap((p, n) => (p ? [`C${n}-OOS`] : [])));
+  const { service, standIn, poisonAt } = chaosService(options, { request: requestEndpoint, result: resultEndpoint }, history, random, cycles, perCycle, (n) => `C${n}-OOS`);
   const faultsRun: Partial<Record<Fault, number>> = {};
   await service.start();
   const t0 = Date.now();
@@ -199,7 +196,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       cycle++;
       for (let i = 0; i < perCycle; i++) {
         const n = work.length;
-        const item: WorkItem = { requestId: `chaos-${options.seed}-${n}`, strategy: `C${n}`, traceparent: createTraceparent(), poison: bundled ? (poisonous[n] ?? false) : random() < 0.06 };
+        const item: WorkItem = { requestId: `chaos-${options.seed}-${n}`, strategy: `C${n}`, traceparent: createTraceparent(), poison: poisonAt(n) };
         work.push(item);
         history.plan(item);
       }
@@ -213,7 +210,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const cycleIds = cycleItems.map((w) => w.requestId);
       // Without the stand-in's record of what it received, the outbox's claims stand for the sends.
       const progress = bundled ? storeProgress(dbPath, cycleIds) : undefined;
-      const sends = progress ? () => progress().sends : () => cycleIds.reduce((n, id) => n + (history.requests.get(id)?.sends.length ?? 0), 0);
+      const sends = sendCounter(history, cycleIds, progress);
       faultsRun[fault] = (faultsRun[fault] ?? 0) + 1;
       const detail = await inflict(fault, { host, history, service, standIn, sends, done: progress && (() => progress().done), random, dbPath, cycleItems, kill, dir, smallFs, cycle, aims, clock, trap: { file: trapFile, skip: skip ?? 0 } });
       history.fault(cycle, Date.now(), fault, detail);
@@ -273,14 +270,33 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
+/** The share of requests that are poison: every attempt fails. */
+const POISON_SHARE = 0.06;
+
 /**
- * Whether each request (by number) of a run against the bundled service is poison, 6 % of them:
- * drawn up front for its --fail-for, for the run's cycles (a run by minutes: the first thousand
- * cycles' worth; later ones are healthy).
+ * The run's service, either mode: the stand-in, or (`service: 'bundled'`) the built backtester;
+ * and whether the n-th request is poison. The bundled service's poison requests are its --fail-for
+ * strategies (named by `strategyOf`), so they are drawn up front, for the run's cycles (a run by
+ * minutes: the first thousand cycles' worth; later ones are healthy), from a stream of
+ * their own: the stand-in's schedule for a seed stays as it was, drawn from `random` as it goes.
  */
-export function bundledPoison(seed: number, cycles: number, perCycle: number): boolean[] {
-  const draw = seededRandom(seed ^ 0x5bd1_e995);
-  return Array.from({ length: (Number.isFinite(cycles) ? cycles : 1_000) * perCycle }, () => draw() < 0.06);
+export function chaosService(
+  options: ChaosOptions,
+  endpoints: { readonly request: string; readonly result: string },
+  history: History,
+  random: () => number,
+  cycles: number,
+  perCycle: number,
+  strategyOf: (n: number) => string,
+): { service: ServiceProcess; standIn?: ChaosService; poisonAt: (n: number) => boolean } {
+  if (options.service !== 'bundled') {
+    const standIn = new ChaosService(endpoints.request, endpoints.result, history, random, options.rates ?? DEFAULT_RATES, LEASE_MS * 2);
+    return { service: standIn, standIn, poisonAt: () => random() < POISON_SHARE };
+  }
+  const draw = seededRandom(options.seed ^ 0x5bd1_e995);
+  const poisonous = Array.from({ length: (Number.isFinite(cycles) ? cycles : 1_000) * perCycle }, () => draw() < POISON_SHARE);
+  const service = new BundledService(endpoints.request, endpoints.result, poisonous.flatMap((p, n) => (p ? [strategyOf(n)] : [])));
+  return { service, poisonAt: (n) => poisonous[n] ?? false };
 }
 
 export interface FaultContext {

@@ -5,6 +5,7 @@ import { requestTimes } from '../../persistence/flow-metrics.ts';
 import { flowMetrics, type FlowMetrics } from '../../domain/flow-metrics.ts';
 import { toAttempts } from '../../persistence/records.ts';
 import type { StoredRequest } from './checker.ts';
+import type { History } from './history.ts';
 
 export interface StoreView {
   readonly requests: Map<string, StoredRequest>;
@@ -77,6 +78,11 @@ export function storeProgress(dbPath: string, ids: readonly string[]): () => { s
     }
     return last;
   };
+}
+
+/** Sends of `ids` so far: the frames the stand-in saw (the history), or with `progress` the outbox's claims (the bundled service keeps no record the driver can read). */
+export function sendCounter(history: History, ids: readonly string[], progress?: () => { sends: number }): () => number {
+  return progress ? () => progress().sends : () => ids.reduce((n, id) => n + (history.requests.get(id)?.sends.length ?? 0), 0);
 }
 
 /** The state of each of `ids` and the outcome of each of its finished attempts (timeout, error_result, ...). */
